@@ -1,0 +1,94 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Every Swift target: Swift 6 mode, and imports internal unless marked `public import`,
+/// so no C type leaks into public API.
+let strict: [SwiftSetting] = [.enableUpcomingFeature("InternalImportsByDefault")]
+
+let package = Package(
+    name: "marlise",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "marlise-supervisor", targets: ["marlise-supervisor"]),
+        .executable(name: "marlise-session", targets: ["marlise-session"]),
+        .executable(name: "marlise-bridge", targets: ["marlise-bridge"]),
+        .executable(name: "marlisectl", targets: ["marlisectl"]),
+        .executable(name: "marlise-bench", targets: ["marlise-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries, each reached through one Swift target.
+        .systemLibrary(
+            name: "CZeroMQ", pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(
+            name: "CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(
+            name: "CLilv", pkgConfig: "lilv-0",
+            providers: [.apt(["liblilv-dev"])]),
+        .systemLibrary(
+            name: "CJack", pkgConfig: "jack",
+            providers: [.apt(["libjack-jackd2-dev"])]),
+
+        // Libraries: everything worth testing lives here.
+        .target(
+            name: "Messaging",
+            dependencies: ["CZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "Health",
+            dependencies: ["CSystemd", "Messaging"],
+            swiftSettings: strict),
+        .target(
+            name: "Supervisor",
+            dependencies: ["CJack", "Health", "Messaging", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "LV2",
+            dependencies: ["CLilv"],
+            swiftSettings: strict),
+        .target(
+            name: "Bridge",
+            dependencies: ["Messaging", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "SessionService",
+            dependencies: ["Messaging", "LV2", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+
+        // Thin executables: argument parsing and one call into a library.
+        .executableTarget(
+            name: "marlise-supervisor",
+            dependencies: ["Supervisor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "marlise-session",
+            dependencies: ["SessionService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "marlise-bridge",
+            dependencies: ["Bridge", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "marlisectl",
+            dependencies: ["Messaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "marlise-bench",
+            dependencies: ["Messaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+
+        // Tests: one target per library, sharing helpers through TestSupport.
+        .target(name: "TestSupport", dependencies: ["Messaging"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SessionServiceTests", dependencies: ["SessionService", "TestSupport"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,32 @@
+public import Messaging
+
+/// The bridge's settings, with the C++ modhost-bridge's variable names and defaults.
+public struct BridgeConfiguration: Sendable, Equatable {
+    /// `MOD_HOST_HOST`
+    public var modHostHost = "localhost"
+    /// `MOD_HOST_PORT`: mod-host's command port.
+    public var modHostPort = 5555
+    /// `MOD_HOST_FEEDBACK_PORT`: mod-host's feedback port.
+    public var modHostFeedbackPort = 5556
+    /// `MODHOST_BRIDGE_REP`: where JSON requests are answered.
+    public var replyEndpoint = "tcp://127.0.0.1:6000"
+    /// `MODHOST_BRIDGE_PUB`: where feedback events are published.
+    public var publishEndpoint = "tcp://127.0.0.1:6001"
+    /// `MODHOST_BRIDGE_HEALTH`: where health is answered.
+    public var healthEndpoint = "tcp://127.0.0.1:6002"
+    /// `JACK_DEFAULT_SERVER`: the JACK server the host runs on; `nil` for JACK's default.
+    public var jackServer: String?
+
+    public init() {}
+
+    public init(environment: Environment) throws(ConfigurationError) {
+        self.init()
+        if let value = environment.string("MOD_HOST_HOST") { modHostHost = value }
+        if let value = try environment.int("MOD_HOST_PORT", in: 1...65535) { modHostPort = value }
+        if let value = try environment.int("MOD_HOST_FEEDBACK_PORT", in: 1...65535) { modHostFeedbackPort = value }
+        if let value = environment.string("MODHOST_BRIDGE_REP") { replyEndpoint = value }
+        if let value = environment.string("MODHOST_BRIDGE_PUB") { publishEndpoint = value }
+        if let value = environment.string("MODHOST_BRIDGE_HEALTH") { healthEndpoint = value }
+        jackServer = environment.string("JACK_DEFAULT_SERVER")
+    }
+}

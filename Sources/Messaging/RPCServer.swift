@@ -1,0 +1,168 @@
+import Foundation
+public import Logging
+
+/// How an ``RPCServer`` listens.
+public struct RPCServerConfiguration: Sendable {
+    /// Where to bind; `tcp://127.0.0.1:*` picks a free port (read it back from ``RPCServer/endpoint``).
+    public var endpoint: String
+    /// A request frame larger than this gets a `MESSAGE_TOO_LARGE` reply.
+    public var maxRequestBytes: Int = 16 << 20
+    /// A peer that sends a frame larger than this is disconnected unread (libzmq's `MAXMSGSIZE`), so a
+    /// claimed 100 MiB frame never gets allocated.
+    public var disconnectBytes: Int = 64 << 20
+    /// Requests being handled at once; one more gets a `BUSY` reply.
+    public var maxInFlight: Int = 1024
+
+    public init(endpoint: String) { self.endpoint = endpoint }
+}
+
+/// Serves the Marlise request/reply protocol on a ROUTER socket.
+///
+/// A ROUTER is wire-compatible with REQ clients (and DEALERs) and lets requests run concurrently:
+/// each request runs its handler in its own task, so a slow handler never delays another. Every
+/// request frame gets exactly one reply, whatever it holds, and the server keeps serving.
+public final class RPCServer: Sendable {
+    /// The bound endpoint, wildcard port resolved.
+    public let endpoint: String
+    private let thread: SocketThread<RPCServerLoop.Command>
+
+    private init(endpoint: String, thread: SocketThread<RPCServerLoop.Command>) {
+        self.endpoint = endpoint
+        self.thread = thread
+    }
+
+    /// Binds and starts serving; throws if the endpoint cannot be bound.
+    public static func start(
+        _ configuration: RPCServerConfiguration, router: RPCRouter,
+        logger: Logger = Logger(label: "marlise.rpc-server")
+    ) async throws(ZMQError) -> RPCServer {
+        let (thread, endpoint) = try await SocketThread<RPCServerLoop.Command>.start(
+            name: "rpc-server \(configuration.endpoint)",
+            makeLoop: { mailbox throws(ZMQError) in
+                try RPCServerLoop(configuration: configuration, router: router, mailbox: mailbox, logger: logger)
+            },
+            describe: { loop throws(ZMQError) in try loop.boundSocket.lastEndpoint() })
+        return RPCServer(endpoint: endpoint, thread: thread)
+    }
+
+    /// Stops serving and closes the socket; replies still being computed are dropped.
+    public func shutdown() async {
+        thread.mailbox.post(.stop)
+        await thread.join()
+    }
+}
+
+/// The ROUTER socket's thread: routes frames to handler tasks and their replies back.
+final class RPCServerLoop: SocketLoop {
+    enum Command: Sendable {
+        case reply(route: [Data], body: Data)
+        case stop
+    }
+
+    let boundSocket: ZMQSocket
+    var socket: ZMQSocket? { boundSocket }
+    private let configuration: RPCServerConfiguration
+    private let router: RPCRouter
+    private let mailbox: Mailbox<Command>
+    private let logger: Logger
+    private var inFlight = 0
+
+    init(
+        configuration: RPCServerConfiguration, router: RPCRouter, mailbox: Mailbox<Command>, logger: Logger
+    ) throws(ZMQError) {
+        boundSocket = try ZMQSocket(.router)
+        try boundSocket.set(.maxMessageSize(Int64(configuration.disconnectBytes)))
+        try boundSocket.bind(configuration.endpoint)
+        self.configuration = configuration
+        self.router = router
+        self.mailbox = mailbox
+        self.logger = logger
+    }
+
+    func socketReadable() throws(ZMQError) {
+        while let frames = try boundSocket.receive(dontWait: true) { accept(frames) }
+    }
+
+    func handle(_ commands: [Command]) -> Bool {
+        for command in commands {
+            switch command {
+            case .reply(let route, let body):
+                inFlight -= 1
+                send(route: route, body: body)
+            case .stop:
+                return false
+            }
+        }
+        return true
+    }
+
+    func close() { boundSocket.close() }
+
+    /// Splits the routing envelope from the request and either refuses it at once or hands it to a task.
+    private func accept(_ frames: [Data]) {
+        // REQ peers put an empty delimiter after the routing frames; a DEALER may not.
+        let route: [Data]
+        let body: ArraySlice<Data>
+        if let delimiter = frames.firstIndex(where: \.isEmpty) {
+            route = Array(frames[...delimiter])
+            body = frames[(delimiter + 1)...]
+        } else {
+            route = [frames[0]]
+            body = frames.dropFirst()
+        }
+        guard body.count == 1, let frame = body.first else {
+            refuse(route, RPCError(.invalidRequest, "A request is one frame, not \(body.count)"), requestID: .null)
+            return
+        }
+        guard frame.count <= configuration.maxRequestBytes else {
+            refuse(
+                route,
+                RPCError(.messageTooLarge, "Request of \(frame.count) bytes exceeds \(configuration.maxRequestBytes)"),
+                requestID: .null)
+            return
+        }
+        let request: RequestEnvelope
+        switch RequestEnvelope.decode(frame) {
+        case .success(let decoded): request = decoded
+        case .failure(let failure):
+            refuse(route, failure.error, requestID: failure.requestID)
+            return
+        }
+        guard let handler = router.handler(for: request.method) else {
+            refuse(route, RPCError(.methodNotFound, "Method '\(request.method)' not found"), requestID: request.requestID)
+            return
+        }
+        guard inFlight < configuration.maxInFlight else {
+            refuse(route, RPCError(.busy, "Too many requests in flight; try again"), requestID: request.requestID)
+            return
+        }
+        inFlight += 1
+        Task { [mailbox, logger] in
+            let outcome: Result<JSONValue, RPCError>
+            do {
+                outcome = .success(try await handler(request))
+            } catch let error as RPCError {
+                outcome = .failure(error)
+            } catch {
+                logger.error("handler failed", metadata: ["method": "\(request.method)", "error": "\(error)"])
+                outcome = .failure(RPCError(.internalError, "\(error)"))
+            }
+            let reply = ReplyEnvelope(requestID: request.requestID, outcome: outcome)
+            mailbox.post(.reply(route: route, body: reply.encoded()))
+        }
+    }
+
+    private func refuse(_ route: [Data], _ error: RPCError, requestID: JSONValue) {
+        logger.debug("refused request", metadata: ["code": "\(error.code)", "error": "\(error.message)"])
+        send(route: route, body: ReplyEnvelope(requestID: requestID, outcome: .failure(error)).encoded())
+    }
+
+    /// A ROUTER drops what it cannot route (the peer left) instead of blocking, which is what we want.
+    private func send(route: [Data], body: Data) {
+        do {
+            try boundSocket.send(route + [body], dontWait: true)
+        } catch {
+            logger.warning("reply not sent", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Messaging
+import SessionService
+
+@main
+struct MarliseSession: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "marlise-session",
+        abstract: "The Marlise session manager: RPC on 127.0.0.1:5718, events on 6718.")
+
+    @Option(help: "Bind the RPC socket here instead of the derived port.")
+    var rpc: String?
+
+    @Option(help: "Bind the event socket here instead of the derived port.")
+    var pub: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let configuration = try SessionConfiguration(environment: Environment(ProcessInfo.processInfo.environment))
+        let server = try await SessionServer.start(configuration, rpcEndpoint: rpc, pubEndpoint: pub)
+        _ = await Termination.signal()
+        await server.shutdown()
+    }
+}
