@@ -1,0 +1,158 @@
+import Foundation
+@testable import Messaging
+import TestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct RPCClientTests {
+    static func echoRouter(tag: String = "") -> RPCRouter {
+        var router = RPCRouter()
+        router.register("echo") { request in ["params": .object(request.params), "tag": .string(tag)] }
+        router.register("hang") { _ in
+            try await Task.sleep(for: .seconds(30))
+            return nil
+        }
+        return router
+    }
+
+    static func client(_ endpoint: String, timeout: Duration, attempts: Int = 1, delay: Duration = .zero) -> RPCClient {
+        RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout, retry: RetryPolicy(attempts: attempts, delay: delay)))
+    }
+
+    @Test func callReturnsTheResult() async throws {
+        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let client = Self.client(server.endpoint, timeout: .seconds(5))
+        let result = try await client.call("echo", params: ["x": [1, "two"]])
+        #expect(result["params"] == ["x": [1, "two"]])
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func envelopeErrorsAreThrownWithTheServersCode() async throws {
+        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let client = Self.client(server.endpoint, timeout: .seconds(5))
+        await #expect(throws: RPCError(.methodNotFound, "Method 'missing' not found")) {
+            try await client.call("missing")
+        }
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func aTimeoutNeverWedgesTheNextCall() async throws {
+        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let client = Self.client(server.endpoint, timeout: .milliseconds(200))
+        let error = await #expect(throws: RPCError.self) { try await client.call("hang") }
+        #expect(error?.code == .timeout)
+        // A plain REQ socket would now be stuck awaiting the lost reply; this one was replaced.
+        for index in 0..<3 {
+            let result = try await client.call("echo", params: ["i": .int(index)])
+            #expect(result["params"] == ["i": .int(index)])
+        }
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func aServerGoneMidCallIsRetriedUntilANewOneBindsTheEndpoint() async throws {
+        let (arrived, arrival) = AsyncStream<Void>.makeStream()
+        var first = Self.echoRouter(tag: "first")
+        first.register("work") { _ in
+            arrival.yield()
+            try await Task.sleep(for: .seconds(30))
+            return "never"
+        }
+        let dying = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: first)
+        let endpoint = dying.endpoint
+        let client = Self.client(endpoint, timeout: .milliseconds(300), attempts: 40, delay: .milliseconds(50))
+        let call = Task { try await client.call("work") }
+
+        for await _ in arrived { break }  // the request is being handled by the first server
+        await dying.shutdown()  // it goes away without replying, as a killed process would
+
+        var second = RPCRouter()
+        second.register("work") { _ in "answered by the second server" }
+        let replacement = try await RPCServer.start(RPCServerConfiguration(endpoint: endpoint), router: second)
+        #expect(try await call.value == "answered by the second server")
+        await client.shutdown()
+        await replacement.shutdown()
+    }
+
+    @Test func callsToNothingTimeOutAfterEveryAttempt() async throws {
+        // A free port nobody listens on.
+        let probe = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: RPCRouter())
+        let endpoint = probe.endpoint
+        await probe.shutdown()
+        let client = Self.client(endpoint, timeout: .milliseconds(100), attempts: 3, delay: .milliseconds(10))
+        let error = await #expect(throws: RPCError.self) { try await client.call("echo") }
+        #expect(error?.code == .timeout)
+        #expect(error?.message.contains("3 attempts") == true)
+        await client.shutdown()
+    }
+
+    @Test func shutdownFailsPendingCalls() async throws {
+        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let client = Self.client(server.endpoint, timeout: .seconds(20))
+        let pending = Task { try await client.call("hang") }
+        let queued = Task { try await client.call("echo") }
+        // Wait until the hang call is in flight: an unrelated probe client sees the server alive.
+        let probe = Self.client(server.endpoint, timeout: .seconds(5))
+        _ = try await probe.call("echo")
+        await client.shutdown()
+        for task in [pending, queued] {
+            let error = await #expect(throws: RPCError.self) { try await task.value }
+            #expect(error?.code == .shutdown)
+        }
+        await probe.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func aCancelledCallerIsReleasedAndTheClientGoesOn() async throws {
+        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let client = Self.client(server.endpoint, timeout: .seconds(20))
+        let pending = Task { try await client.call("hang") }
+        pending.cancel()
+        let error = await #expect(throws: RPCError.self) { try await pending.value }
+        #expect(error?.code == .shutdown)
+        #expect(try await client.call("echo", params: ["after": true])["params"] == ["after": true])
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func unusableEndpointIsATransportError() async throws {
+        let client = Self.client("nonsense://x", timeout: .seconds(1))
+        let error = await #expect(throws: RPCError.self) { try await client.call("echo") }
+        #expect(error?.code == .transportError)
+        await client.shutdown()
+    }
+}
+
+/// The Lazy Pirate decisions, with no sockets and no clock.
+@Suite struct LazyPirateTests {
+    @Test func sendsOnceThenDelivers() {
+        var machine = LazyPirate(timeout: .seconds(1), policy: RetryPolicy(attempts: 3))
+        #expect(machine.begin() == .send(waitFor: .seconds(1)))
+        #expect(machine.replyReceived() == .deliver)
+        #expect(machine.attempt == 1)
+    }
+
+    @Test func retriesAfterTheDelayThenFails() {
+        var machine = LazyPirate(timeout: .seconds(1), policy: RetryPolicy(attempts: 2, delay: .milliseconds(250)))
+        _ = machine.begin()
+        #expect(machine.timedOut() == .pause(.milliseconds(250)))
+        #expect(machine.retryDelayElapsed() == .send(waitFor: .seconds(1)))
+        #expect(machine.attempt == 2)
+        guard case .fail(let error) = machine.timedOut() else {
+            Issue.record("expected failure after the last attempt")
+            return
+        }
+        #expect(error.code == .timeout)
+    }
+
+    @Test func retriesAtOnceWithoutDelay() {
+        var machine = LazyPirate(timeout: .seconds(1), policy: RetryPolicy(attempts: 2))
+        _ = machine.begin()
+        #expect(machine.timedOut() == .send(waitFor: .seconds(1)))
+    }
+
+    @Test func atLeastOneAttempt() {
+        #expect(RetryPolicy(attempts: 0).attempts == 1)
+    }
+}
