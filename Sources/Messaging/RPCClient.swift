@@ -102,6 +102,8 @@ final class RPCClientLoop: SocketLoop {
     private(set) var socket: ZMQSocket?
     private var queue: [Call] = []
     private var current: Current?
+    private var cancelledEarly: Set<UInt64> = []
+    private static let cancelled = RPCError(.shutdown, "Call cancelled")
     private let clock = ContinuousClock()
 
     init(configuration: RPCClientConfiguration) {
@@ -116,13 +118,20 @@ final class RPCClientLoop: SocketLoop {
         for command in commands {
             switch command {
             case .call(let id, let request, let reply):
-                queue.append(Call(id: id, request: request, reply: reply))
+                if cancelledEarly.remove(id) != nil {
+                    reply.resume(returning: .failure(Self.cancelled))
+                } else {
+                    queue.append(Call(id: id, request: request, reply: reply))
+                }
             case .cancel(let id):
                 if let index = queue.firstIndex(where: { $0.id == id }) {
-                    queue.remove(at: index).reply.resume(returning: .failure(RPCError(.shutdown, "Call cancelled")))
+                    queue.remove(at: index).reply.resume(returning: .failure(Self.cancelled))
                 } else if current?.call.id == id {
                     discardSocket()
-                    finish(.failure(RPCError(.shutdown, "Call cancelled")))
+                    finish(.failure(Self.cancelled))
+                } else {
+                    // A task cancelled before it called posts its cancellation ahead of its call.
+                    cancelledEarly.insert(id)
                 }
             case .stop:
                 let error = RPCError(.shutdown, "Client shut down")
