@@ -46,6 +46,8 @@ public final class RPCServer: Sendable {
     }
 
     /// Stops serving and closes the socket; replies still being computed are dropped.
+    ///
+    /// - Important: libzmq releases the listening port on its I/O thread a moment after this returns.
     public func shutdown() async {
         thread.mailbox.post(.stop)
         await thread.join()

@@ -67,3 +67,20 @@ public struct TestFailure: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// Retries `attempt` until it succeeds or `deadline` passes, for conditions nothing announces
+/// (a port libzmq releases on its own I/O thread). Rethrows the last error.
+public func eventually<T>(
+    within deadline: Duration = .seconds(10), _ attempt: () async throws -> T
+) async throws -> T {
+    let clock = ContinuousClock()
+    let end = clock.now + deadline
+    while true {
+        do {
+            return try await attempt()
+        } catch {
+            if clock.now >= end { throw error }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
