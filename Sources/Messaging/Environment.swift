@@ -6,6 +6,12 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
     public var value: String
     public var expected: String
 
+    public init(key: String, value: String, expected: String) {
+        self.key = key
+        self.value = value
+        self.expected = expected
+    }
+
     public var description: String { "\(key)=\(value) is not valid: expected \(expected)" }
 }
 

@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Foundation
 public import Messaging
 
@@ -16,9 +19,19 @@ public final class RawPeer: @unchecked Sendable {  // `socket` is touched only o
     private let queue = DispatchQueue(label: "raw-peer")
     private let socket: ZMQSocket
 
+    /// The endpoint bound by ``init(_:bindTo:)``, wildcard port resolved.
+    public let endpoint: String
+
     public init(_ type: SocketType, connectTo endpoint: String) throws {
         socket = try ZMQSocket(type)
         try socket.connect(endpoint)
+        self.endpoint = endpoint
+    }
+
+    public init(_ type: SocketType, bindTo endpoint: String) throws {
+        socket = try ZMQSocket(type)
+        try socket.bind(endpoint)
+        self.endpoint = try socket.lastEndpoint()
     }
 
     public func send(_ frames: [Data]) async throws {
@@ -83,4 +96,62 @@ public func eventually<T>(
             try await Task.sleep(for: .milliseconds(20))
         }
     }
+}
+
+/// A process a test started, stopped by its PID only.
+///
+/// Started from a thread of its own with an empty signal mask, so the child does not inherit the
+/// blocked SIGTERM of a pool thread (swift-corelibs-foundation#4772).
+public final class TestProcess: @unchecked Sendable {  // `process` is set once in init, then only read.
+    public let process: Process
+    public var pid: Int32 { process.processIdentifier }
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], log: URL? = nil)
+        async throws
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+        }
+        try await onThread {
+            var empty = sigset_t()
+            var previous = sigset_t()
+            sigemptyset(&empty)
+            pthread_sigmask(SIG_SETMASK, &empty, &previous)
+            defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+            try process.run()
+        }
+        self.process = process
+    }
+
+    /// Sends `signal` to this process (and only this one) and waits for it to exit.
+    public func stop(_ signal: Int32 = SIGKILL) async throws {
+        if process.isRunning { kill(pid, signal) }
+        try await onThread { self.process.waitUntilExit() }
+    }
+}
+
+/// Where SwiftPM put the built executables: beside the test bundle.
+public let productsDirectory: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    .deletingLastPathComponent()
+
+/// A built executable of this package, e.g. `marlise-session`.
+public func product(_ name: String) -> String { productsDirectory.appendingPathComponent(name).path }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it).
+public func freePort() throws -> Int {
+    let socket = try ZMQSocket(.rep)
+    try socket.bind("tcp://127.0.0.1:*")
+    let endpoint = try socket.lastEndpoint()
+    socket.close()
+    guard let port = endpoint.split(separator: ":").last.flatMap({ Int($0) }) else {
+        throw TestFailure("no port in \(endpoint)")
+    }
+    return port
 }

@@ -1,0 +1,31 @@
+import Foundation
+import Supervisor
+import TestSupport
+import Testing
+
+/// The JACK readiness probe against a real jackd on the dummy driver, under a server name of its own.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct JackProbeTests {
+    @Test func reportsAnAbsentServer() {
+        let outcome = JackProbe.check(server: "marlise-absent-\(getpid())")
+        guard case .failure(let error) = outcome else {
+            Issue.record("probe of an absent server succeeded")
+            return
+        }
+        #expect(error.description.contains("cannot connect to the server"))
+    }
+
+    @Test func seesARealServerComeAndGo() async throws {
+        let server = "marlise-test-\(getpid())"
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(server).log")
+        let jackd = try await TestProcess(
+            "/usr/bin/jackd", ["--no-realtime", "-n", server, "-d", "dummy", "-r", "48000", "-p", "256"], log: log)
+        let ready = try await eventually {
+            try await onThread { try JackProbe.check(server: server).get() }
+        }
+        #expect(ready == ())
+        try await jackd.stop(SIGTERM)
+        #expect(jackd.process.terminationStatus == 0 || jackd.process.terminationReason == .uncaughtSignal)
+        let afterwards = try await onThread { JackProbe.check(server: server) }
+        #expect((try? afterwards.get()) == nil)
+    }
+}
