@@ -17,7 +17,7 @@ public struct RequestEnvelope: Sendable, Equatable {
 
     public init(
         method: String, params: [String: JSONValue] = [:], sourceService: String? = nil,
-        requestID: JSONValue = .string(UUID().uuidString.lowercased()), timestamp: String? = Timestamp.now()
+        requestID: JSONValue = .string(RequestID.make()), timestamp: String? = Timestamp.now()
     ) {
         self.method = method
         self.params = params
@@ -73,6 +73,27 @@ public struct RequestEnvelope: Sendable, Equatable {
             RequestEnvelope(
                 method: method, params: params, sourceService: members["source_service"]?.stringValue,
                 requestID: requestID, timestamp: members["timestamp"]?.stringValue))
+    }
+}
+
+/// Request ids in the reference's form, a lower-case UUID version 4.
+public enum RequestID {
+    /// A random id from the system generator: `getrandom`, where Foundation's `UUID` opens
+    /// `/dev/urandom` on every call.
+    public static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = withUnsafeBytes(of: (generator.next() as UInt64, generator.next() as UInt64)) { Array($0) }
+        bytes[6] = bytes[6] & 0x0F | 0x40  // version 4
+        bytes[8] = bytes[8] & 0x3F | 0x80  // RFC 4122 variant
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

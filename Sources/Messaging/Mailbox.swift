@@ -1,32 +1,50 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A queue that any thread or task posts to and one socket-owning thread drains.
 ///
 /// Posting signals an eventfd that the owner's ``Poller`` watches beside its sockets, so the owner
-/// sleeps in `zmq_poll` until there is work, with no polling interval.
+/// sleeps in `zmq_poll` until there is work, with no polling interval. The owner's own posts (a
+/// handler that finished on the socket's thread) skip the eventfd: the owner drains before it sleeps.
 final class Mailbox<Message: Sendable>: Sendable {
-    private let queue = Mutex<[Message]>([])
+    private struct State {
+        var messages: [Message] = []
+        var owner: pthread_t?
+    }
+
+    private let state = Mutex(State())
     private let wakeup = Wakeup()
 
     var fileDescriptor: Int32 { wakeup.fileDescriptor }
 
-    func post(_ message: Message) {
-        queue.withLock { $0.append(message) }
-        wakeup.signal()
+    /// Makes the calling thread the one that drains.
+    func becomeOwner() {
+        state.withLock { $0.owner = pthread_self() }
     }
 
-    /// Takes everything posted so far.
-    func drain() -> [Message] {
-        wakeup.clear()
-        return queue.withLock { queue in
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
+    func post(_ message: Message) {
+        let fromOwner = state.withLock { state in
+            state.messages.append(message)
+            return state.owner.map { pthread_equal($0, pthread_self()) != 0 } ?? false
+        }
+        if !fromOwner { wakeup.signal() }
+    }
+
+    /// Takes everything posted so far. `clearing` resets the eventfd, after a poll reported it readable.
+    func drain(clearing: Bool) -> [Message] {
+        if clearing { wakeup.clear() }
+        return state.withLock { state in
+            defer { state.messages.removeAll(keepingCapacity: true) }
+            return state.messages
         }
     }
 }
 
-/// A value delivered once, awaited by any number of tasks.
-final class OneShot<Value: Sendable>: Sendable {
+/// A value delivered once (by a thread or a task), awaited by any number of tasks.
+public final class OneShot<Value: Sendable>: Sendable {
     private enum State {
         case waiting([CheckedContinuation<Value, Never>])
         case done(Value)
@@ -34,8 +52,10 @@ final class OneShot<Value: Sendable>: Sendable {
 
     private let state = Mutex<State>(.waiting([]))
 
+    public init() {}
+
     /// Delivers the value; later calls are ignored.
-    func fulfil(_ value: Value) {
+    public func fulfil(_ value: Value) {
         let waiters: [CheckedContinuation<Value, Never>] = state.withLock { state in
             guard case .waiting(let waiters) = state else { return [] }
             state = .done(value)
@@ -44,7 +64,7 @@ final class OneShot<Value: Sendable>: Sendable {
         for waiter in waiters { waiter.resume(returning: value) }
     }
 
-    var value: Value {
+    public var value: Value {
         get async {
             await withCheckedContinuation { continuation in
                 let ready: Value? = state.withLock { state in
@@ -62,7 +82,7 @@ final class OneShot<Value: Sendable>: Sendable {
     }
 
     /// The value if already delivered.
-    var current: Value? {
+    public var current: Value? {
         state.withLock { if case .done(let value) = $0 { value } else { nil } }
     }
 }

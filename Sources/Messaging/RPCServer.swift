@@ -139,7 +139,9 @@ final class RPCServerLoop: SocketLoop {
             return
         }
         inFlight += 1
-        Task { [mailbox, logger] in
+        // The handler starts right here, on the socket's thread, and leaves it at its first suspension:
+        // one that never waits is answered with no thread hop at all; one that awaits frees the loop.
+        Task.immediate { [mailbox, logger] in
             let outcome: Result<JSONValue, RPCError>
             do {
                 outcome = .success(try await handler(request))

@@ -78,14 +78,18 @@ final class SocketThread<Command: Sendable>: Sendable {
 
     private func run<Loop: SocketLoop>(_ loop: Loop) where Loop.Command == Command {
         defer { loop.close() }
+        mailbox.becomeOwner()
         while true {
             var poller = Poller()
             let mailboxIndex = poller.add(fileDescriptor: mailbox.fileDescriptor)
             let socketIndex = loop.socket.map { poller.add($0) }
             do {
                 try poller.wait(timeout: loop.nextTimeout)
-                if poller.isReadable(mailboxIndex), !loop.handle(mailbox.drain()) { return }
                 if let socketIndex, poller.isReadable(socketIndex) { try loop.socketReadable() }
+                // Drain even when the eventfd was quiet: a handler that finished on this thread posted
+                // its reply without signalling, and it is sent now rather than after another poll.
+                let commands = mailbox.drain(clearing: poller.isReadable(mailboxIndex))
+                if !commands.isEmpty, !loop.handle(commands) { return }
             } catch {
                 // A failing poll or receive on an owned socket means the context is gone: stop.
                 return
