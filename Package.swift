@@ -22,65 +22,84 @@ let package = Package(
     targets: [
         // C libraries, each reached through one Swift target.
         .systemLibrary(
-            name: "CZeroMQ", pkgConfig: "libzmq",
-            providers: [.apt(["libzmq3-dev"])]),
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
         .systemLibrary(
-            name: "CSystemd", pkgConfig: "libsystemd",
-            providers: [.apt(["libsystemd-dev"])]),
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         .systemLibrary(
-            name: "CLilv", pkgConfig: "lilv-0",
-            providers: [.apt(["liblilv-dev"])]),
+            name: "CLilv",
+            pkgConfig: "lilv-0",
+            providers: [.apt(["liblilv-dev"])]
+        ),
         .systemLibrary(
-            name: "CJack", pkgConfig: "jack",
-            providers: [.apt(["libjack-jackd2-dev"])]),
+            name: "CJack",
+            pkgConfig: "jack",
+            providers: [.apt(["libjack-jackd2-dev"])]
+        ),
 
         // Libraries: everything worth testing lives here.
         .target(
             name: "Messaging",
             dependencies: ["CZeroMQ", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "Health",
             dependencies: ["CSystemd", "Messaging"],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "Supervisor",
             dependencies: ["CJack", "Health", "Messaging", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "LV2",
             dependencies: ["CLilv"],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "Bridge",
             dependencies: ["Messaging", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .target(
             name: "SessionService",
             dependencies: ["Messaging", "LV2", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
 
         // Thin executables: argument parsing and one call into a library.
         .executableTarget(
             name: "marlise-supervisor",
             dependencies: ["Supervisor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "marlise-session",
             dependencies: ["SessionService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "marlise-bridge",
             dependencies: ["Bridge", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "marlisectl",
             dependencies: ["Messaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "marlise-bench",
             dependencies: ["Messaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
 
         // Tests: one target per library, sharing helpers through TestSupport.
         .target(name: "TestSupport", dependencies: ["Messaging"], path: "Tests/TestSupport", swiftSettings: strict),
@@ -89,6 +108,10 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "SessionServiceTests", dependencies: ["SessionService", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "SessionServiceTests",
+            dependencies: ["SessionService", "TestSupport"],
+            swiftSettings: strict
+        ),
     ]
 )

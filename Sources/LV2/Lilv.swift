@@ -46,22 +46,29 @@ extension PluginCatalogue {
             let portName = lilv_port_get_name(plugin, port)
             defer { lilv_node_free(portName) }
             let kind: PortInfo.Kind =
-                if lilv_port_is_a(plugin, port, classes.audio) { .audio }
-                else if lilv_port_is_a(plugin, port, classes.control) { .control }
-                else if lilv_port_is_a(plugin, port, classes.cv) { .cv }
-                else if lilv_port_is_a(plugin, port, classes.atom) { .atom }
-                else if lilv_port_is_a(plugin, port, classes.event) { .event }
-                else { .other }
+                if lilv_port_is_a(plugin, port, classes.audio) {
+                    .audio
+                } else if lilv_port_is_a(plugin, port, classes.control) {
+                    .control
+                } else if lilv_port_is_a(plugin, port, classes.cv) {
+                    .cv
+                } else if lilv_port_is_a(plugin, port, classes.atom) {
+                    .atom
+                } else if lilv_port_is_a(plugin, port, classes.event) { .event } else { .other }
             let isControl = kind == .control
             func value(_ number: Float) -> Double? { isControl && !number.isNaN ? Double(number) : nil }
             ports.append(
                 PortInfo(
-                    index: index, symbol: symbol,
+                    index: index,
+                    symbol: symbol,
                     name: portName.map { String(cString: lilv_node_as_string($0)) } ?? symbol,
                     kind: kind,
                     direction: lilv_port_is_a(plugin, port, classes.output) ? .output : .input,
-                    defaultValue: value(defaults[index]), minimum: value(minimums[index]),
-                    maximum: value(maximums[index])))
+                    defaultValue: value(defaults[index]),
+                    minimum: value(minimums[index]),
+                    maximum: value(maximums[index])
+                )
+            )
         }
         return PluginInfo(uri: uri, name: name, ports: ports)
     }

@@ -16,8 +16,11 @@ public struct RequestEnvelope: Sendable, Equatable {
     public var timestamp: String?
 
     public init(
-        method: String, params: [String: JSONValue] = [:], sourceService: String? = nil,
-        requestID: JSONValue = .string(RequestID.make()), timestamp: String? = Timestamp.now()
+        method: String,
+        params: [String: JSONValue] = [:],
+        sourceService: String? = nil,
+        requestID: JSONValue = .string(RequestID.make()),
+        timestamp: String? = Timestamp.now()
     ) {
         self.method = method
         self.params = params
@@ -27,7 +30,9 @@ public struct RequestEnvelope: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        var members: [String: JSONValue] = ["method": .string(method), "params": .object(params), "request_id": requestID]
+        var members: [String: JSONValue] = [
+            "method": .string(method), "params": .object(params), "request_id": requestID,
+        ]
         if let sourceService { members["source_service"] = .string(sourceService) }
         if let timestamp { members["timestamp"] = .string(timestamp) }
         return .object(members)
@@ -42,22 +47,31 @@ public struct RequestEnvelope: Sendable, Equatable {
         do {
             value = try JSONValue(parsing: frame)
         } catch {
-            return .failure(RequestDecodingError(RPCError(.parseError, "Invalid JSON request: \(error)"), requestID: .null))
+            return .failure(
+                RequestDecodingError(RPCError(.parseError, "Invalid JSON request: \(error)"), requestID: .null)
+            )
         }
         guard case .object(let members) = value else {
             return .failure(
                 RequestDecodingError(
-                    RPCError(.invalidRequest, "Request must be a JSON object, not \(value.typeName)"), requestID: .null))
+                    RPCError(.invalidRequest, "Request must be a JSON object, not \(value.typeName)"),
+                    requestID: .null
+                )
+            )
         }
         let requestID = members["request_id"] ?? .null
         guard let methodValue = members["method"], !methodValue.isNull else {
-            return .failure(RequestDecodingError(RPCError(.invalidRequest, "Request has no 'method'"), requestID: requestID))
+            return .failure(
+                RequestDecodingError(RPCError(.invalidRequest, "Request has no 'method'"), requestID: requestID)
+            )
         }
         guard case .string(let method) = methodValue else {
             return .failure(
                 RequestDecodingError(
                     RPCError(.invalidRequest, "'method' must be a string, not \(methodValue.typeName)"),
-                    requestID: requestID))
+                    requestID: requestID
+                )
+            )
         }
         let params: [String: JSONValue]
         switch members["params"] {
@@ -67,12 +81,19 @@ public struct RequestEnvelope: Sendable, Equatable {
             return .failure(
                 RequestDecodingError(
                     RPCError(.invalidParameters, "'params' must be an object, not \(other.typeName)"),
-                    requestID: requestID))
+                    requestID: requestID
+                )
+            )
         }
         return .success(
             RequestEnvelope(
-                method: method, params: params, sourceService: members["source_service"]?.stringValue,
-                requestID: requestID, timestamp: members["timestamp"]?.stringValue))
+                method: method,
+                params: params,
+                sourceService: members["source_service"]?.stringValue,
+                requestID: requestID,
+                timestamp: members["timestamp"]?.stringValue
+            )
+        )
     }
 }
 
@@ -152,7 +173,9 @@ public struct ReplyEnvelope: Sendable, Equatable {
             let text = message.stringValue ?? message.jsonText
             return ReplyEnvelope(requestID: requestID, outcome: .failure(RPCError(code, text)), timestamp: timestamp)
         }
-        guard let result = members["result"] else { throw RPCError(.invalidRequest, "Reply has neither result nor error") }
+        guard let result = members["result"] else {
+            throw RPCError(.invalidRequest, "Reply has neither result nor error")
+        }
         return ReplyEnvelope(requestID: requestID, outcome: .success(result), timestamp: timestamp)
     }
 }
@@ -185,8 +208,11 @@ public struct EventEnvelope: Sendable, Equatable {
             let body = try? JSONValue(parsing: frames[1]), body["event_type"]?.stringValue == topic
         else { return nil }
         self.init(
-            eventType: topic, data: body["data"] ?? .null, sourceService: body["source_service"]?.stringValue ?? "",
-            timestamp: body["timestamp"]?.stringValue ?? "")
+            eventType: topic,
+            data: body["data"] ?? .null,
+            sourceService: body["source_service"]?.stringValue ?? "",
+            timestamp: body["timestamp"]?.stringValue ?? ""
+        )
     }
 }
 

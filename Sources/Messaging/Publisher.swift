@@ -22,7 +22,8 @@ public final class Publisher: Sendable {
         let (thread, bound) = try await SocketThread<PublisherLoop.Command>.start(
             name: "publisher \(endpoint)",
             makeLoop: { _ throws(ZMQError) in try PublisherLoop(endpoint: endpoint) },
-            describe: { loop throws(ZMQError) in try loop.boundSocket.lastEndpoint() })
+            describe: { loop throws(ZMQError) in try loop.boundSocket.lastEndpoint() }
+        )
         return Publisher(endpoint: bound, sourceService: sourceService, thread: thread)
     }
 
@@ -85,7 +86,10 @@ public final class Subscriber: Sendable {
 
     /// Connects to `endpoints` and subscribes to every topic that starts with one of `topics`
     /// (`[""]`: everything).
-    public static func start(connectingTo endpoints: [String], topics: [String] = [""]) async throws(ZMQError)
+    public static func start(
+        connectingTo endpoints: [String],
+        topics: [String] = [""]
+    ) async throws(ZMQError)
         -> Subscriber
     {
         let (stream, continuation) = AsyncStream<[Data]>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
@@ -94,7 +98,8 @@ public final class Subscriber: Sendable {
             makeLoop: { _ throws(ZMQError) in
                 try SubscriberLoop(endpoints: endpoints, topics: topics, continuation: continuation)
             },
-            describe: { _ in () })
+            describe: { _ in () }
+        )
         return Subscriber(messages: stream, thread: thread)
     }
 

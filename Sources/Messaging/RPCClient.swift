@@ -72,7 +72,12 @@ public final class RPCClient: Sendable {
 /// Request ids for matching cancellations to calls.
 private final class Counter: Sendable {
     private let value = Mutex<UInt64>(0)
-    func next() -> UInt64 { value.withLock { $0 += 1; return $0 } }
+    func next() -> UInt64 {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }
 
 /// The REQ socket's thread: one call at a time, each driven by a ``LazyPirate``.

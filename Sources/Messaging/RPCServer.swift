@@ -33,7 +33,8 @@ public final class RPCServer: Sendable {
 
     /// Binds and starts serving; throws if the endpoint cannot be bound.
     public static func start(
-        _ configuration: RPCServerConfiguration, router: RPCRouter,
+        _ configuration: RPCServerConfiguration,
+        router: RPCRouter,
         logger: Logger = Logger(label: "marlise.rpc-server")
     ) async throws(ZMQError) -> RPCServer {
         let (thread, endpoint) = try await SocketThread<RPCServerLoop.Command>.start(
@@ -41,7 +42,8 @@ public final class RPCServer: Sendable {
             makeLoop: { mailbox throws(ZMQError) in
                 try RPCServerLoop(configuration: configuration, router: router, mailbox: mailbox, logger: logger)
             },
-            describe: { loop throws(ZMQError) in try loop.boundSocket.lastEndpoint() })
+            describe: { loop throws(ZMQError) in try loop.boundSocket.lastEndpoint() }
+        )
         return RPCServer(endpoint: endpoint, thread: thread)
     }
 
@@ -70,7 +72,10 @@ final class RPCServerLoop: SocketLoop {
     private var inFlight = 0
 
     init(
-        configuration: RPCServerConfiguration, router: RPCRouter, mailbox: Mailbox<Command>, logger: Logger
+        configuration: RPCServerConfiguration,
+        router: RPCRouter,
+        mailbox: Mailbox<Command>,
+        logger: Logger
     ) throws(ZMQError) {
         boundSocket = try ZMQSocket(.router)
         try boundSocket.set(.maxMessageSize(Int64(configuration.disconnectBytes)))
@@ -120,7 +125,8 @@ final class RPCServerLoop: SocketLoop {
             refuse(
                 route,
                 RPCError(.messageTooLarge, "Request of \(frame.count) bytes exceeds \(configuration.maxRequestBytes)"),
-                requestID: .null)
+                requestID: .null
+            )
             return
         }
         let request: RequestEnvelope
@@ -131,7 +137,11 @@ final class RPCServerLoop: SocketLoop {
             return
         }
         guard let handler = router.handler(for: request.method) else {
-            refuse(route, RPCError(.methodNotFound, "Method '\(request.method)' not found"), requestID: request.requestID)
+            refuse(
+                route,
+                RPCError(.methodNotFound, "Method '\(request.method)' not found"),
+                requestID: request.requestID
+            )
             return
         }
         guard inFlight < configuration.maxInFlight else {

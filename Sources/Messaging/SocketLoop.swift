@@ -60,7 +60,8 @@ final class SocketThread<Command: Sendable>: Sendable {
 
     /// Runs `makeLoop` on a new thread and serves that loop until it stops, without waiting.
     static func launch<Loop: SocketLoop>(
-        name: String, makeLoop: @Sendable @escaping (Mailbox<Command>) -> Loop
+        name: String,
+        makeLoop: @Sendable @escaping (Mailbox<Command>) -> Loop
     ) -> SocketThread where Loop.Command == Command {
         let owner = SocketThread()
         owner.spawn(name: name) { owner.run(makeLoop(owner.mailbox)) }

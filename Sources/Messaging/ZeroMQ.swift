@@ -1,7 +1,7 @@
 // Every call into libzmq lives in this file: the rest of the module sees Swift types only.
 
-public import Foundation
 import CZeroMQ
+public import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -181,7 +181,7 @@ public final class ZMQSocket {
                 try zmqCall("zmq_send") {
                     frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
                 }
-            } catch where error.errno == EAGAIN && index == 0 {
+            } catch  where error.errno == EAGAIN && index == 0 {
                 return false
             }
         }
@@ -199,7 +199,7 @@ public final class ZMQSocket {
             let flags: Int32 = (dontWait || !frames.isEmpty) ? ZMQ_DONTWAIT : 0
             do {
                 try zmqCall("zmq_msg_recv") { zmq_msg_recv(&message, handle, flags) }
-            } catch where error.errno == EAGAIN && frames.isEmpty {
+            } catch  where error.errno == EAGAIN && frames.isEmpty {
                 return nil
             }
             frames.append(Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message)))
@@ -247,14 +247,19 @@ public struct Poller {
         if let timeout {
             let (seconds, attoseconds) = timeout.components
             // Round up, so a deadline is never woken for just before it.
-            milliseconds = max(0, Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
+            milliseconds = max(
+                0,
+                Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            )
         } else {
             milliseconds = -1
         }
         let count = items.count
-        return Int(try items.withUnsafeMutableBufferPointer { buffer throws(ZMQError) in
-            try zmqCall("zmq_poll") { zmq_poll(buffer.baseAddress, Int32(count), milliseconds) }
-        })
+        return Int(
+            try items.withUnsafeMutableBufferPointer { buffer throws(ZMQError) in
+                try zmqCall("zmq_poll") { zmq_poll(buffer.baseAddress, Int32(count), milliseconds) }
+            }
+        )
     }
 
     public func isReadable(_ index: Int) -> Bool {
@@ -288,7 +293,9 @@ final class Wakeup: Sendable {
 
 /// The libzmq version this process runs against, e.g. `4.3.4`.
 public var zeroMQVersion: String {
-    var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+    var major: Int32 = 0
+    var minor: Int32 = 0
+    var patch: Int32 = 0
     zmq_version(&major, &minor, &patch)
     return "\(major).\(minor).\(patch)"
 }

@@ -37,8 +37,10 @@ public struct SessionConfiguration: Sendable, Equatable {
     /// How calls to the bridge are made: `1 + BRIDGE_CONNECT_RETRIES` tries in all.
     public var bridgeClient: RPCClientConfiguration {
         var client = RPCClientConfiguration(
-            endpoint: bridgeEndpoint, timeout: bridgeTimeout,
-            retry: RetryPolicy(attempts: bridgeRetries + 1, delay: bridgeRetryDelay))
+            endpoint: bridgeEndpoint,
+            timeout: bridgeTimeout,
+            retry: RetryPolicy(attempts: bridgeRetries + 1, delay: bridgeRetryDelay)
+        )
         client.sourceService = "session_manager"
         return client
     }

@@ -19,7 +19,9 @@ public final class SessionServer: Sendable {
 
     /// Binds both sockets; `rpcEndpoint`/`pubEndpoint` override the derived ports (tests bind `:*`).
     public static func start(
-        _ configuration: SessionConfiguration, rpcEndpoint: String? = nil, pubEndpoint: String? = nil,
+        _ configuration: SessionConfiguration,
+        rpcEndpoint: String? = nil,
+        pubEndpoint: String? = nil,
         logger: Logger = Logger(label: "marlise.session")
     ) async throws(ZMQError) -> SessionServer {
         // Health asks the bridge once, quickly: it reports the bridge's state, it does not wait it out.
@@ -33,7 +35,9 @@ public final class SessionServer: Sendable {
         router.register("health_check") { _ in
             let connected: Bool
             do {
-                let reply = try JSONValue(parsing: try await bridge.request(Data(#"{"action":"audio","method":"get_jack_sample_rate"}"#.utf8)))
+                let reply = try JSONValue(
+                    parsing: try await bridge.request(Data(#"{"action":"audio","method":"get_jack_sample_rate"}"#.utf8))
+                )
                 connected = reply["error"] == nil
             } catch {
                 connected = false
@@ -45,11 +49,17 @@ public final class SessionServer: Sendable {
             ]
         }
         let ports = configuration.ports
-        let events = try await Publisher.start(endpoint: pubEndpoint ?? ports.pubEndpoint, sourceService: "session_manager")
+        let events = try await Publisher.start(
+            endpoint: pubEndpoint ?? ports.pubEndpoint,
+            sourceService: "session_manager"
+        )
         let rpc: RPCServer
         do {
             rpc = try await RPCServer.start(
-                RPCServerConfiguration(endpoint: rpcEndpoint ?? ports.rpcEndpoint), router: router, logger: logger)
+                RPCServerConfiguration(endpoint: rpcEndpoint ?? ports.rpcEndpoint),
+                router: router,
+                logger: logger
+            )
         } catch {
             await events.shutdown()
             throw error

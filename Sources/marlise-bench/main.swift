@@ -7,7 +7,8 @@ struct MarliseBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlise-bench",
         abstract: "Benchmarks that print figures (medians over runs; these machines are noisy).",
-        subcommands: [MessagingBench.self])
+        subcommands: [MessagingBench.self]
+    )
 }
 
 /// `marlise-bench messaging`: sequential request/reply round trips over tcp://127.0.0.1 through raw
@@ -73,7 +74,10 @@ struct MessagingBench: AsyncParsableCommand {
         return try await measureOnThread(count: count) {
             let socket = try ZMQSocket(.req)
             try socket.connect(bound)
-            return { _ = try socket.send([request]); _ = try socket.receive() }
+            return {
+                _ = try socket.send([request])
+                _ = try socket.receive()
+            }
         }
     }
 
@@ -87,7 +91,10 @@ struct MessagingBench: AsyncParsableCommand {
         let figures = try await measureOnThread(count: count) {
             let socket = try ZMQSocket(.req)
             try socket.connect(bound)
-            return { _ = try socket.send([request]); _ = try socket.receive() }
+            return {
+                _ = try socket.send([request])
+                _ = try socket.receive()
+            }
         }
         await server.shutdown()
         return figures
@@ -148,27 +155,32 @@ struct MessagingBench: AsyncParsableCommand {
         guard (try? process.run()) != nil else { return nil }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let fields = String(decoding: data, as: UTF8.self).split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let fields = String(decoding: data, as: UTF8.self).split(separator: " ").compactMap {
+            Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         guard process.terminationStatus == 0, fields.count == 3 else { return nil }
         return Figures(p50: fields[0], p99: fields[1], max: fields[2])
     }
 
     /// Runs `setUp` and then `count` timed iterations of what it returns on a thread of its own.
-    func measureOnThread(count: Int, setUp: @Sendable @escaping () throws -> () throws -> Void) async throws -> Figures {
+    func measureOnThread(count: Int, setUp: @Sendable @escaping () throws -> () throws -> Void) async throws -> Figures
+    {
         let result = OneShot<Result<Figures, any Error>>()
         let thread = Thread {
-            result.fulfil(Result {
-                let iteration = try setUp()
-                let clock = ContinuousClock()
-                var samples: [Duration] = []
-                samples.reserveCapacity(count)
-                for index in 0..<(count + 200) {
-                    let start = clock.now
-                    try iteration()
-                    if index >= 200 { samples.append(clock.now - start) }
+            result.fulfil(
+                Result {
+                    let iteration = try setUp()
+                    let clock = ContinuousClock()
+                    var samples: [Duration] = []
+                    samples.reserveCapacity(count)
+                    for index in 0..<(count + 200) {
+                        let start = clock.now
+                        try iteration()
+                        if index >= 200 { samples.append(clock.now - start) }
+                    }
+                    return Figures(samples)
                 }
-                return Figures(samples)
-            })
+            )
         }
         thread.start()
         return try await result.value.get()
@@ -188,8 +200,11 @@ struct Figures: Sendable {
     }
 
     init(_ samples: [Duration]) {
-        let sorted = samples.map { Double($0.components.attoseconds) / 1e12 + Double($0.components.seconds) * 1e6 }.sorted()
-        func pick(_ quantile: Double) -> Double { sorted[Swift.min(sorted.count - 1, Int(quantile * Double(sorted.count)))] }
+        let sorted = samples.map { Double($0.components.attoseconds) / 1e12 + Double($0.components.seconds) * 1e6 }
+            .sorted()
+        func pick(_ quantile: Double) -> Double {
+            sorted[Swift.min(sorted.count - 1, Int(quantile * Double(sorted.count)))]
+        }
         self.init(p50: pick(0.5), p99: pick(0.99), max: sorted.last ?? 0)
     }
 

@@ -8,7 +8,8 @@ import SessionService
 struct MarliseSession: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlise-session",
-        abstract: "The Marlise session manager: RPC on 127.0.0.1:5718, events on 6718.")
+        abstract: "The Marlise session manager: RPC on 127.0.0.1:5718, events on 6718."
+    )
 
     @Option(help: "Bind the RPC socket here instead of the derived port.")
     var rpc: String?

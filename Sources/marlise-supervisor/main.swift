@@ -6,7 +6,8 @@ import Supervisor
 struct MarliseSupervisor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlise-supervisor",
-        abstract: "Starts, watches and restarts the Marlise audio stack.")
+        abstract: "Starts, watches and restarts the Marlise audio stack."
+    )
 
     @Option(help: "JACK server name to probe.")
     var jackServer = "marlise"

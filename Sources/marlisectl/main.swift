@@ -7,7 +7,8 @@ struct Marlisectl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlisectl",
         abstract: "Operate a Marlise stack: call its RPC methods, show its ports.",
-        subcommands: [Call.self, Ports.self])
+        subcommands: [Call.self, Ports.self]
+    )
 }
 
 /// `marlisectl call health_check` — one request in the Marlise envelope; prints the result as JSON.
@@ -31,7 +32,8 @@ struct Call: AsyncParsableCommand {
             throw ValidationError("params must be a JSON object")
         }
         let client = RPCClient(
-            RPCClientConfiguration(endpoint: endpoint, timeout: .milliseconds(Int64(timeout * 1000))))
+            RPCClientConfiguration(endpoint: endpoint, timeout: .milliseconds(Int64(timeout * 1000)))
+        )
         defer { Task { await client.shutdown() } }
         do {
             let result = try await client.call(method, params: object)

@@ -19,7 +19,8 @@ import Testing
             environment: Environment([
                 "MOD_HOST_HOST": "127.0.0.1", "MOD_HOST_PORT": "15555", "MOD_HOST_FEEDBACK_PORT": "15556",
                 "MODHOST_BRIDGE_REP": "tcp://127.0.0.1:16000", "JACK_DEFAULT_SERVER": "marlise",
-            ]))
+            ])
+        )
         #expect(configuration.modHostPort == 15555)
         #expect(configuration.modHostFeedbackPort == 15556)
         #expect(configuration.replyEndpoint == "tcp://127.0.0.1:16000")

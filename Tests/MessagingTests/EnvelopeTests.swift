@@ -10,7 +10,8 @@ import Testing
                 {"method": "load_plugin", "params": {"uri": "http://plugin.org.uk/swh-plugins/amp"}, \
                 "source_service": "client_interface", "request_id": "9d6c2e1a-0f4b-4c1e-9a57-3c2d1e0f9b8a", \
                 "timestamp": "2026-11-22T23:40:39.419479"}
-                """)
+                """
+        )
         let request = try RequestEnvelope.decode(frame).get()
         #expect(request.method == "load_plugin")
         #expect(request.params == ["uri": "http://plugin.org.uk/swh-plugins/amp"])
@@ -59,15 +60,19 @@ import Testing
 
     @Test func decodesAReferenceErrorReplyWithoutCode() throws {
         let reply = try ReplyEnvelope.decode(
-            Data(text: #"{"request_id": "r1", "error": "Method 'x' not found", "timestamp": "2026-11-22T23:40:39"}"#))
+            Data(text: #"{"request_id": "r1", "error": "Method 'x' not found", "timestamp": "2026-11-22T23:40:39"}"#)
+        )
         #expect(reply.outcome == .failure(RPCError(.internalError, "Method 'x' not found")))
         #expect(reply.timestamp == "2026-11-22T23:40:39")
     }
 
     @Test func eventIsTwoFramesTopicThenBody() throws {
         let event = EventEnvelope(
-            eventType: "pedalboard_created", data: ["id": "p1", "name": "Default", "description": ""],
-            sourceService: "session_manager", timestamp: "2026-11-22T23:40:39.419479")
+            eventType: "pedalboard_created",
+            data: ["id": "p1", "name": "Default", "description": ""],
+            sourceService: "session_manager",
+            timestamp: "2026-11-22T23:40:39.419479"
+        )
         let frames = event.frames
         #expect(frames.count == 2)
         #expect(String(decoding: frames[0], as: UTF8.self) == "pedalboard_created")

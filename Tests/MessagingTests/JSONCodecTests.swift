@@ -46,7 +46,9 @@ import Testing
     }
 
     @Test func limitsNesting() throws {
-        let deepest = String(repeating: "[", count: JSONValue.maximumDepth) + String(repeating: "]", count: JSONValue.maximumDepth)
+        let deepest =
+            String(repeating: "[", count: JSONValue.maximumDepth)
+            + String(repeating: "]", count: JSONValue.maximumDepth)
         _ = try JSONValue(parsing: deepest)
         let tooDeep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: tooDeep) }

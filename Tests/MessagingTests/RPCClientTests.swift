@@ -1,7 +1,8 @@
 import Foundation
-@testable import Messaging
 import TestSupport
 import Testing
+
+@testable import Messaging
 
 @Suite(.timeLimit(.minutes(1))) struct RPCClientTests {
     static func echoRouter(tag: String = "") -> RPCRouter {
@@ -15,11 +16,20 @@ import Testing
     }
 
     static func client(_ endpoint: String, timeout: Duration, attempts: Int = 1, delay: Duration = .zero) -> RPCClient {
-        RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout, retry: RetryPolicy(attempts: attempts, delay: delay)))
+        RPCClient(
+            RPCClientConfiguration(
+                endpoint: endpoint,
+                timeout: timeout,
+                retry: RetryPolicy(attempts: attempts, delay: delay)
+            )
+        )
     }
 
     @Test func callReturnsTheResult() async throws {
-        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let server = try await RPCServer.start(
+            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
+            router: Self.echoRouter()
+        )
         let client = Self.client(server.endpoint, timeout: .seconds(5))
         let result = try await client.call("echo", params: ["x": [1, "two"]])
         #expect(result["params"] == ["x": [1, "two"]])
@@ -28,7 +38,10 @@ import Testing
     }
 
     @Test func envelopeErrorsAreThrownWithTheServersCode() async throws {
-        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let server = try await RPCServer.start(
+            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
+            router: Self.echoRouter()
+        )
         let client = Self.client(server.endpoint, timeout: .seconds(5))
         await #expect(throws: RPCError(.methodNotFound, "Method 'missing' not found")) {
             try await client.call("missing")
@@ -38,7 +51,10 @@ import Testing
     }
 
     @Test func aTimeoutNeverWedgesTheNextCall() async throws {
-        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let server = try await RPCServer.start(
+            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
+            router: Self.echoRouter()
+        )
         let client = Self.client(server.endpoint, timeout: .milliseconds(200))
         let error = await #expect(throws: RPCError.self) { try await client.call("hang") }
         #expect(error?.code == .timeout)
@@ -70,7 +86,9 @@ import Testing
         var second = RPCRouter()
         second.register("work") { _ in "answered by the second server" }
         // libzmq closes a listener on its I/O thread shortly after the socket is closed.
-        let replacement = try await eventually { try await RPCServer.start(RPCServerConfiguration(endpoint: endpoint), router: second) }
+        let replacement = try await eventually {
+            try await RPCServer.start(RPCServerConfiguration(endpoint: endpoint), router: second)
+        }
         #expect(try await call.value == "answered by the second server")
         await client.shutdown()
         await replacement.shutdown()
@@ -78,7 +96,10 @@ import Testing
 
     @Test func callsToNothingTimeOutAfterEveryAttempt() async throws {
         // A free port nobody listens on.
-        let probe = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: RPCRouter())
+        let probe = try await RPCServer.start(
+            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
+            router: RPCRouter()
+        )
         let endpoint = probe.endpoint
         await probe.shutdown()
         let client = Self.client(endpoint, timeout: .milliseconds(100), attempts: 3, delay: .milliseconds(10))
@@ -89,7 +110,10 @@ import Testing
     }
 
     @Test func shutdownFailsPendingCalls() async throws {
-        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let server = try await RPCServer.start(
+            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
+            router: Self.echoRouter()
+        )
         let client = Self.client(server.endpoint, timeout: .seconds(20))
         let pending = Task { try await client.call("hang") }
         let queued = Task { try await client.call("echo") }
@@ -106,7 +130,10 @@ import Testing
     }
 
     @Test func aCancelledCallerIsReleasedAndTheClientGoesOn() async throws {
-        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: Self.echoRouter())
+        let server = try await RPCServer.start(
+            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
+            router: Self.echoRouter()
+        )
         let client = Self.client(server.endpoint, timeout: .seconds(20))
         let pending = Task { try await client.call("hang") }
         pending.cancel()

@@ -25,7 +25,9 @@ import Testing
     static func exchange(_ peer: RawPeer, _ frames: [Data]) async throws -> JSONValue {
         try await peer.send(frames)
         let reply = try await peer.receive()
-        guard let reply, reply.count == 1 else { throw TestFailure("expected one reply frame, got \(String(describing: reply))") }
+        guard let reply, reply.count == 1 else {
+            throw TestFailure("expected one reply frame, got \(String(describing: reply))")
+        }
         return try JSONValue(parsing: reply[0])
     }
 
@@ -61,7 +63,10 @@ import Testing
             #expect(reply["error"]?.stringValue?.isEmpty == false, "case \(index)")
             #expect(reply["request_id"] == item.requestID, "case \(index)")
             #expect(reply["result"] == nil, "case \(index)")
-            let valid = try await Self.exchange(peer, [Data(text: #"{"method":"echo","params":{"i":\#(index)},"request_id":"ok"}"#)])
+            let valid = try await Self.exchange(
+                peer,
+                [Data(text: #"{"method":"echo","params":{"i":\#(index)},"request_id":"ok"}"#)]
+            )
             #expect(valid["result"] == ["i": .int(index)], "after case \(index)")
             #expect(valid["request_id"] == "ok")
         }

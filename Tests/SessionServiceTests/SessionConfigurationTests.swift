@@ -21,7 +21,8 @@ import Testing
                 "MODHOST_BRIDGE_ENDPOINT": "tcp://127.0.0.1:16000", "MODHOST_BRIDGE_TIMEOUT": "2.5",
                 "BRIDGE_CONNECT_RETRIES": "0", "BRIDGE_CONNECT_RETRY_DELAY": "0.25",
                 "SESSION_MANAGER_AUTO_CREATE_DEFAULT": "yes", "ZMQ_BASE_PORT": "20000",
-            ]))
+            ])
+        )
         #expect(configuration.bridgeEndpoint == "tcp://127.0.0.1:16000")
         #expect(configuration.bridgeTimeout == .milliseconds(2500))
         #expect(configuration.bridgeRetries == 0)  // the reference crashed on 0

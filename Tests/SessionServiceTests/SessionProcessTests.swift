@@ -17,11 +17,19 @@ import Glibc
         let environment = ["MODHOST_BRIDGE_ENDPOINT": bridge.endpoint]
         let logs = FileManager.default.temporaryDirectory
         let first = try await TestProcess(
-            product("marlise-session"), arguments, environment: environment,
-            log: logs.appendingPathComponent("session-first-\(getpid()).log"))
+            product("marlise-session"),
+            arguments,
+            environment: environment,
+            log: logs.appendingPathComponent("session-first-\(getpid()).log")
+        )
 
         let client = RPCClient(
-            RPCClientConfiguration(endpoint: rpc, timeout: .seconds(3), retry: RetryPolicy(attempts: 10, delay: .milliseconds(100))))
+            RPCClientConfiguration(
+                endpoint: rpc,
+                timeout: .seconds(3),
+                retry: RetryPolicy(attempts: 10, delay: .milliseconds(100))
+            )
+        )
         #expect(try await client.call("echo", params: ["up": true]) == ["up": true])
 
         let call = Task { try await client.call("health_check") }
@@ -30,8 +38,11 @@ import Glibc
         try await first.stop(SIGKILL)  // mid-call: the request is in the service, its reply never comes
 
         let second = try await TestProcess(
-            product("marlise-session"), arguments, environment: environment,
-            log: logs.appendingPathComponent("session-second-\(getpid()).log"))
+            product("marlise-session"),
+            arguments,
+            environment: environment,
+            log: logs.appendingPathComponent("session-second-\(getpid()).log")
+        )
         // The retried health_check reaches the new process, which asks the bridge again: answer it.
         let retried = try #require(try await bridge.receive())
         try await bridge.send(Array(retried.dropLast()) + [Data(text: #"{"success":true,"sample_rate":48000}"#)])

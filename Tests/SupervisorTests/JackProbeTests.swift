@@ -18,7 +18,10 @@ import Testing
         let server = "marlise-test-\(getpid())"
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(server).log")
         let jackd = try await TestProcess(
-            "/usr/bin/jackd", ["--no-realtime", "-n", server, "-d", "dummy", "-r", "48000", "-p", "256"], log: log)
+            "/usr/bin/jackd",
+            ["--no-realtime", "-n", server, "-d", "dummy", "-r", "48000", "-p", "256"],
+            log: log
+        )
         let ready = try await eventually {
             try await onThread { try JackProbe.check(server: server).get() }
         }

@@ -1,9 +1,10 @@
 import Dispatch
+public import Foundation
+public import Messaging
+
 #if canImport(Glibc)
 import Glibc
 #endif
-public import Foundation
-public import Messaging
 
 /// Runs blocking code on a thread of its own, so tests never block Swift's cooperative pool (which
 /// the servers under test need for their handlers).
@@ -84,7 +85,8 @@ public struct TestFailure: Error, CustomStringConvertible {
 /// Retries `attempt` until it succeeds or `deadline` passes, for conditions nothing announces
 /// (a port libzmq releases on its own I/O thread). Rethrows the last error.
 public func eventually<T>(
-    within deadline: Duration = .seconds(10), _ attempt: () async throws -> T
+    within deadline: Duration = .seconds(10),
+    _ attempt: () async throws -> T
 ) async throws -> T {
     let clock = ContinuousClock()
     let end = clock.now + deadline
@@ -106,7 +108,12 @@ public final class TestProcess: @unchecked Sendable {  // `process` is set once 
     public let process: Process
     public var pid: Int32 { process.processIdentifier }
 
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], log: URL? = nil)
+    public init(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        log: URL? = nil
+    )
         async throws
     {
         let process = Process()

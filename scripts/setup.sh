@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Marlise need on Debian 12, when missing. Safe to re-run.
+set -euo pipefail
+
+packages=(
+    pkg-config
+    libzmq3-dev libsystemd-dev liblilv-dev libjack-jackd2-dev  # the C libraries we link
+    jackd2 lilv-utils swh-lv2 mda-lv2                           # the audio server and real LV2 plugins
+    curl                                                        # to read /health by hand
+)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        export PATH="/opt/swift/usr/bin:$PATH"
+    else
+        echo "setup: no Swift toolchain found; install Swift 6.1 or later (swift.org) and re-run" >&2
+        exit 1
+    fi
+fi
