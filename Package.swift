@@ -14,10 +14,13 @@ let package = Package(
         .executable(name: "marlise-bridge", targets: ["marlise-bridge"]),
         .executable(name: "marlisectl", targets: ["marlisectl"]),
         .executable(name: "marlise-bench", targets: ["marlise-bench"]),
+        .executable(name: "marlise-testchild", targets: ["marlise-testchild"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // C libraries, each reached through one Swift target.
@@ -50,12 +53,15 @@ let package = Package(
         ),
         .target(
             name: "Health",
-            dependencies: ["CSystemd", "Messaging"],
+            dependencies: ["CSystemd", "Messaging", .product(name: "FlyingFox", package: "FlyingFox")],
             swiftSettings: strict
         ),
         .target(
             name: "Supervisor",
-            dependencies: ["CJack", "Health", "Messaging", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CJack", "Health", "Messaging", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -82,7 +88,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "marlise-session",
-            dependencies: ["SessionService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "SessionService", "Health", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -100,6 +108,9 @@ let package = Package(
             dependencies: ["Messaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
+
+        // A child process for the supervisor's tests: each option provokes one situation.
+        .executableTarget(name: "marlise-testchild", swiftSettings: strict),
 
         // Tests: one target per library, sharing helpers through TestSupport.
         .target(name: "TestSupport", dependencies: ["Messaging"], path: "Tests/TestSupport", swiftSettings: strict),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Health
 import Logging
 import Messaging
 import SessionService
@@ -20,7 +21,9 @@ struct MarliseSession: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let configuration = try SessionConfiguration(environment: Environment(ProcessInfo.processInfo.environment))
+        ParentWatch.start()
         let server = try await SessionServer.start(configuration, rpcEndpoint: rpc, pubEndpoint: pub)
+        SystemdNotifier().notify("READY=1\nSTATUS=serving \(server.rpc.endpoint), events on \(server.events.endpoint)")
         _ = await Termination.signal()
         await server.shutdown()
     }

@@ -1,23 +1,86 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Messaging
 import Supervisor
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct MarliseSupervisor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlise-supervisor",
-        abstract: "Starts, watches and restarts the Marlise audio stack."
+        abstract: "Starts, watches and restarts the Marlise audio stack: jackd, the LV2 host, the bridge, the session.",
+        discussion: """
+            With no options it runs the built-in stack: jackd on the dummy driver (server "marlise"), \
+            mod-host (or marlise-host) on ports 5555/5556, marlise-bridge and marlise-session. Each \
+            child's output goes to <log-dir>/<name>.log, the supervisor's own record to \
+            <log-dir>/supervisor.log. SIGTERM or ^C stops the stack in reverse order; a second ^C \
+            kills it at once. It exits non-zero when a service fails past its restart limit.
+            """
     )
 
-    @Option(help: "JACK server name to probe.")
-    var jackServer = "marlise"
+    @Option(help: "A config file overriding the built-in stack (also MARLISE_CONFIG).")
+    var config: String?
+
+    @Option(help: "Where the logs go (default: logs).")
+    var logDir: String?
+
+    @Option(help: "Run only these services, comma-separated (e.g. jack,host).")
+    var only: String?
+
+    @Flag(help: "Print the effective configuration, in the config file's format, and exit.")
+    var printConfig = false
 
     func run() async throws {
-        // Until the supervisor is built (issue 3) it can only tell whether JACK is up.
-        switch JackProbe.check(server: jackServer) {
-        case .success: print("jack '\(jackServer)': ready")
-        case .failure(let error):
-            print(error)
+        let environment = ProcessInfo.processInfo.environment
+        let ownExecutables = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().path
+        var configuration = SupervisorConfiguration.defaultStack(
+            environment: environment,
+            ownExecutables: ownExecutables
+        )
+        if let path = config ?? environment["MARLISE_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            throw ValidationError("\(path): config files are read from the next version on")
+        }
+        if let logDir { configuration.logDirectory = logDir }
+        if let only {
+            let names = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            let unknown = names.subtracting(configuration.services.map(\.name))
+            guard unknown.isEmpty else {
+                throw ValidationError("--only: no service named \(unknown.sorted().joined(separator: ", "))")
+            }
+            configuration.only = names
+        }
+        configuration.echoLogs = isatty(STDERR_FILENO) == 1
+        if printConfig {
+            print(configuration)
+            return
+        }
+
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let supervisor = try Supervisor(
+            configuration: configuration,
+            environment: environment,
+            logger: Logger(label: "marlise.supervisor")
+        )
+        let signals = Task {
+            var received = 0
+            for await number in Termination.signals() where number != SIGHUP {
+                received += 1
+                if received == 1 {
+                    Task { await supervisor.stop() }
+                } else {
+                    await supervisor.killAll()
+                }
+            }
+        }
+        let outcome = await supervisor.run()
+        signals.cancel()
+        if case .gaveUp(let service, let reason) = outcome {
+            FileHandle.standardError.write(Data("marlise-supervisor: gave up on \(service): \(reason)\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -1,0 +1,81 @@
+/// The health report as Prometheus text exposition (version 0.0.4).
+///
+/// Written from the report at scrape time rather than kept in a metrics registry: every figure is
+/// already in the report, and a scrape then shows exactly what `/health` shows.
+public enum PrometheusText {
+    public static func render(_ report: HealthReport) -> String {
+        var lines: [String] = []
+        func family(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) \(type)")
+            for (labels, value) in samples { lines.append("\(name)\(labels) \(format(value))") }
+        }
+        let services = report.services
+        family(
+            "marlise_up",
+            "gauge",
+            "1 when the stack is healthy.",
+            [("", report.status == .healthy ? 1 : 0)]
+        )
+        family(
+            "marlise_supervisor_uptime_seconds",
+            "gauge",
+            "Seconds since the supervisor started.",
+            [("", report.uptime)]
+        )
+        family(
+            "marlise_service_up",
+            "gauge",
+            "1 when the service is healthy.",
+            services.map { (label($0.name), $0.state == .healthy ? 1 : 0) }
+        )
+        family(
+            "marlise_service_restarts_total",
+            "counter",
+            "Restarts after a failure.",
+            services.map { (label($0.name), Double($0.restarts)) }
+        )
+        family(
+            "marlise_service_uptime_seconds",
+            "gauge",
+            "Seconds since the service's process started.",
+            services.compactMap { service in service.uptime.map { (label(service.name), $0) } }
+        )
+        family(
+            "marlise_service_probe_latency_seconds",
+            "gauge",
+            "Duration of the last probe.",
+            services.compactMap { service in
+                service.probe.map { probe in
+                    let (seconds, attoseconds) = probe.latency.components
+                    return (label(service.name), Double(seconds) + Double(attoseconds) / 1e18)
+                }
+            }
+        )
+        family(
+            "marlise_service_state",
+            "gauge",
+            "1 for the service's current state.",
+            services.flatMap { service in
+                ServiceState.allCases.map { state in
+                    (
+                        "{service=\"\(escape(service.name))\",state=\"\(state.rawValue)\"}",
+                        service.state == state ? 1 : 0
+                    )
+                }
+            }
+        )
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func label(_ service: String) -> String { "{service=\"\(escape(service))\"}" }
+
+    private static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    private static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Messaging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one check of a ``Probe`` and says how it went.
+enum ProbeRunner {
+    /// Checks `probe` once within `timeout`. Blocking checks (libjack, TCP connect) run on a thread of
+    /// their own, so a wedged peer never holds the cooperative pool; past the timeout the check is
+    /// reported failed even if that thread is still waiting.
+    static func check(_ probe: Probe, timeout: Duration) async -> Result<Void, ProbeFailure> {
+        switch probe {
+        case .spawned, .notify:
+            return .success(())
+        case .jack(let server):
+            return await blocking(timeout: timeout) {
+                JackProbe.check(server: server).mapError { ProbeFailure(message: "\($0)") }
+            }
+        case .tcp(let port):
+            return await blocking(timeout: timeout) { connect(port: port, timeout: timeout) }
+        case .rpc(let endpoint, let method):
+            let client = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout))
+            defer { Task { await client.shutdown() } }
+            do {
+                _ = try await client.call(method)
+                return .success(())
+            } catch  where error.code == .timeout || error.code == .transportError || error.code == .shutdown {
+                return .failure(ProbeFailure(message: "\(endpoint): \(error.message)"))
+            } catch {
+                // Any reply, even an error, proves the service is answering.
+                return .success(())
+            }
+        }
+    }
+
+    private static func blocking(
+        timeout: Duration,
+        _ body: @Sendable @escaping () -> Result<Void, ProbeFailure>
+    ) async -> Result<Void, ProbeFailure> {
+        let outcome = OneShot<Result<Void, ProbeFailure>>()
+        Thread { outcome.fulfil(body()) }.start()
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            outcome.fulfil(.failure(ProbeFailure(message: "no answer within \(timeout)")))
+        }
+        let result = await outcome.value
+        timer.cancel()
+        return result
+    }
+
+    /// A TCP connection to 127.0.0.1:`port`, closed at once.
+    private static func connect(port: Int, timeout: Duration) -> Result<Void, ProbeFailure> {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .failure(ProbeFailure(message: "socket: \(String(cString: strerror(errno)))")) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        let started = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if started != 0 && errno != EINPROGRESS {
+            return .failure(ProbeFailure(message: "port \(port): \(String(cString: strerror(errno)))"))
+        }
+        var item = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        let milliseconds = Int32(
+            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        )
+        guard poll(&item, 1, milliseconds) == 1 else {
+            return .failure(ProbeFailure(message: "port \(port): timed out"))
+        }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        guard error == 0 else {
+            return .failure(ProbeFailure(message: "port \(port): \(String(cString: strerror(error)))"))
+        }
+        return .success(())
+    }
+}
+
+/// Why a probe failed, in words for the health report and the log.
+public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

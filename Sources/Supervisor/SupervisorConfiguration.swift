@@ -1,0 +1,112 @@
+import Foundation
+
+/// Everything the supervisor runs with. The built-in defaults run the whole stack on a fresh
+/// machine; a config file, then flags, override them (see `SupervisorConfiguration+File.swift`).
+public struct SupervisorConfiguration: Sendable, Equatable {
+    public var jack = JackSettings()
+    /// mod-host's command and feedback ports (also marlise-host's).
+    public var hostPort = 5555
+    public var hostFeedbackPort = 5556
+    /// Where `<service>.log` and `supervisor.log` go.
+    public var logDirectory = "logs"
+    /// A log file is rotated past this size; this many rotated files are kept.
+    public var logMaxBytes = 10 << 20
+    public var logKeep = 5
+    /// Also print every child's lines on the supervisor's stderr (set when it is a terminal).
+    public var echoLogs = false
+    /// Only these services run (`--only`); `nil`: all.
+    public var only: Set<String>?
+    /// The services, in start order; each starts once its dependencies are ready.
+    public var services: [ServiceSpec]
+
+    public init(services: [ServiceSpec]) { self.services = services }
+
+    /// The services that run, in start order.
+    public var selectedServices: [ServiceSpec] {
+        guard let only else { return services }
+        return services.filter { only.contains($0.name) }
+    }
+}
+
+/// The audio server's settings.
+public struct JackSettings: Sendable, Equatable {
+    /// `-n`: the server name every client finds in `JACK_DEFAULT_SERVER`.
+    public var server = "marlise"
+    /// `-d`: `dummy` runs without hardware; `alsa` with ``device``.
+    public var driver = "dummy"
+    /// `-d hw:0` and the like, for the `alsa` driver.
+    public var device: String?
+    public var rate = 48000
+    public var period = 256
+
+    public init() {}
+
+    /// jackd's command line after the executable.
+    public var arguments: [String] {
+        var arguments = ["-n", server, "-d", driver]
+        if let device { arguments += ["-d", device] }
+        return arguments + ["-r", String(rate), "-p", String(period)]
+    }
+}
+
+extension SupervisorConfiguration {
+    /// The default stack: jackd on the dummy driver, the LV2 host, the bridge and the session service.
+    ///
+    /// - Parameters:
+    ///   - environment: where `MOD_HOST_BIN` and `MODHOST_BRIDGE_BIN` may name other programs.
+    ///   - ownExecutables: the folder holding marlise-bridge, marlise-session and marlise-host.
+    public static func defaultStack(environment: [String: String], ownExecutables: String) -> SupervisorConfiguration {
+        var configuration = SupervisorConfiguration(services: [])
+        configuration.services = configuration.defaultServices(environment: environment, ownExecutables: ownExecutables)
+        return configuration
+    }
+
+    /// Rebuilds the default services from the current settings (after a config file changed the
+    /// JACK server or the host's ports, say).
+    public func defaultServices(environment: [String: String], ownExecutables: String) -> [ServiceSpec] {
+        func own(_ name: String) -> String { (ownExecutables as NSString).appendingPathComponent(name) }
+
+        var jack = ServiceSpec(name: "jack", executable: "jackd", readiness: .jack(server: self.jack.server))
+        jack.arguments = self.jack.arguments
+        jack.liveness = .jack(server: self.jack.server)
+
+        // mod-host where installed (it serves one client at a time, so once the bridge holds it
+        // only its exit is watched); otherwise our own host.
+        let modHost = environment["MOD_HOST_BIN"].flatMap { $0.isEmpty ? nil : $0 }
+        let hostProgram =
+            modHost ?? (ExecutableLookup.find("mod-host", environment: environment) ?? own("marlise-host"))
+        var host = ServiceSpec(name: "host", executable: hostProgram, readiness: .tcp(port: hostPort))
+        host.arguments = ["-n", "-p", String(hostPort), "-f", String(hostFeedbackPort)]
+        host.dependencies = ["jack"]
+
+        let cppBridge = environment["MODHOST_BRIDGE_BIN"].flatMap { $0.isEmpty ? nil : $0 }
+        var bridge = ServiceSpec(
+            name: "bridge",
+            executable: cppBridge ?? own("marlise-bridge"),
+            readiness: cppBridge == nil ? .notify : .rpc(endpoint: "tcp://127.0.0.1:6002", method: "health_check")
+        )
+        bridge.environment = ["MOD_HOST_PORT": String(hostPort), "MOD_HOST_FEEDBACK_PORT": String(hostFeedbackPort)]
+        bridge.dependencies = ["host"]
+
+        // The session depends on JACK only: when the bridge restarts it keeps running and reconnects.
+        var session = ServiceSpec(name: "session", executable: own("marlise-session"), readiness: .notify)
+        session.liveness = .rpc(endpoint: "tcp://127.0.0.1:5718", method: "echo")
+        session.dependencies = ["jack"]
+
+        return [jack, host, bridge, session]
+    }
+}
+
+/// Finds programs the way a shell does.
+public enum ExecutableLookup {
+    /// `name` itself when it holds a slash, else the first executable `name` on `PATH`; `nil` if none.
+    public static func find(_ name: String, environment: [String: String]) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in path.split(separator: ":") {
+            let candidate = "\(folder)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}

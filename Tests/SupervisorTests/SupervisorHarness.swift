@@ -1,0 +1,91 @@
+import Foundation
+import Health
+import Supervisor
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a supervisor over test children in a log folder of its own, and waits on its health.
+final class SupervisorHarness: Sendable {
+    let supervisor: Supervisor
+    let logDirectory: String
+    private let run: Task<Supervisor.Outcome, Never>
+
+    static var testchild: String { product("marlise-testchild") }
+
+    /// A service running `marlise-testchild` with `arguments`, ready as soon as it runs unless told.
+    static func child(_ name: String, _ arguments: [String], readiness: Probe = .spawned) -> ServiceSpec {
+        var spec = ServiceSpec(name: name, executable: testchild, readiness: readiness)
+        spec.arguments = arguments
+        spec.restart.initialDelay = .milliseconds(20)
+        spec.restart.maxDelay = .milliseconds(200)
+        spec.stopTimeout = .seconds(2)
+        spec.startTimeout = .seconds(5)
+        return spec
+    }
+
+    init(_ services: [ServiceSpec], configure: (inout SupervisorConfiguration) -> Void = { _ in }) throws {
+        logDirectory =
+            FileManager.default.temporaryDirectory
+            .appendingPathComponent("supervisor-test-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        var configuration = SupervisorConfiguration(services: services)
+        configuration.logDirectory = logDirectory
+        configure(&configuration)
+        let supervisor = try Supervisor(
+            configuration: configuration,
+            environment: ProcessInfo.processInfo.environment,
+            logger: .init(label: "test")
+        )
+        self.supervisor = supervisor
+        run = Task { await supervisor.run() }
+    }
+
+    /// Waits until the health report satisfies `condition`; fails after `timeout`.
+    @discardableResult
+    func until(
+        timeout: Duration = .seconds(20),
+        _ what: String = "condition",
+        _ condition: @Sendable (HealthReport) -> Bool
+    ) async throws -> HealthReport {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            let report = await supervisor.health()
+            if condition(report) { return report }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let report = await supervisor.health()
+        throw TestFailure("timed out waiting for \(what); health: \(report.json.jsonText)")
+    }
+
+    func service(_ name: String) async -> ServiceHealth? {
+        await supervisor.health().services.first { $0.name == name }
+    }
+
+    /// Stops the stack and returns how the run ended.
+    func stop() async -> Supervisor.Outcome {
+        await supervisor.stop()
+        return await run.value
+    }
+
+    var outcome: Supervisor.Outcome {
+        get async { await run.value }
+    }
+
+    func log(_ name: String) -> String {
+        (try? String(contentsOfFile: "\(logDirectory)/\(name).log", encoding: .utf8)) ?? ""
+    }
+
+    func removeLogs() { try? FileManager.default.removeItem(atPath: logDirectory) }
+}
+
+/// Whether `pid` is still a live process (a zombie counts as gone only once reaped: it is reported).
+func processState(_ pid: Int32) -> Character? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    return stat[stat.index(close, offsetBy: 2)]
+}
