@@ -86,7 +86,7 @@ final class NotifySocket: Sendable {
         control.withUnsafeBytes { raw -> Int32? in
             let level = raw.loadUnaligned(fromByteOffset: 8, as: Int32.self)
             let type = raw.loadUnaligned(fromByteOffset: 12, as: Int32.self)
-            guard level == SOL_SOCKET, type == 2 /* SCM_CREDENTIALS */ else { return nil }
+            guard level == SOL_SOCKET, type == 2 else { return nil }  // SCM_CREDENTIALS
             return raw.loadUnaligned(fromByteOffset: 16, as: Int32.self)
         }
     }
