@@ -9,6 +9,7 @@ public enum JackProbe {
     /// - Important: libjack may block for up to its client timeout when the server is wedged (SIGSTOP);
     ///   call this off the cooperative pool, from a thread that may block.
     public static func check(server: String, clientName: String = "marlise-probe") -> Result<Void, JackProbeError> {
+        silenceLibjack
         var status = jack_status_t(rawValue: 0)
         let options = jack_options_t(rawValue: JackNoStartServer.rawValue | JackServerName.rawValue)
         guard let client = marlise_jack_client_open(clientName, options, &status, server) else {
@@ -18,6 +19,12 @@ public enum JackProbe {
         return .success(())
     }
 }
+
+/// libjack prints every failed connection to stderr; the probe reports failures itself.
+private let silenceLibjack: Void = {
+    jack_set_error_function { _ in }
+    jack_set_info_function { _ in }
+}()
 
 /// A JACK server refused or did not answer a probe client.
 public struct JackProbeError: Error, CustomStringConvertible, Sendable {

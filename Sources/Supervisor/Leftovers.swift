@@ -47,6 +47,9 @@ enum Leftovers {
         unlink(path)
     }
 
+    /// After a clean stop nothing is left to find.
+    static func forget(in directory: String) { unlink(file(in: directory)) }
+
     /// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks since boot.
     static func startTime(of pid: Int32) -> UInt64? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -8,6 +8,7 @@ extension Supervisor {
         guard !stopping else { return }
         record("stopping the stack")
         await stopAll()
+        Leftovers.forget(in: configuration.logDirectory)
         record("stopped")
         finish(.stopped)
     }
@@ -75,4 +76,48 @@ extension Supervisor {
         if units[name]?.state == .stopping { units[name]?.state = settled }
         changed()
     }
+}
+
+extension Supervisor {
+    /// An operator's restart: `name` and what depends on it stop and start again; not a failure.
+    public func restart(_ name: String) async throws(OperatorError) {
+        guard units[name] != nil else { throw OperatorError("no service named '\(name)'") }
+        guard !stopping else { throw OperatorError("the stack is stopping") }
+        record("\(name): restart requested")
+        await stopDependents(of: name)
+        await stopUnit(name)
+        if units[name]?.state == .backoff || units[name]?.state == .failed { units[name]?.state = .waiting }
+        reconcile()
+    }
+
+    /// An operator's stop: `name` stays down (and so does what depends on it) until started.
+    public func stopService(_ name: String) async throws(OperatorError) {
+        guard units[name] != nil else { throw OperatorError("no service named '\(name)'") }
+        record("\(name): stop requested")
+        await stopDependents(of: name)
+        await stopUnit(name)
+        units[name]?.generation += 1
+        units[name]?.state = .stopped
+        units[name]?.message = "stopped by an operator"
+        changed()
+    }
+
+    /// Starts a service an operator stopped.
+    public func startService(_ name: String) throws(OperatorError) {
+        guard let unit = units[name] else { throw OperatorError("no service named '\(name)'") }
+        guard !stopping else { throw OperatorError("the stack is stopping") }
+        guard [.stopped, .failed, .backoff].contains(unit.state) else {
+            throw OperatorError("\(name) is \(unit.healthState.rawValue), not stopped")
+        }
+        record("\(name): start requested")
+        units[name]?.state = .waiting
+        units[name]?.message = nil
+        reconcile()
+    }
+}
+
+/// An operator's request that cannot be carried out, in words.
+public struct OperatorError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -16,6 +16,12 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var echoLogs = false
     /// Only these services run (`--only`); `nil`: all.
     public var only: Set<String>?
+    /// Operators' HTTP health endpoint, `host:port` (`GET /health`, `/health/<service>`, `/metrics`).
+    public var httpAddress = "127.0.0.1:8080"
+    /// The ZeroMQ REP endpoint answering `health_check`, `restart_service`, `stop_service`, `start_service`.
+    public var healthEndpoint = "tcp://127.0.0.1:5690"
+    /// The ZeroMQ PUB endpoint publishing `health_changed` on every change of state.
+    public var eventsEndpoint = "tcp://127.0.0.1:5691"
     /// The services, in start order; each starts once its dependencies are ready.
     public var services: [ServiceSpec]
 

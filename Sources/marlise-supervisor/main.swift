@@ -61,27 +61,11 @@ struct MarliseSupervisor: AsyncParsableCommand {
         }
 
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let supervisor = try Supervisor(
-            configuration: configuration,
+        let status = try await SupervisorRuntime.run(
+            configuration,
             environment: environment,
             logger: Logger(label: "marlise.supervisor")
         )
-        let signals = Task {
-            var received = 0
-            for await number in Termination.signals() where number != SIGHUP {
-                received += 1
-                if received == 1 {
-                    Task { await supervisor.stop() }
-                } else {
-                    await supervisor.killAll()
-                }
-            }
-        }
-        let outcome = await supervisor.run()
-        signals.cancel()
-        if case .gaveUp(let service, let reason) = outcome {
-            FileHandle.standardError.write(Data("marlise-supervisor: gave up on \(service): \(reason)\n".utf8))
-            throw ExitCode(1)
-        }
+        if status != 0 { throw ExitCode(status) }
     }
 }

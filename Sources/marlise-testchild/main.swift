@@ -113,7 +113,7 @@ func writeReport(to path: String) {
         "sigpipe_default":\(!bit(ignored, SIGPIPE)),"sigterm_blocked":\(bit(blocked, SIGTERM))}
         """
     let temporary = path + ".tmp"
-    FileManager.default.createFile(atPath: temporary, contents: Data(json.utf8))
+    _ = FileManager.default.createFile(atPath: temporary, contents: Data(json.utf8))
     rename(temporary, path)
 }
 
