@@ -43,7 +43,11 @@ struct MarliseSupervisor: AsyncParsableCommand {
             ownExecutables: ownExecutables
         )
         if let path = config ?? environment["MARLISE_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            throw ValidationError("\(path): config files are read from the next version on")
+            do {
+                try configuration.apply(configFile: path, environment: environment, ownExecutables: ownExecutables)
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
         if let logDir { configuration.logDirectory = logDir }
         if let only {
@@ -56,7 +60,7 @@ struct MarliseSupervisor: AsyncParsableCommand {
         }
         configuration.echoLogs = isatty(STDERR_FILENO) == 1
         if printConfig {
-            print(configuration)
+            print(configuration.configurationText, terminator: "")
             return
         }
 

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SupervisorConfiguration {
+    /// The effective configuration in the config file's own format (`--print-config`): saved to a
+    /// file and read back with `--config`, it gives the same configuration.
+    public var configurationText: String {
+        var lines = ["# marlise-supervisor: effective configuration", ""]
+        func quoted(_ text: String) -> String {
+            "\""
+                + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t") + "\""
+        }
+        func list(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
+        func seconds(_ duration: Duration) -> String {
+            let milliseconds =
+                duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+            return milliseconds % 1000 == 0 ? String(milliseconds / 1000) : String(Double(milliseconds) / 1000)
+        }
+
+        lines += ["[jack]", "server = \(quoted(jack.server))", "driver = \(quoted(jack.driver))"]
+        if let device = jack.device { lines.append("device = \(quoted(device))") }
+        lines += ["rate = \(jack.rate)", "period = \(jack.period)", ""]
+        lines += ["[host]", "port = \(hostPort)", "feedback_port = \(hostFeedbackPort)", ""]
+        lines += ["[log]", "dir = \(quoted(logDirectory))", "max_bytes = \(logMaxBytes)", "keep = \(logKeep)", ""]
+        lines += [
+            "[health]", "http = \(quoted(httpAddress))", "rpc = \(quoted(healthEndpoint))",
+            "events = \(quoted(eventsEndpoint))", "",
+        ]
+        for spec in services {
+            lines += [
+                "[service.\(spec.name)]",
+                "command = \(quoted(spec.executable))",
+                "args = \(list(spec.arguments))",
+                "env = \(list(spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }))",
+            ]
+            if let directory = spec.workingDirectory { lines.append("cwd = \(quoted(directory))") }
+            lines += [
+                "depends = \(list(spec.dependencies))",
+                "ready = \(quoted(spec.readiness.description))",
+                "alive = \(quoted(spec.liveness?.description ?? "none"))",
+                "probe_interval = \(seconds(spec.probe.interval))",
+                "probe_timeout = \(seconds(spec.probe.timeout))",
+                "failure_threshold = \(spec.probe.failureThreshold)",
+                "start_timeout = \(seconds(spec.startTimeout))",
+                "stop_timeout = \(seconds(spec.stopTimeout))",
+                "stop_signal = \(quoted(signalName(spec.stopSignal)))",
+                "restart_delay = \(seconds(spec.restart.initialDelay))",
+                "restart_max_delay = \(seconds(spec.restart.maxDelay))",
+                "restart_reset_after = \(seconds(spec.restart.resetAfter))",
+                "restart_window = \(seconds(spec.restart.window))",
+                "max_restarts = \(spec.restart.maxRestarts)",
+                "required = \(spec.required)",
+                "",
+            ]
+        }
+        return lines.joined(separator: "\n")
+    }
+}

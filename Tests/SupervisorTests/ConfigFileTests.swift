@@ -1,0 +1,161 @@
+import Supervisor
+import Testing
+
+/// The config file: every section applied, every mistake named by file, line and key.
+@Suite struct ConfigFileTests {
+    static let environment = ["PATH": "/usr/bin:/bin"]
+    static let own = "/opt/marlise/bin"
+
+    static func configuration(_ text: String) throws(ConfigError) -> SupervisorConfiguration {
+        var configuration = SupervisorConfiguration.defaultStack(environment: environment, ownExecutables: own)
+        try configuration.apply(configText: text, name: "test.toml", environment: environment, ownExecutables: own)
+        return configuration
+    }
+
+    static func error(_ text: String) -> ConfigError? {
+        do {
+            _ = try configuration(text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func anEmptyFileChangesNothing() throws {
+        let defaults = SupervisorConfiguration.defaultStack(environment: Self.environment, ownExecutables: Self.own)
+        #expect(try Self.configuration("# nothing here\n\n") == defaults)
+        #expect(defaults.services.map(\.name) == ["jack", "host", "bridge", "session"])
+        #expect(defaults.services[0].arguments == ["-n", "marlise", "-d", "dummy", "-r", "48000", "-p", "256"])
+        #expect(defaults.services[2].executable == "/opt/marlise/bin/marlise-bridge")
+    }
+
+    @Test func jackAndHostSettingsReachTheServices() throws {
+        let configuration = try Self.configuration(
+            """
+            [jack]
+            server = "studio"   # a comment
+            driver = "alsa"
+            device = "hw:1"
+            rate = 44100
+            period = 128
+
+            [host]
+            port = 15555
+            feedback_port = 15556
+            """
+        )
+        let jack = configuration.services[0]
+        #expect(jack.arguments == ["-n", "studio", "-d", "alsa", "-d", "hw:1", "-r", "44100", "-p", "128"])
+        #expect(jack.readiness == .jack(server: "studio"))
+        #expect(jack.liveness == .jack(server: "studio"))
+        #expect(configuration.services[1].arguments == ["-n", "-p", "15555", "-f", "15556"])
+        #expect(configuration.services[1].readiness == .tcp(port: 15555))
+    }
+
+    @Test func logHealthAndServiceKeys() throws {
+        let configuration = try Self.configuration(
+            """
+            [log]
+            dir = "/var/log/marlise"
+            max_bytes = 1_048_576
+            keep = 3
+
+            [health]
+            http = "127.0.0.1:18080"
+
+            [service.session]
+            env = ["MODHOST_BRIDGE_TIMEOUT=2.5", "A=b=c"]
+            probe_interval = 0.5
+            failure_threshold = 4
+            stop_timeout = 3
+            stop_signal = "SIGINT"
+            max_restarts = 9
+            restart_delay = 0.25
+            alive = "none"
+            required = false
+
+            [service.monitor]
+            command = "/usr/bin/monitor"
+            args = ["--verbose"]
+            depends = ["session"]
+            ready = "tcp:9000"
+            """
+        )
+        #expect(configuration.logDirectory == "/var/log/marlise")
+        #expect(configuration.logMaxBytes == 1_048_576)
+        #expect(configuration.logKeep == 3)
+        #expect(configuration.httpAddress == "127.0.0.1:18080")
+        let session = try #require(configuration.services.first { $0.name == "session" })
+        #expect(session.environment == ["MODHOST_BRIDGE_TIMEOUT": "2.5", "A": "b=c"])
+        #expect(session.probe.interval == .milliseconds(500))
+        #expect(session.probe.failureThreshold == 4)
+        #expect(session.stopTimeout == .seconds(3))
+        #expect(session.stopSignal == 2)
+        #expect(session.restart.maxRestarts == 9)
+        #expect(session.restart.initialDelay == .milliseconds(250))
+        #expect(session.liveness == nil)
+        #expect(!session.required)
+        let monitor = try #require(configuration.services.last)
+        #expect(monitor.name == "monitor")
+        #expect(monitor.executable == "/usr/bin/monitor")
+        #expect(monitor.dependencies == ["session"])
+        #expect(monitor.readiness == .tcp(port: 9000))
+    }
+
+    @Test(arguments: [
+        ("[jack]\nrate = \"fast\"", 2, "rate", "expected an integer"),
+        ("[jack]\nperiod = 100", 2, "period", "power of two"),
+        ("[jack]\nspeed = 3", 2, "speed", "unknown key"),
+        ("\n[sound]\nx = 1", 2, nil, "unknown section"),
+        ("[host]\nport = 70000", 2, "port", "out of range"),
+        ("[log]\nkeep = 2\nkeep = 3", 3, "keep", "given twice"),
+        ("[service.session]\ndepends = [\"nothing\"]", 2, "depends", "no service named 'nothing'"),
+        ("[service.jack]\ndepends = [\"session\"]", 2, "depends", "dependency cycle"),
+        ("[service.jack]\nready = \"sometimes\"", 2, "ready", "not a probe"),
+        ("[service.new]\nargs = []", 1, "command", "needs a command"),
+        ("[jack]\nserver = \"open", 2, "server", "unterminated string"),
+        ("[jack]\nserver studio", 2, nil, "expected key = value"),
+        ("[service.jack]\nstop_signal = \"SIGFOO\"", 2, "stop_signal", "SIGTERM"),
+        ("[service.jack]\nstop_timeout = -1", 2, "stop_timeout", "out of range"),
+    ])
+    func mistakesAreNamedByLineAndKey(text: String, line: Int, key: String?, fragment: String) throws {
+        let error = try #require(Self.error(text), "accepted: \(text)")
+        #expect(error.file == "test.toml")
+        #expect(error.line == line, "\(error)")
+        #expect(error.key == key, "\(error)")
+        #expect(error.message.contains(fragment), "\(error)")
+    }
+
+    @Test func aMissingFileIsNamed() {
+        var configuration = SupervisorConfiguration.defaultStack(
+            environment: Self.environment,
+            ownExecutables: Self.own
+        )
+        #expect(throws: ConfigError.self) {
+            try configuration.apply(
+                configFile: "/nonexistent/marlise.toml",
+                environment: Self.environment,
+                ownExecutables: Self.own
+            )
+        }
+    }
+
+    @Test func printedConfigurationReadsBackTheSame() throws {
+        let original = try Self.configuration(
+            """
+            [jack]
+            server = "x"
+            device = "hw:0"
+            [service.session]
+            env = ["K=v \\"quoted\\""]
+            probe_timeout = 0.02
+            [service.extra]
+            command = "/bin/true"
+            depends = ["jack"]
+            alive = "rpc:tcp://127.0.0.1:9#echo"
+            """
+        )
+        let again = try Self.configuration(original.configurationText)
+        #expect(again == original)
+    }
+}
