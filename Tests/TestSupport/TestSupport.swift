@@ -137,9 +137,9 @@ public final class TestProcess: @unchecked Sendable {  // `process` is set once 
         self.process = process
     }
 
-    /// Sends `signal` to this process (and only this one) and waits for it to exit.
+    /// Sends `signal` to this process (and only this one; 0 sends nothing) and waits for it to exit.
     public func stop(_ signal: Int32 = SIGKILL) async throws {
-        if process.isRunning { kill(pid, signal) }
+        if process.isRunning && signal != 0 { kill(pid, signal) }
         try await onThread { self.process.waitUntilExit() }
     }
 }

@@ -1,0 +1,258 @@
+import Foundation
+import Messaging
+import Synchronization
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `marlise-supervisor` as systemd would run it: real jackd, real marlise-session, a
+/// notify socket standing in for systemd's, every port free and every process stopped by PID.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct SupervisorProcessTests {
+    /// A stack of jack (its own server name) and the session, on free ports, in a folder of its own.
+    struct Stack {
+        let folder: String
+        let config: String
+        let httpPort: Int
+        let health: String
+        let events: String
+        let sessionRPC: String
+        let jackServer: String
+
+        init() throws {
+            folder =
+                FileManager.default.temporaryDirectory
+                .appendingPathComponent("stack-\(getpid())-\(UUID().uuidString.prefix(6))").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            httpPort = try freePort()
+            health = "tcp://127.0.0.1:\(try freePort())"
+            events = "tcp://127.0.0.1:\(try freePort())"
+            sessionRPC = "tcp://127.0.0.1:\(try freePort())"
+            jackServer = "marlise-st-\(getpid())-\(UUID().uuidString.prefix(4))"
+            config = "\(folder)/marlise.toml"
+            let text = """
+                [jack]
+                server = "\(jackServer)"
+                [log]
+                dir = "\(folder)/logs"
+                [health]
+                http = "127.0.0.1:\(httpPort)"
+                rpc = "\(health)"
+                events = "\(events)"
+                [service.jack]
+                args = ["--no-realtime", "-n", "\(jackServer)", "-d", "dummy", "-r", "48000", "-p", "256"]
+                [service.session]
+                args = ["--rpc", "\(sessionRPC)", "--pub", "tcp://127.0.0.1:*"]
+                alive = "rpc:\(sessionRPC)#echo"
+                probe_interval = 0.2
+                restart_delay = 0.05
+                """
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+
+        func start(notify: String? = nil, watchdog: String? = nil) async throws -> TestProcess {
+            var environment: [String: String] = [:]
+            if let notify { environment["NOTIFY_SOCKET"] = notify }
+            if let watchdog { environment["WATCHDOG_USEC"] = watchdog }
+            return try await TestProcess(
+                product("marlise-supervisor"),
+                ["--config", config, "--only", "jack,session"],
+                environment: environment,
+                log: URL(fileURLWithPath: "\(folder)/supervisor.out")
+            )
+        }
+
+        func healthReport() async throws -> JSONValue {
+            let client = RPCClient(RPCClientConfiguration(endpoint: health, timeout: .seconds(2)))
+            defer { Task { await client.shutdown() } }
+            return try await client.call("health_check")
+        }
+
+        func pid(of service: String) async throws -> Int32? {
+            let report = try await healthReport()
+            return report["services"]?.arrayValue?.first { $0["name"] == .string(service) }?["pid"]?.intValue.map(
+                Int32.init
+            )
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: folder) }
+    }
+
+    @Test func systemdSeesReadyWatchdogStatusAndStopping() async throws {
+        let stack = try Stack()
+        defer { stack.remove() }
+        let listener = try NotifyListener()
+        let supervisor = try await stack.start(notify: listener.address, watchdog: "400000")
+
+        let ready = try await listener.waitFor("READY=1")
+        // Not before everything was ready: at that moment the stack answers healthy.
+        let report = try await stack.healthReport()
+        #expect(report["status"] == "healthy", "\(report.jsonText)")
+        #expect(ready.contains("STATUS=2/2 healthy"))
+        // The watchdog is fed at half of WATCHDOG_USEC.
+        try await listener.waitFor("WATCHDOG=1", count: 3)
+
+        // HTTP: 200 while healthy, 503 once the session is killed, 200 again once it is back.
+        #expect(try await httpStatus(port: stack.httpPort) == 200)
+        let session = try #require(try await stack.pid(of: "session"))
+        kill(session, SIGKILL)
+        try await listener.waitFor("session restarted 1×")
+        try await eventually {
+            guard try await httpStatus(port: stack.httpPort) == 200 else { throw TestFailure("not back") }
+        }
+        #expect(try await stack.pid(of: "session") != session)
+
+        let jack = try #require(try await stack.pid(of: "jack"))
+        let newSession = try #require(try await stack.pid(of: "session"))
+        kill(supervisor.pid, SIGTERM)
+        try await listener.waitFor("STOPPING=1")
+        try await supervisor.stop(0)  // already stopping: just wait for its exit
+        #expect(supervisor.process.terminationReason == .exit)
+        #expect(supervisor.process.terminationStatus == 0)
+        for pid in [jack, newSession] { #expect(processState(pid) == nil, "pid \(pid) survived") }
+        listener.close()
+    }
+
+    @Test func healthChangedEventsArriveOnThePubSocket() async throws {
+        let stack = try Stack()
+        defer { stack.remove() }
+        let subscriber = try await Subscriber.start(connectingTo: [stack.events], topics: ["health_changed"])
+        var messages = subscriber.messages.makeAsyncIterator()
+        let supervisor = try await stack.start()
+        var sawHealthy = false
+        while !sawHealthy, let frames = await messages.next() {
+            let event = try #require(EventEnvelope(frames: frames))
+            #expect(event.eventType == "health_changed")
+            #expect(event.sourceService == "supervisor")
+            sawHealthy = event.data["status"] == "healthy"
+        }
+        #expect(sawHealthy)
+        try await supervisor.stop(SIGTERM)
+        #expect(supervisor.process.terminationStatus == 0)
+        await subscriber.shutdown()
+    }
+
+    @Test func afterASIGKILLOurChildrenLeaveAndTheNextStartCleansUp() async throws {
+        let stack = try Stack()
+        defer { stack.remove() }
+        let first = try await stack.start()
+        try await eventually {
+            guard try await stack.healthReport()["status"] == "healthy" else { throw TestFailure("starting") }
+        }
+        let jack = try #require(try await stack.pid(of: "jack"))
+        let session = try #require(try await stack.pid(of: "session"))
+        try await first.stop(SIGKILL)
+
+        // The session watches its supervisor and leaves by itself; jackd (not ours) stays behind.
+        try await eventually {
+            if processState(session) != nil { throw TestFailure("session \(session) still running") }
+        }
+        #expect(processState(jack) != nil)
+
+        // The next supervisor stops the leftover jackd before starting its own.
+        let second = try await stack.start()
+        try await eventually {
+            guard try await stack.healthReport()["status"] == "healthy" else { throw TestFailure("starting") }
+        }
+        // Dead; an orphan's zombie is for PID 1 to reap, which this sandbox's init does not do.
+        #expect(processState(jack) == nil || processState(jack) == "Z")
+        let journal = try String(contentsOfFile: "\(stack.folder)/logs/supervisor.log", encoding: .utf8)
+        #expect(journal.contains("found jack (pid \(jack)) left by an earlier supervisor"))
+        try await second.stop(SIGTERM)
+        #expect(second.process.terminationStatus == 0)
+    }
+
+    @Test func aBadConfigIsRefusedNamingTheKey() async throws {
+        let stack = try Stack()
+        defer { stack.remove() }
+        try "[jack]\nrate = \"fast\"\n".write(toFile: stack.config, atomically: true, encoding: .utf8)
+        let log = URL(fileURLWithPath: "\(stack.folder)/refused.out")
+        let supervisor = try await TestProcess(product("marlise-supervisor"), ["--config", stack.config], log: log)
+        try await supervisor.stop(0)
+        #expect(supervisor.process.terminationStatus != 0)
+        let output = try String(contentsOf: log, encoding: .utf8)
+        #expect(output.contains("marlise.toml:2: key 'rate': expected an integer"), "\(output)")
+    }
+}
+
+/// A datagram socket standing in for systemd's notify socket.
+final class NotifyListener: Sendable {
+    let address: String
+    private let fd: Int32
+    private let received = Received()
+
+    /// The datagrams so far, shared with the reading thread.
+    private final class Received: Sendable {
+        let messages = Mutex<[String]>([])
+    }
+
+    init() throws {
+        let name = "marlise-test-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { path in
+            for (index, byte) in bytes.enumerated() { path[index + 1] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { throw TestFailure("bind notify socket: \(errno)") }
+        self.fd = fd
+        self.address = "@" + name
+        Thread { [received] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { return }
+                let message = String(decoding: buffer[..<count], as: UTF8.self)
+                received.messages.withLock { $0.append(message) }
+            }
+        }.start()
+    }
+
+    /// Waits until `count` messages contain `fragment`; returns the first of them.
+    @discardableResult
+    func waitFor(_ fragment: String, count: Int = 1) async throws -> String {
+        try await eventually(within: .seconds(20)) {
+            let matching = received.messages.withLock { $0.filter { $0.contains(fragment) } }
+            guard matching.count >= count, let first = matching.first else {
+                throw TestFailure("\(fragment) ×\(count) not received; got \(received.messages.withLock { $0 })")
+            }
+            return first
+        }
+    }
+
+    func close() { shutdown(fd, Int32(SHUT_RDWR)) }
+}
+
+/// The HTTP status of `GET /health`.
+func httpStatus(port: Int, path: String = "/health") async throws -> Int {
+    try await onThread {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw TestFailure("connect to \(port) failed") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        let line = String(decoding: buffer[..<max(0, count)], as: UTF8.self)
+        guard let code = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
+            throw TestFailure("no status in \(line)")
+        }
+        return code
+    }
+}
