@@ -105,7 +105,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "marlise-bench",
-            dependencies: ["Messaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Messaging", "Supervisor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
 

@@ -10,7 +10,9 @@ enum ProbeRunner {
     /// Checks `probe` once within `timeout`. Blocking checks (libjack, TCP connect) run on a thread of
     /// their own, so a wedged peer never holds the cooperative pool; past the timeout the check is
     /// reported failed even if that thread is still waiting.
-    static func check(_ probe: Probe, timeout: Duration) async -> Result<Void, ProbeFailure> {
+    /// `client` is reused for an RPC probe when given (a liveness loop keeps one; each new client
+    /// costs a thread and a socket).
+    static func check(_ probe: Probe, timeout: Duration, client: RPCClient? = nil) async -> Result<Void, ProbeFailure> {
         switch probe {
         case .spawned, .notify:
             return .success(())
@@ -21,8 +23,9 @@ enum ProbeRunner {
         case .tcp(let port):
             return await blocking(timeout: timeout) { connect(port: port, timeout: timeout) }
         case .rpc(let endpoint, let method):
-            let client = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout))
-            defer { Task { await client.shutdown() } }
+            let owned = client == nil ? RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout)) : nil
+            defer { if let owned { Task { await owned.shutdown() } } }
+            guard let client = client ?? owned else { return .success(()) }
             do {
                 _ = try await client.call(method)
                 return .success(())

@@ -113,32 +113,42 @@ public final class ServiceLog: Sendable {
                     close(streams[index].fd)
                     continue
                 }
-                write(split(buffer[..<count], stream: &streams[index]))
+                let lines = buffer.withUnsafeBufferPointer {
+                    split(UnsafeBufferPointer(rebasing: $0[..<count]), stream: &streams[index])
+                }
+                write(lines)
             }
         }
         for stream in streams where stream.open { close(stream.fd) }
     }
 
     /// Cuts a chunk into timestamped lines (one timestamp per chunk), keeping an unfinished last line.
-    private func split(_ chunk: ArraySlice<UInt8>, stream: inout Stream) -> [UInt8] {
-        let stamp = LogTimestamp.now()
+    private func split(_ chunk: UnsafeBufferPointer<UInt8>, stream: inout Stream) -> [UInt8] {
+        var prefix = LogTimestamp.now()
+        prefix.append(0x20)
+        prefix.append(contentsOf: stream.tag.utf8)
+        prefix.append(0x20)
         var out: [UInt8] = []
-        out.reserveCapacity(chunk.count + chunk.count / 2)
-        var start = chunk.startIndex
-        while let newline = chunk[start...].firstIndex(of: 0x0A) {
-            if stream.partial.isEmpty {
-                append(stamp: stamp, stream: stream.tag, line: chunk[start..<newline], to: &out)
-            } else {
-                stream.partial.append(contentsOf: chunk[start..<newline])
-                append(stamp: stamp, stream: stream.tag, line: stream.partial[...], to: &out)
+        out.reserveCapacity(chunk.count + chunk.count / 2 + 256)
+        guard let base = chunk.baseAddress else { return out }
+        var start = 0
+        while start < chunk.count, let found = memchr(base + start, 0x0A, chunk.count - start) {
+            let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            out.append(contentsOf: prefix)
+            if !stream.partial.isEmpty {
+                out.append(contentsOf: stream.partial)
                 stream.partial.removeAll(keepingCapacity: true)
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start..<newline]))
+            out.append(0x0A)
             start = newline + 1
         }
-        stream.partial.append(contentsOf: chunk[start...])
+        stream.partial.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start...]))
         // A line without end is cut at 64 KiB, so one endless line cannot grow without bound.
         while stream.partial.count >= Self.longestLine {
-            append(stamp: stamp, stream: stream.tag, line: stream.partial[..<Self.longestLine], to: &out)
+            out.append(contentsOf: prefix)
+            out.append(contentsOf: stream.partial[..<Self.longestLine])
+            out.append(0x0A)
             stream.partial.removeFirst(Self.longestLine)
         }
         return out
@@ -345,5 +355,8 @@ private func errnoText() -> String { String(cString: strerror(errno)) }
 private func makePipe(_ ends: inout [Int32]) -> Bool {
     guard pipe(&ends) == 0 else { return false }
     for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    // 1 MiB instead of 64 KiB: a chatty child writes longer before the reader must run.
+    let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, which Glibc's Swift module lacks
+    _ = fcntl(ends[1], setPipeSize, Int32(1 << 20))
     return true
 }

@@ -219,12 +219,17 @@ public actor Supervisor {
     // MARK: - Watching
 
     private func watch(_ name: String, generation: Int, probe: Probe) async {
+        var client: RPCClient?
+        if case .rpc(let endpoint, _) = probe, let spec = units[name]?.spec {
+            client = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: spec.probe.timeout))
+        }
+        defer { if let client { Task { await client.shutdown() } } }
         while true {
             guard let spec = units[name]?.spec else { return }
             try? await Task.sleep(for: spec.probe.interval)
             guard let unit = units[name], unit.generation == generation, unit.state == .ready else { return }
             let began = ContinuousClock.now
-            let result = await ProbeRunner.check(probe, timeout: spec.probe.timeout)
+            let result = await ProbeRunner.check(probe, timeout: spec.probe.timeout, client: client)
             guard units[name]?.generation == generation, units[name]?.state == .ready else { return }
             record(probe: result, for: name, began: began)
             switch result {

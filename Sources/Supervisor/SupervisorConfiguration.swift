@@ -75,6 +75,8 @@ extension SupervisorConfiguration {
         var jack = ServiceSpec(name: "jack", executable: "jackd", readiness: .jack(server: self.jack.server))
         jack.arguments = self.jack.arguments
         jack.liveness = .jack(server: self.jack.server)
+        // Each check opens a JACK client, which costs jackd and us more than any other probe.
+        jack.probe.interval = .seconds(5)
 
         // mod-host where installed (it serves one client at a time, so once the bridge holds it
         // only its exit is watched); otherwise our own host.
