@@ -100,7 +100,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "marlisectl",
-            dependencies: ["Messaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Messaging", "Health", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -175,6 +175,14 @@ struct BenchStack {
             let entry = report["services"]?.arrayValue?.first { $0["name"] == .string(service) }
             return (entry?["pid"]?.intValue, entry?["state"] == "healthy")
         }
+        // Start from a settled stack: a dependent may still be coming back from the last kill.
+        let settleBy = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < settleBy {
+            let report = try await client.call("health_check")
+            let states = report["services"]?.arrayValue?.compactMap { $0["state"]?.stringValue } ?? []
+            if states.allSatisfy({ $0 == "healthy" || $0 == "absent" }) { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
         guard let pid = try await state().pid else { throw ValidationError("\(service) is not running") }
         let clock = ContinuousClock()
         let killed = clock.now

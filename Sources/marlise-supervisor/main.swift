@@ -17,8 +17,10 @@ struct MarliseSupervisor: AsyncParsableCommand {
             With no options it runs the built-in stack: jackd on the dummy driver (server "marlise"), \
             mod-host (or marlise-host) on ports 5555/5556, marlise-bridge and marlise-session. Each \
             child's output goes to <log-dir>/<name>.log, the supervisor's own record to \
-            <log-dir>/supervisor.log. SIGTERM or ^C stops the stack in reverse order; a second ^C \
-            kills it at once. It exits non-zero when a service fails past its restart limit.
+            <log-dir>/supervisor.log. Health: http://127.0.0.1:8080/health (200 when healthy, 503 \
+            otherwise), /health/<service>, /metrics. SIGTERM or ^C stops the stack in reverse order; a \
+            second ^C kills it at once. It exits non-zero when a service fails past its restart limit. \
+            See all settings with --print-config; save that output, edit it, and pass it to --config.
             """
     )
 
@@ -58,7 +60,8 @@ struct MarliseSupervisor: AsyncParsableCommand {
             }
             configuration.only = names
         }
-        configuration.echoLogs = isatty(STDERR_FILENO) == 1
+        // In a terminal, and under systemd (whose journal reads our stderr), children's lines are echoed.
+        configuration.echoLogs = isatty(STDERR_FILENO) == 1 || environment["JOURNAL_STREAM"] != nil
         if printConfig {
             print(configuration.configurationText, terminator: "")
             return

@@ -164,6 +164,42 @@ import Glibc
         #expect(second.process.terminationStatus == 0)
     }
 
+    @Test func marlisectlHealthExitCodesFollowTheState() async throws {
+        let stack = try Stack()
+        defer { stack.remove() }
+        func marlisectl(_ arguments: [String]) async throws -> (Int32, String) {
+            let log = URL(fileURLWithPath: "\(stack.folder)/ctl-\(UUID().uuidString.prefix(6)).out")
+            let process = try await TestProcess(
+                product("marlisectl"),
+                arguments + ["--supervisor", stack.health],
+                log: log
+            )
+            try await process.stop(0)
+            return (process.process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
+        }
+        let supervisor = try await stack.start()
+        try await eventually {
+            guard try await stack.healthReport()["status"] == "healthy" else { throw TestFailure("starting") }
+        }
+        #expect(try await marlisectl(["health"]) == (0, "healthy\n"))
+        let (code, table) = try await marlisectl(["status"])
+        #expect(code == 0)
+        #expect(table.contains("stack: healthy"))
+        #expect(table.split(separator: "\n").contains { $0.hasPrefix("session") && $0.contains("healthy") })
+
+        // An operator stops the session: sound can still flow, so the stack is degraded.
+        let client = RPCClient(RPCClientConfiguration(endpoint: stack.health, timeout: .seconds(5)))
+        _ = try await client.call("stop_service", params: ["name": "session"])
+        #expect(try await marlisectl(["health"]).0 == 1)
+        await #expect(throws: RPCError.self) { try await client.call("restart_service", params: ["name": "nosuch"]) }
+        await client.shutdown()
+
+        try await supervisor.stop(SIGTERM)
+        let (down, message) = try await marlisectl(["health"])
+        #expect(down == 2)
+        #expect(message.contains("not answering"))
+    }
+
     @Test func aBadConfigIsRefusedNamingTheKey() async throws {
         let stack = try Stack()
         defer { stack.remove() }
