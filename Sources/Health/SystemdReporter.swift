@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Tells systemd what the supervisor's health reports say: `READY=1` once the stack first came up,
 /// a `STATUS=` line on every change, `STOPPING=1` on the way down. A no-op outside systemd.
 public final class SystemdReporter: Sendable {
@@ -33,6 +37,16 @@ public final class SystemdReporter: Sendable {
     }
 
     public func stopping() { notifier.notify("STOPPING=1") }
+
+    /// `RELOADING=1` with the monotonic timestamp systemd 253+ expects (older ones ignore it).
+    public func reloading() {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(Int(now.tv_sec) * 1_000_000 + Int(now.tv_nsec) / 1000)")
+    }
+
+    /// `READY=1` again after a reload.
+    public func reloaded() { notifier.notify("READY=1") }
 
     /// One line for `systemctl status`: `4/4 healthy · bridge restarted 2× · up 3h`.
     public static func statusLine(_ report: HealthReport) -> String {

@@ -121,3 +121,44 @@ public struct OperatorError: Error, CustomStringConvertible, Sendable {
     public var description: String
     init(_ description: String) { self.description = description }
 }
+
+extension Supervisor {
+    /// Applies new service specs (a re-read config): each service whose spec changed is stopped with
+    /// its dependents and started again with the new one; the others are not touched. Services added
+    /// or removed need a new supervisor and are only reported. Returns the names restarted.
+    @discardableResult
+    public func reload(_ services: [ServiceSpec]) async -> [String] {
+        let incoming = Dictionary(services.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        let added = Set(incoming.keys).subtracting(order)
+        let removed = Set(order).subtracting(incoming.keys)
+        if !added.isEmpty || !removed.isEmpty {
+            record(
+                "reload: services added (\(added.sorted())) or removed (\(removed.sorted())) take a restart of the supervisor"
+            )
+        }
+        let changed = order.filter { name in incoming[name].map { $0 != units[name]?.spec } ?? false }
+        record("reload: \(changed.isEmpty ? "nothing changed" : "restarting " + changed.joined(separator: ", "))")
+        for name in changed.reversed() {
+            await stopDependents(of: name)
+            await stopUnit(name)
+        }
+        for name in changed {
+            guard let spec = incoming[name] else { continue }
+            units[name]?.spec = spec
+            units[name]?.tracker = RestartTracker(policy: spec.restart)
+            if units[name]?.state != .waiting { units[name]?.state = .waiting }
+        }
+        reconcile()
+        return changed
+    }
+
+    /// Waits until no service is starting or in backoff: what `READY=1` after a reload waits for.
+    public func settled(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let busy = order.contains { [.waiting, .starting, .backoff, .stopping].contains(units[$0]?.state) }
+            if !busy { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}

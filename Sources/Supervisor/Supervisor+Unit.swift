@@ -19,7 +19,7 @@ extension Supervisor {
             case absent
         }
 
-        let spec: ServiceSpec
+        var spec: ServiceSpec
         let log: ServiceLog
         /// What the child inherits, before its spec's own variables.
         let environment: [String: String]

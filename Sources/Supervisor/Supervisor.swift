@@ -320,6 +320,9 @@ public actor Supervisor {
 
     // MARK: - Reporting
 
+    /// Writes `message` to the supervisor's log.
+    public func note(_ message: String) { record(message) }
+
     func record(_ message: String) {
         journal.record(message)
         logger.info("\(message)")

@@ -10,11 +10,13 @@ import Glibc
 /// The supervisor process: the stack, its health on every face (HTTP, ZeroMQ, sd_notify), and the
 /// signals that stop it. What `marlise-supervisor` runs.
 public enum SupervisorRuntime {
-    /// Runs until stopped by SIGTERM/SIGINT (exit 0) or until a service gives up (exit 1).
+    /// Runs until stopped by SIGTERM/SIGINT (exit 0) or until a service gives up (exit 1). On SIGHUP
+    /// `reload` builds the configuration again (from the config file) and changed services restart.
     public static func run(
         _ configuration: SupervisorConfiguration,
         environment: [String: String],
-        logger: Logger
+        logger: Logger,
+        reload: @escaping @Sendable () throws -> SupervisorConfiguration
     ) async throws -> Int32 {
         let supervisor = try Supervisor(configuration: configuration, environment: environment, logger: logger)
         let board = HealthBoard()
@@ -44,7 +46,11 @@ public enum SupervisorRuntime {
         let watchdog = Task { await keepWatchdogFed(supervisor) }
         let signals = Task {
             var received = 0
-            for await number in Termination.signals() where number != SIGHUP {
+            for await number in Termination.signals() {
+                if number == SIGHUP {
+                    await reloadConfiguration(supervisor, systemd: systemd, logger: logger, reload: reload)
+                    continue
+                }
                 received += 1
                 if received == 1 {
                     systemd.stopping()
@@ -67,6 +73,27 @@ public enum SupervisorRuntime {
             return 1
         }
         return 0
+    }
+
+    /// SIGHUP: `RELOADING=1`, the config read again, changed services restarted, `READY=1` once settled.
+    /// A config that no longer reads is reported and the running one kept.
+    private static func reloadConfiguration(
+        _ supervisor: Supervisor,
+        systemd: SystemdReporter,
+        logger: Logger,
+        reload: @Sendable () throws -> SupervisorConfiguration
+    ) async {
+        systemd.reloading()
+        do {
+            let configuration = try reload()
+            let selected = configuration.selectedServices
+            await supervisor.reload(selected)
+            await supervisor.settled(timeout: .seconds(30))
+        } catch {
+            logger.error("reload refused, keeping the running configuration: \(error)")
+            await supervisor.note("reload refused, keeping the running configuration: \(error)")
+        }
+        systemd.reloaded()
     }
 
     /// `WATCHDOG=1` at half systemd's interval, and only after the supervisor's actor answered: a

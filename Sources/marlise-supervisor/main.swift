@@ -38,6 +38,26 @@ struct MarliseSupervisor: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        var configuration = try effectiveConfiguration(environment: environment)
+        // In a terminal, and under systemd (whose journal reads our stderr), children's lines are echoed.
+        configuration.echoLogs = isatty(STDERR_FILENO) == 1 || environment["JOURNAL_STREAM"] != nil
+        if printConfig {
+            print(configuration.configurationText, terminator: "")
+            return
+        }
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let command = self
+        let status = try await SupervisorRuntime.run(
+            configuration,
+            environment: environment,
+            logger: Logger(label: "marlise.supervisor"),
+            reload: { try command.effectiveConfiguration(environment: environment) }
+        )
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Built-in defaults, then the config file, then the flags.
+    func effectiveConfiguration(environment: [String: String]) throws -> SupervisorConfiguration {
         let ownExecutables = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().path
         var configuration = SupervisorConfiguration.defaultStack(
@@ -60,19 +80,6 @@ struct MarliseSupervisor: AsyncParsableCommand {
             }
             configuration.only = names
         }
-        // In a terminal, and under systemd (whose journal reads our stderr), children's lines are echoed.
-        configuration.echoLogs = isatty(STDERR_FILENO) == 1 || environment["JOURNAL_STREAM"] != nil
-        if printConfig {
-            print(configuration.configurationText, terminator: "")
-            return
-        }
-
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let status = try await SupervisorRuntime.run(
-            configuration,
-            environment: environment,
-            logger: Logger(label: "marlise.supervisor")
-        )
-        if status != 0 { throw ExitCode(status) }
+        return configuration
     }
 }

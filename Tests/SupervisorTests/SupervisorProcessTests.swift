@@ -115,6 +115,39 @@ import Glibc
         listener.close()
     }
 
+    @Test func sighupRestartsOnlyTheServicesWhoseSpecChanged() async throws {
+        let stack = try Stack()
+        defer { stack.remove() }
+        let listener = try NotifyListener()
+        let supervisor = try await stack.start(notify: listener.address)
+        try await listener.waitFor("READY=1")
+        let jack = try #require(try await stack.pid(of: "jack"))
+        let session = try #require(try await stack.pid(of: "session"))
+
+        let edited = try String(contentsOfFile: stack.config, encoding: .utf8)
+            .replacingOccurrences(of: "probe_interval = 0.2", with: "probe_interval = 0.3")
+        try edited.write(toFile: stack.config, atomically: true, encoding: .utf8)
+        kill(supervisor.pid, SIGHUP)
+        let reloading = try await listener.waitFor("RELOADING=1")
+        #expect(reloading.contains("MONOTONIC_USEC="))
+        try await listener.waitFor("READY=1", count: 2)
+        #expect(try await stack.pid(of: "jack") == jack)
+        let restarted = try #require(try await stack.pid(of: "session"))
+        #expect(restarted != session)
+        #expect(try await stack.healthReport()["status"] == "healthy")
+
+        // A config that no longer reads is refused; the running stack is kept as it is.
+        try "[jack]\nrate = \"fast\"\n".write(toFile: stack.config, atomically: true, encoding: .utf8)
+        kill(supervisor.pid, SIGHUP)
+        try await listener.waitFor("READY=1", count: 3)
+        #expect(try await stack.pid(of: "session") == restarted)
+        let journal = try String(contentsOfFile: "\(stack.folder)/logs/supervisor.log", encoding: .utf8)
+        #expect(journal.contains("reload refused"))
+        try await supervisor.stop(SIGTERM)
+        #expect(supervisor.process.terminationStatus == 0)
+        listener.close()
+    }
+
     @Test func healthChangedEventsArriveOnThePubSocket() async throws {
         let stack = try Stack()
         defer { stack.remove() }
