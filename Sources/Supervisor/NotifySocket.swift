@@ -11,14 +11,15 @@ import Glibc
 /// A datagram socket in the abstract namespace with `SO_PASSCRED`, so every message carries the
 /// sender's PID as the kernel saw it; children find it in `NOTIFY_SOCKET`.
 final class NotifySocket: Sendable {
-    /// `@marlise-<pid>-notify`: what children get as `NOTIFY_SOCKET`.
+    /// `@marlise-<pid>-<random>-notify`: what children get as `NOTIFY_SOCKET`.
     let address: String
     private let fd: Int32
 
     /// Binds the socket and delivers each message, parsed into `KEY=value` fields, to `receive`
     /// from a thread of its own.
     init(receive: @Sendable @escaping (_ pid: Int32, _ fields: [String: String]) -> Void) throws {
-        let name = "marlise-\(getpid())-notify"
+        // Unique per supervisor, not just per process: tests run several in one process.
+        let name = "marlise-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-notify"
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw NotifySocketError(reason: "socket: \(String(cString: strerror(errno)))") }
         var on: Int32 = 1
@@ -41,10 +42,13 @@ final class NotifySocket: Sendable {
         }
         self.fd = fd
         address = "@" + name
-        Thread { NotifySocket.serve(fd: fd, receive: receive) }.start()
+        Thread {
+            NotifySocket.serve(fd: fd, receive: receive)
+            Glibc.close(fd)
+        }.start()
     }
 
-    /// Stops receiving (the serving thread ends on the next message or at once).
+    /// Stops receiving: the serving thread wakes, closes the socket and ends.
     func close() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     private static func serve(fd: Int32, receive: (Int32, [String: String]) -> Void) {

@@ -85,7 +85,9 @@ public actor Supervisor {
             record("\(error); children cannot report readiness themselves")
         }
         reconcile()
-        return await outcome.value
+        let result = await outcome.value
+        notify?.close()
+        return result
     }
 
     // MARK: - Starting

@@ -27,7 +27,13 @@ final class SupervisorHarness: Sendable {
         return spec
     }
 
-    init(_ services: [ServiceSpec], configure: (inout SupervisorConfiguration) -> Void = { _ in }) throws {
+    /// `environment` is added to this process's own for the children (tests never change the
+    /// process environment: other suites read it concurrently).
+    init(
+        _ services: [ServiceSpec],
+        environment: [String: String] = [:],
+        configure: (inout SupervisorConfiguration) -> Void = { _ in }
+    ) throws {
         logDirectory =
             FileManager.default.temporaryDirectory
             .appendingPathComponent("supervisor-test-\(getpid())-\(UUID().uuidString.prefix(8))").path
@@ -36,7 +42,7 @@ final class SupervisorHarness: Sendable {
         configure(&configuration)
         let supervisor = try Supervisor(
             configuration: configuration,
-            environment: ProcessInfo.processInfo.environment,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
             logger: .init(label: "test")
         )
         self.supervisor = supervisor

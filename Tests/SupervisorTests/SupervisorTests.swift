@@ -103,7 +103,8 @@ import Glibc
 
     @Test func stopLeavesNoSurvivorAndKillsWhatIgnoresSIGTERM() async throws {
         let plain = Harness.child("plain", [])
-        var stubborn = Harness.child("stubborn", ["--ignore-term"])
+        // Ready only once it ignores SIGTERM, so the stop cannot reach it before that.
+        var stubborn = Harness.child("stubborn", ["--ignore-term", "--ready-after", "0"], readiness: .notify)
         stubborn.stopTimeout = .milliseconds(300)
         let harness = try Harness([plain, stubborn])
         defer { harness.removeLogs() }
@@ -151,18 +152,17 @@ import Glibc
             "envy",
             ["--print-env", "WATCHDOG_USEC", "--print-env", "MARLISE_TEST_VALUE", "--print-env", "JACK_DEFAULT_SERVER"]
         )
-        setenv("WATCHDOG_USEC", "5000000", 1)
-        setenv("MARLISE_TEST_VALUE", "inherited", 1)
-        let harness = try Harness([child])
-        unsetenv("WATCHDOG_USEC")
-        unsetenv("MARLISE_TEST_VALUE")
+        let harness = try Harness(
+            [child],
+            environment: ["WATCHDOG_USEC": "5000000", "MARLISE_TEST_VALUE": "inherited"]
+        )
         defer { harness.removeLogs() }
         try await harness.until("healthy") { $0.status == .healthy }
         try await eventually {
             let log = harness.log("envy")
             guard log.contains("env MARLISE_TEST_VALUE=inherited"), log.contains("env WATCHDOG_USEC=(unset)"),
                 log.contains("env JACK_DEFAULT_SERVER=marlise")
-            else { throw TestFailure("log so far: \(log)") }
+            else { throw TestFailure("log so far: \(log) journal: \(harness.log("supervisor"))") }
         }
         _ = await harness.stop()
     }
