@@ -233,6 +233,46 @@ import Glibc
         #expect(message.contains("not answering"))
     }
 
+    @Test func aSecondSIGINTKillsAtOnce() async throws {
+        let stack = try Stack()
+        defer { stack.remove() }
+        let extra = """
+
+            [service.stubborn]
+            command = "\(product("marlise-testchild"))"
+            args = ["--ignore-term", "--ready-after", "0"]
+            ready = "notify"
+            stop_timeout = 60
+            """
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: stack.config))
+        handle.seekToEndOfFile()
+        handle.write(Data(extra.utf8))
+        try handle.close()
+        let supervisor = try await TestProcess(
+            product("marlise-supervisor"),
+            ["--config", stack.config, "--only", "stubborn"],
+            log: URL(fileURLWithPath: "\(stack.folder)/supervisor.out")
+        )
+        try await eventually {
+            guard try await stack.healthReport()["status"] == "healthy" else { throw TestFailure("starting") }
+        }
+        let stubborn = try #require(try await stack.pid(of: "stubborn"))
+        kill(supervisor.pid, SIGINT)
+        try await eventually {
+            let journal = try String(contentsOfFile: "\(stack.folder)/logs/supervisor.log", encoding: .utf8)
+            guard journal.contains("stubborn: sending SIGTERM") else { throw TestFailure("not stopping yet") }
+        }
+        // It ignores SIGTERM and may take 60 s; the second ^C does not wait.
+        kill(supervisor.pid, SIGINT)
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await supervisor.stop(0)
+        #expect(clock.now - start < .seconds(30))
+        #expect(processState(stubborn) == nil)
+        let journal = try String(contentsOfFile: "\(stack.folder)/logs/supervisor.log", encoding: .utf8)
+        #expect(journal.contains("killing every child at once"))
+    }
+
     @Test func aBadConfigIsRefusedNamingTheKey() async throws {
         let stack = try Stack()
         defer { stack.remove() }
