@@ -57,20 +57,8 @@ struct MessagingBench: AsyncParsableCommand {
     /// The same request and reply bytes as the RPC run, on blocking sockets with no envelope work.
     func rawRoundTrips() async throws -> Figures {
         let request = RequestEnvelope(method: "health_check", sourceService: "bench").encoded()
-        let reply = ReplyEnvelope(requestID: "x", outcome: .success(["success": true, "healthy": true])).encoded()
+        let bound = await rawReplier()
         let count = count
-        let endpoint = OneShot<String>()
-        let server = Thread {
-            guard let socket = try? ZMQSocket(.rep), (try? socket.bind("tcp://127.0.0.1:*")) != nil,
-                let bound = try? socket.lastEndpoint()
-            else { return endpoint.fulfil("") }
-            endpoint.fulfil(bound)
-            for _ in 0..<(count + 200) {
-                guard (try? socket.receive()) != nil, (try? socket.send([reply])) != nil else { return }
-            }
-        }
-        server.start()
-        let bound = await endpoint.value
         return try await measureOnThread(count: count) {
             let socket = try ZMQSocket(.req)
             try socket.connect(bound)
@@ -102,20 +90,7 @@ struct MessagingBench: AsyncParsableCommand {
 
     /// Our client against a raw blocking REP server: what the client adds.
     func clientOnly() async throws -> Figures {
-        let reply = ReplyEnvelope(requestID: "x", outcome: .success(["success": true, "healthy": true])).encoded()
-        let count = count
-        let endpoint = OneShot<String>()
-        let server = Thread {
-            guard let socket = try? ZMQSocket(.rep), (try? socket.bind("tcp://127.0.0.1:*")) != nil,
-                let bound = try? socket.lastEndpoint()
-            else { return endpoint.fulfil("") }
-            endpoint.fulfil(bound)
-            for _ in 0..<(count + 200) {
-                guard (try? socket.receive()) != nil, (try? socket.send([reply])) != nil else { return }
-            }
-        }
-        server.start()
-        let client = RPCClient(RPCClientConfiguration(endpoint: await endpoint.value))
+        let client = RPCClient(RPCClientConfiguration(endpoint: await rawReplier()))
         let clock = ContinuousClock()
         var samples: [Duration] = []
         for index in 0..<(count + 200) {
@@ -160,6 +135,24 @@ struct MessagingBench: AsyncParsableCommand {
         }
         guard process.terminationStatus == 0, fields.count == 3 else { return nil }
         return Figures(p50: fields[0], p99: fields[1], max: fields[2])
+    }
+
+    /// A blocking REP socket on its own thread answering every run's requests with a fixed reply;
+    /// returns its endpoint.
+    func rawReplier() async -> String {
+        let reply = ReplyEnvelope(requestID: "x", outcome: .success(["success": true, "healthy": true])).encoded()
+        let count = count
+        let endpoint = OneShot<String>()
+        Thread {
+            guard let socket = try? ZMQSocket(.rep), (try? socket.bind("tcp://127.0.0.1:*")) != nil,
+                let bound = try? socket.lastEndpoint()
+            else { return endpoint.fulfil("") }
+            endpoint.fulfil(bound)
+            for _ in 0..<(count + 200) {
+                guard (try? socket.receive()) != nil, (try? socket.send([reply])) != nil else { return }
+            }
+        }.start()
+        return await endpoint.value
     }
 
     /// Runs `setUp` and then `count` timed iterations of what it returns on a thread of its own.

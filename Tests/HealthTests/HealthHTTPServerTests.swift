@@ -17,39 +17,6 @@ import Testing
         return HealthReport(uptime: 12.5, services: [jackHealth, sessionHealth])
     }
 
-    /// One request over a plain TCP connection; returns the status code and the body.
-    static func request(_ method: String, _ path: String, port: UInt16) async throws -> (Int, String) {
-        try await onThread {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(port.bigEndian)
-            address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else { throw TestFailure("connect failed") }
-            let text = Array("\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)
-            _ = text.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            var response: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if count <= 0 { break }
-                response += buffer[..<count]
-            }
-            let string = String(decoding: response, as: UTF8.self)
-            guard let statusLine = string.split(separator: "\r\n").first,
-                let code = Int(statusLine.split(separator: " ")[1])
-            else { throw TestFailure("no status line in \(string)") }
-            let body = string.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-            return (code, body)
-        }
-    }
-
     static func serve(_ board: HealthBoard) async throws -> (HealthHTTPServer, UInt16, Task<Void, any Error>) {
         let server = try HealthHTTPServer(port: 0, board: board)
         let task = Task { try await server.run() }
@@ -61,7 +28,7 @@ import Testing
     @Test func healthIs200WhenHealthyAnd503WithTheReasonOtherwise() async throws {
         let board = HealthBoard(Self.report())
         let (server, port, task) = try await Self.serve(board)
-        let (code, body) = try await Self.request("GET", "/health", port: port)
+        let (code, body) = try await httpRequest("GET", "/health", port: port)
         #expect(code == 200)
         let json = try JSONValue(parsing: body)
         #expect(json["status"] == "healthy")
@@ -70,7 +37,7 @@ import Testing
         #expect(json["services"]?.arrayValue?.last?["last_exit"]?["signal"] == "SIGKILL")
 
         board.post(Self.report(session: .unhealthy))
-        let (down, downBody) = try await Self.request("GET", "/health", port: port)
+        let (down, downBody) = try await httpRequest("GET", "/health", port: port)
         #expect(down == 503)
         let downJSON = try JSONValue(parsing: downBody)
         #expect(downJSON["status"] == "degraded")
@@ -81,14 +48,14 @@ import Testing
 
     @Test func oneServiceUnknownPathsAndMethods() async throws {
         let (server, port, task) = try await Self.serve(HealthBoard(Self.report()))
-        let (code, body) = try await Self.request("GET", "/health/jack", port: port)
+        let (code, body) = try await httpRequest("GET", "/health/jack", port: port)
         #expect(code == 200)
         #expect(try JSONValue(parsing: body)["name"] == "jack")
-        #expect(try await Self.request("GET", "/health/nosuch", port: port).0 == 404)
-        #expect(try await Self.request("GET", "/elsewhere", port: port).0 == 404)
-        #expect(try await Self.request("POST", "/health", port: port).0 == 405)
-        #expect(try await Self.request("DELETE", "/metrics", port: port).0 == 405)
-        let (head, headBody) = try await Self.request("HEAD", "/health", port: port)
+        #expect(try await httpRequest("GET", "/health/nosuch", port: port).0 == 404)
+        #expect(try await httpRequest("GET", "/elsewhere", port: port).0 == 404)
+        #expect(try await httpRequest("POST", "/health", port: port).0 == 405)
+        #expect(try await httpRequest("DELETE", "/metrics", port: port).0 == 405)
+        let (head, headBody) = try await httpRequest("HEAD", "/health", port: port)
         #expect(head == 200)
         #expect(headBody.isEmpty)
         await server.stop()
@@ -97,7 +64,7 @@ import Testing
 
     @Test func metricsParseAsPrometheusText() async throws {
         let (server, port, task) = try await Self.serve(HealthBoard(Self.report()))
-        let (code, body) = try await Self.request("GET", "/metrics", port: port)
+        let (code, body) = try await httpRequest("GET", "/metrics", port: port)
         #expect(code == 200)
         var samples: [String: Double] = [:]
         for line in body.split(separator: "\n") where !line.hasPrefix("#") {

@@ -341,27 +341,5 @@ final class NotifyListener: Sendable {
 
 /// The HTTP status of `GET /health`.
 func httpStatus(port: Int, path: String = "/health") async throws -> Int {
-    try await onThread {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw TestFailure("connect to \(port) failed") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        let line = String(decoding: buffer[..<max(0, count)], as: UTF8.self)
-        guard let code = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
-            throw TestFailure("no status in \(line)")
-        }
-        return code
-    }
+    try await httpRequest("GET", path, port: UInt16(port)).0
 }

@@ -162,3 +162,36 @@ public func freePort() throws -> Int {
     }
     return port
 }
+
+/// One request over a plain TCP connection; returns the status code and the body.
+public func httpRequest(_ method: String, _ path: String, port: UInt16) async throws -> (Int, String) {
+    try await onThread {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(port.bigEndian)
+        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw TestFailure("connect failed") }
+        let text = Array("\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)
+        _ = text.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            response += buffer[..<count]
+        }
+        let string = String(decoding: response, as: UTF8.self)
+        guard let statusLine = string.split(separator: "\r\n").first,
+            let code = Int(statusLine.split(separator: " ")[1])
+        else { throw TestFailure("no status line in \(string)") }
+        let body = string.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return (code, body)
+    }
+}
