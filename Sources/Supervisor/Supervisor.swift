@@ -21,6 +21,10 @@ public actor Supervisor {
         case gaveUp(service: String, reason: String)
     }
 
+    /// The exit code (sysexits' `EX_UNAVAILABLE`) with which a program starting up says it cannot run
+    /// here; its service is reported absent instead of restarted.
+    public static let unavailable: Int32 = 69
+
     let configuration: SupervisorConfiguration
     let logger: Logger
     let journal: ServiceLog
@@ -267,6 +271,12 @@ public actor Supervisor {
         units[name] = unit
         record("\(name): exited with \(status)")
         switch unit.state {
+        case .starting where status == .exited(Self.unavailable):
+            // The program says it cannot run here (sysexits' EX_UNAVAILABLE): absent, not a crash loop.
+            units[name]?.state = .absent
+            units[name]?.message = "\(unit.spec.executable) reported itself unavailable (exit \(Self.unavailable))"
+            record("\(name): absent (its program exited \(Self.unavailable), unavailable)")
+            reconcile()
         case .starting, .ready:
             await failed(name, generation: generation, reason: "exited with \(status)")
         case .stopping:

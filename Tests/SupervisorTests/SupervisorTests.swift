@@ -136,6 +136,18 @@ import Glibc
         #expect(await harness.stop() == .stopped)
     }
 
+    @Test func aProgramThatSaysItIsUnavailableIsAbsentNotRestarted() async throws {
+        let unavailable = Harness.child("unavailable", ["--crash-after", "0", "--exit-code", "69"], readiness: .notify)
+        var dependent = Harness.child("dependent", [])
+        dependent.dependencies = ["unavailable"]
+        let harness = try Harness([unavailable, dependent])
+        defer { harness.removeLogs() }
+        let report = try await harness.until("settled") { report in report.services.allSatisfy { $0.state == .absent } }
+        #expect(report.services[0].restarts == 0)
+        #expect(report.services[0].message?.contains("unavailable") == true)
+        #expect(await harness.stop() == .stopped)
+    }
+
     @Test func childOutputLandsInItsLogWithStreamAndNewlines() async throws {
         let talker = Harness.child("talker", ["--echo", "hello from the child"])
         let harness = try Harness([talker])
