@@ -13,6 +13,8 @@ final class Mailbox<Message: Sendable>: Sendable {
     private struct State {
         var messages: [Message] = []
         var owner: pthread_t?
+        /// Set when the owner has stopped: nothing posted later would ever be read.
+        var closed = false
     }
 
     private let state = Mutex(State())
@@ -25,12 +27,25 @@ final class Mailbox<Message: Sendable>: Sendable {
         state.withLock { $0.owner = pthread_self() }
     }
 
-    func post(_ message: Message) {
-        let fromOwner = state.withLock { state in
+    /// Queues `message`; `false` when the owner has stopped and it was not queued.
+    @discardableResult
+    func post(_ message: Message) -> Bool {
+        let (accepted, fromOwner) = state.withLock { state in
+            guard !state.closed else { return (false, false) }
             state.messages.append(message)
-            return state.owner.map { pthread_equal($0, pthread_self()) != 0 } ?? false
+            return (true, state.owner.map { pthread_equal($0, pthread_self()) != 0 } ?? false)
         }
-        if !fromOwner { wakeup.signal() }
+        if accepted && !fromOwner { wakeup.signal() }
+        return accepted
+    }
+
+    /// Refuses further posts and returns what was posted but never drained.
+    func close() -> [Message] {
+        state.withLock { state in
+            state.closed = true
+            defer { state.messages.removeAll() }
+            return state.messages
+        }
     }
 
     /// Takes everything posted so far. `clearing` resets the eventfd, after a poll reported it readable.

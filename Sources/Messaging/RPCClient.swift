@@ -45,7 +45,9 @@ public final class RPCClient: Sendable {
         let id = nextID.next()
         let outcome: Result<Data, RPCError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                thread.mailbox.post(.call(id: id, request: frame, reply: continuation))
+                if !thread.mailbox.post(.call(id: id, request: frame, reply: continuation)) {
+                    continuation.resume(returning: .failure(RPCError(.shutdown, "Client shut down")))
+                }
             }
         } onCancel: {
             thread.mailbox.post(.cancel(id: id))
@@ -176,6 +178,12 @@ final class RPCClientLoop: SocketLoop {
 
     func close() {
         discardSocket()
+    }
+
+    func abandon(_ commands: [Command]) {
+        for case .call(_, _, let reply) in commands {
+            reply.resume(returning: .failure(RPCError(.shutdown, "Client shut down")))
+        }
     }
 
     private func startNextIfIdle() {

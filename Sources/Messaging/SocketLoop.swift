@@ -22,11 +22,14 @@ protocol SocketLoop: AnyObject, SendableMetatype {
     func deadlinePassed()
     /// Called once the loop has stopped, on the loop's thread.
     func close()
+    /// Commands that arrived after the loop stopped: answer whoever waits on them.
+    func abandon(_ commands: [Command])
 }
 
 extension SocketLoop {
     var nextTimeout: Duration? { nil }
     func deadlinePassed() {}
+    func abandon(_ commands: [Command]) {}
 }
 
 /// Starts socket-owning threads and tells their owners when they have stopped.
@@ -78,7 +81,10 @@ final class SocketThread<Command: Sendable>: Sendable {
     }
 
     private func run<Loop: SocketLoop>(_ loop: Loop) where Loop.Command == Command {
-        defer { loop.close() }
+        defer {
+            loop.close()
+            loop.abandon(mailbox.close())
+        }
         mailbox.becomeOwner()
         while true {
             var poller = Poller()

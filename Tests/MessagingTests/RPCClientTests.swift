@@ -129,6 +129,13 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func aCallAfterShutdownFailsAtOnce() async throws {
+        let client = Self.client("tcp://127.0.0.1:1", timeout: .seconds(20))
+        await client.shutdown()
+        let error = await #expect(throws: RPCError.self) { try await client.call("echo") }
+        #expect(error?.code == .shutdown)
+    }
+
     @Test func aCancelledCallerIsReleasedAndTheClientGoesOn() async throws {
         let server = try await RPCServer.start(
             RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
