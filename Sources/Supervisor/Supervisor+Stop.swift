@@ -5,7 +5,8 @@ import Glibc
 extension Supervisor {
     /// Stops the stack in reverse dependency order and ends ``run()`` with ``Outcome/stopped``.
     public func stop() async {
-        guard !stopping else { return }
+        guard !stopRequested else { return }
+        stopRequested = true
         record("stopping the stack")
         await stopAll()
         Leftovers.forget(in: configuration.logDirectory)
@@ -13,7 +14,8 @@ extension Supervisor {
         finish(.stopped)
     }
 
-    /// SIGKILL to every child's process group at once: the second ^C.
+    /// SIGKILL to every child's process group at once: the second ^C. Nothing restarts afterwards;
+    /// ``stop()`` still ends the run.
     public func killAll() {
         stopping = true
         record("killing every child at once")
@@ -33,7 +35,7 @@ extension Supervisor {
     /// again once `name` is ready (rest_for_one).
     func stopDependents(of name: String) async {
         var affected: Set<String> = [name]
-        for candidate in order where candidate != name {
+        for candidate in order where candidate != name {  // `order` lists what a service needs before it
             if units[candidate]?.spec.dependencies.contains(where: affected.contains) == true {
                 affected.insert(candidate)
             }

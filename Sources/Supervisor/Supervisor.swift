@@ -33,7 +33,9 @@ public actor Supervisor {
     let order: [String]
     let startedAt = ContinuousClock.now
     var phase: HealthReport.Status? = .starting
+    /// No more starts or restarts: the stack is going down.
     var stopping = false
+    var stopRequested = false
     private let outcome = OneShot<Outcome>()
     var notify: NotifySocket?
     private var changeHandlers: [@Sendable (HealthReport) -> Void] = []
@@ -58,7 +60,7 @@ public actor Supervisor {
             echo: false
         )
         let services = configuration.selectedServices
-        order = services.map(\.name)
+        order = Self.startOrder(services)
         for spec in services {
             let log = try ServiceLog(
                 directory: configuration.logDirectory,
@@ -69,6 +71,23 @@ public actor Supervisor {
             )
             units[spec.name] = Unit(spec: spec, log: log, environment: inherited)
         }
+    }
+
+    /// The services' names with every service after what it depends on, otherwise as configured.
+    static func startOrder(_ services: [ServiceSpec]) -> [String] {
+        let names = Set(services.map(\.name))
+        var placed: [String] = []
+        var remaining = services
+        while !remaining.isEmpty {
+            // The first service whose dependencies (among those running) are all placed; a cycle,
+            // which the config file refuses, falls back to the configured order.
+            let index =
+                remaining.firstIndex { spec in
+                    spec.dependencies.allSatisfy { !names.contains($0) || placed.contains($0) }
+                } ?? 0
+            placed.append(remaining.remove(at: index).name)
+        }
+        return placed
     }
 
     /// Calls `handler` with the new report after every change of state.

@@ -77,3 +77,18 @@ import Testing
         #expect(tracker.consecutive == 1)
     }
 }
+
+@Suite struct StartOrderTests {
+    @Test func everyServiceComesAfterWhatItNeeds() {
+        func spec(_ name: String, _ dependencies: [String]) -> ServiceSpec {
+            var spec = ServiceSpec(name: name, executable: "/bin/true", readiness: .spawned)
+            spec.dependencies = dependencies
+            return spec
+        }
+        let order = Supervisor.startOrder([
+            spec("monitor", ["bridge"]), spec("jack", []), spec("bridge", ["host"]), spec("host", ["jack"]),
+            spec("session", ["jack", "elsewhere"]),
+        ])
+        #expect(order == ["jack", "host", "bridge", "monitor", "session"])
+    }
+}
