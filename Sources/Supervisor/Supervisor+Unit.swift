@@ -1,4 +1,4 @@
-public import Health
+import Health
 
 extension Supervisor {
     /// One supervised service: its spec and everything known about its current process.

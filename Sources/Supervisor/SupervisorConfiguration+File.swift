@@ -39,7 +39,7 @@ extension SupervisorConfiguration {
         throws(ConfigError)
     {
         let file = try ConfigFile(text: text, name: name)
-        var reader = ConfigReader(file: name)
+        let reader = ConfigReader(file: name)
         // Settings the default services are built from come first, then the services are rebuilt,
         // then per-service overrides apply on top.
         for section in file.sections {

@@ -1,5 +1,5 @@
 import Foundation
-public import Health
+import Health
 public import Logging
 import Messaging
 

@@ -31,11 +31,18 @@ struct SupervisorBench: AsyncParsableCommand {
             let stack = try BenchStack(bin: bin)
             defer { stack.remove() }
             let (supervisor, startup) = try await stack.start()
-            starts.append(startup)
-            for service in ["jack", "session"] {
-                restarts[service, default: []].append(try await stack.restartTime(of: service))
+            do {
+                starts.append(startup)
+                for service in ["jack", "session"] {
+                    restarts[service, default: []].append(try await stack.restartTime(of: service))
+                }
+                if run == runs - 1 { idle = try await stack.idle(seconds: idleSeconds, pid: supervisor.pid) }
+            } catch {
+                // Stop what this run started before giving up.
+                supervisor.signalGroup(SIGTERM)
+                _ = await supervisor.exitStatus
+                throw error
             }
-            if run == runs - 1 { idle = try await stack.idle(seconds: idleSeconds, pid: supervisor.pid) }
             supervisor.signalGroup(SIGTERM)
             _ = await supervisor.exitStatus
         }

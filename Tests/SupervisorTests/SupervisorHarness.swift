@@ -49,6 +49,12 @@ final class SupervisorHarness: Sendable {
         run = Task { await supervisor.run() }
     }
 
+    /// A test that failed before stopping its stack still leaves no child behind.
+    deinit {
+        let supervisor = supervisor
+        Task { await supervisor.stop() }
+    }
+
     /// Waits until the health report satisfies `condition`; fails after `timeout`.
     @discardableResult
     func until(

@@ -36,7 +36,7 @@ public final class RawPeer: @unchecked Sendable {  // `socket` is touched only o
     }
 
     public func send(_ frames: [Data]) async throws {
-        try await run { socket in try socket.send(frames) }
+        _ = try await run { socket in try socket.send(frames) }
     }
 
     /// The next message, or `nil` if none arrives within `timeout`.
@@ -121,7 +121,7 @@ public final class TestProcess: @unchecked Sendable {  // `process` is set once 
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let log {
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle
@@ -135,6 +135,12 @@ public final class TestProcess: @unchecked Sendable {  // `process` is set once 
             try process.run()
         }
         self.process = process
+    }
+
+    /// A test that failed before stopping its process still leaves nothing running: SIGTERM, which a
+    /// supervisor under test answers by stopping its own children.
+    deinit {
+        if process.isRunning { kill(pid, SIGTERM) }
     }
 
     /// Sends `signal` to this process (and only this one; 0 sends nothing) and waits for it to exit.
