@@ -1,0 +1,87 @@
+import Bridge
+import Foundation
+import TestSupport
+import Testing
+
+/// The bridge's connection to mod-host, against a peer scripted from `modhost.md`.
+@Suite(.timeLimit(.minutes(1))) struct ModHostClientTests {
+    static func host() throws -> ScriptedModHost {
+        try ScriptedModHost { command in
+            switch command {
+            case "param_set 0 gain 6.5", "output_data_ready": "resp 0"
+            case "param_get 0 gain": "resp 0 6.5000"
+            case "param_get 77 gain": "resp -3"
+            case "wait": nil
+            default: "not found"
+            }
+        }
+    }
+
+    @Test func commandsAndRepliesOverOnePersistentPair() async throws {
+        let peer = try Self.host()
+        defer { peer.stop() }
+        let client = ModHostClient(commandPort: peer.commandPort, feedbackPort: peer.feedbackPort, timeout: .seconds(5))
+        defer { client.disconnect() }
+        #expect(
+            try await client.send(ModHostCommand("param_set", [.int(0), .word("gain"), .number(6.5)])) == .status(0)
+        )
+        #expect(try await client.send(ModHostCommand("param_get", [.int(0), .word("gain")])) == .value(6.5))
+        let missing = try await client.send(ModHostCommand("param_get", [.int(77), .word("gain")]))
+        #expect(missing.failure?.name == "ERR_INSTANCE_NON_EXISTS")
+        #expect(try await client.send(ModHostCommand(raw: "bogus")) == .parserError("not found"))
+        #expect(peer.connections == 1, "one connection pair for every command")
+    }
+
+    @Test func concurrentCommandsAreSerialised() async throws {
+        let peer = try Self.host()
+        defer { peer.stop() }
+        let client = ModHostClient(commandPort: peer.commandPort, feedbackPort: peer.feedbackPort)
+        defer { client.disconnect() }
+        let replies = try await withThrowingTaskGroup(of: ModHostReply.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try await client.send(ModHostCommand("param_get", [.int(0), .word("gain")])) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(replies == Array(repeating: .value(6.5), count: 20))
+    }
+
+    @Test func feedbackIsDeliveredAndEveryBatchAcknowledged() async throws {
+        let peer = try Self.host()
+        defer { peer.stop() }
+        let client = ModHostClient(commandPort: peer.commandPort, feedbackPort: peer.feedbackPort)
+        defer { client.disconnect() }
+        _ = try await client.send(ModHostCommand(raw: "param_get 0 gain"))
+        var feedback = client.feedback.makeAsyncIterator()
+        peer.pushFeedback(["output_set 3 attenuation 21.940388", "transport 1 4.000000 120.000000", "data_finish"])
+        #expect(await feedback.next() == "output_set 3 attenuation 21.940388")
+        #expect(await feedback.next() == "transport 1 4.000000 120.000000")
+        try await eventually {
+            guard peer.received.contains("output_data_ready") else { throw TestFailure("no output_data_ready yet") }
+        }
+    }
+
+    @Test func aLostReplyTimesOutAndTheNextCommandReconnects() async throws {
+        let peer = try Self.host()
+        defer { peer.stop() }
+        let client = ModHostClient(
+            commandPort: peer.commandPort,
+            feedbackPort: peer.feedbackPort,
+            timeout: .milliseconds(200)
+        )
+        defer { client.disconnect() }
+        await #expect(throws: ModHostError.self) { try await client.send(ModHostCommand(raw: "wait")) }
+        #expect(!client.isConnected)
+        #expect(try await client.send(ModHostCommand(raw: "param_get 0 gain")) == .value(6.5))
+        #expect(peer.connections == 2)
+    }
+
+    @Test func aHostThatIsDownFailsFast() async throws {
+        let peer = try Self.host()
+        let (commandPort, feedbackPort) = (peer.commandPort, peer.feedbackPort)
+        peer.stop()
+        let client = ModHostClient(commandPort: commandPort, feedbackPort: feedbackPort)
+        let error = await #expect(throws: ModHostError.self) { try await client.send(ModHostCommand(raw: "cpu_load")) }
+        #expect(error?.kind == .unavailable)
+    }
+}

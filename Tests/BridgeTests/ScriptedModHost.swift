@@ -1,0 +1,105 @@
+import Bridge
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A scripted peer that behaves as `modhost.md` records mod-host's sockets: two listeners, one client
+/// at a time, the feedback connection accepted before any command is read, NUL framing. Protocol
+/// tests only: the bridge's end-to-end tests run against a real host.
+final class ScriptedModHost: Sendable {
+    let commandPort: Int
+    let feedbackPort: Int
+    private let listeners: (Int32, Int32)
+    private let shared = Shared()
+
+    private final class Shared: Sendable {
+        let received = Mutex<[String]>([])
+        let feedback = Mutex<Int32>(-1)
+        let connections = Mutex(0)
+    }
+
+    /// `respond` gives the reply to each command (without NUL), or `nil` to stay silent.
+    init(respond: @Sendable @escaping (String) -> String?) throws {
+        let command = try Self.listen()
+        let feedback = try Self.listen()
+        listeners = (command.fd, feedback.fd)
+        commandPort = command.port
+        feedbackPort = feedback.port
+        let shared = shared
+        Thread {
+            while true {
+                let client = accept(command.fd, nil, nil)
+                if client < 0 { return }
+                // As mod-host: no command is read before a feedback connection is accepted.
+                let paired = accept(feedback.fd, nil, nil)
+                if paired < 0 { return }
+                shared.feedback.withLock { $0 = paired }
+                shared.connections.withLock { $0 += 1 }
+                var framer = NULFramer()
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+                    if count <= 0 { break }
+                    for message in (try? framer.append(Data(buffer[..<count]))) ?? [] {
+                        let text = String(decoding: message, as: UTF8.self)
+                        shared.received.withLock { $0.append(text) }
+                        guard let reply = respond(text) else { continue }
+                        let bytes = Array(reply.utf8) + [0]
+                        // Sent in two pieces, so the client must reassemble.
+                        let half = bytes.count / 2
+                        _ = bytes[..<half].withUnsafeBytes {
+                            Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                        }
+                        _ = bytes[half...].withUnsafeBytes {
+                            Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                        }
+                    }
+                }
+                close(client)
+                shared.feedback.withLock { fd in
+                    close(fd)
+                    fd = -1
+                }
+            }
+        }.start()
+    }
+
+    /// Commands received so far, in order.
+    var received: [String] { shared.received.withLock { $0 } }
+
+    var connections: Int { shared.connections.withLock { $0 } }
+
+    /// Writes NUL-terminated messages on the current feedback connection.
+    func pushFeedback(_ messages: [String]) {
+        let bytes: [UInt8] = messages.reduce(into: []) { $0 += Array($1.utf8) + [0] }
+        shared.feedback.withLock { fd in
+            _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+    }
+
+    /// Stops listening: later connections are refused.
+    func stop() {
+        shutdown(listeners.0, Int32(SHUT_RDWR))
+        shutdown(listeners.1, Int32(SHUT_RDWR))
+        close(listeners.0)
+        close(listeners.1)
+    }
+
+    private static func listen() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && Glibc.listen(fd, 8) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw CocoaError(.fileWriteUnknown) }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+}
