@@ -30,6 +30,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static let instanceNotFound = ErrorCode(rawValue: "INSTANCE_NOT_FOUND")
     public static let notFound = ErrorCode(rawValue: "NOT_FOUND")
     public static let bridgeError = ErrorCode(rawValue: "BRIDGE_ERROR")
+    /// Stored state could not be written or read.
+    public static let storageError = ErrorCode(rawValue: "STORAGE_ERROR")
     /// A transport failure: the socket could not be opened, bound or written.
     public static let transportError = ErrorCode(rawValue: "TRANSPORT_ERROR")
     /// A handler failed in a way it did not describe.
