@@ -273,6 +273,34 @@ import Glibc
         #expect(journal.contains("killing every child at once"))
     }
 
+    @Test func aCrashLoopEndsTheSupervisorWithANonZeroExit() async throws {
+        let stack = try Stack()
+        defer { stack.remove() }
+        let extra = """
+
+            [service.looping]
+            command = "\(product("marlise-testchild"))"
+            args = ["--crash-after", "20"]
+            max_restarts = 2
+            restart_delay = 0.01
+            """
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: stack.config))
+        handle.seekToEndOfFile()
+        handle.write(Data(extra.utf8))
+        try handle.close()
+        let log = URL(fileURLWithPath: "\(stack.folder)/supervisor.out")
+        let supervisor = try await TestProcess(
+            product("marlise-supervisor"),
+            ["--config", stack.config, "--only", "looping"],
+            log: log
+        )
+        try await supervisor.stop(0)  // it ends by itself
+        #expect(supervisor.process.terminationReason == .exit)
+        #expect(supervisor.process.terminationStatus == 1)
+        let output = try String(contentsOf: log, encoding: .utf8)
+        #expect(output.contains("gave up on looping"), "\(output)")
+    }
+
     @Test func aBadConfigIsRefusedNamingTheKey() async throws {
         let stack = try Stack()
         defer { stack.remove() }
