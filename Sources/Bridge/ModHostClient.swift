@@ -46,6 +46,8 @@ public final class ModHostClient: Sendable {
     private struct Connection {
         var command: Int32 = -1
         var feedback: Int32 = -1
+        /// Set by ``close()``: no command connects again.
+        var closed = false
     }
 
     public init(
@@ -61,7 +63,7 @@ public final class ModHostClient: Sendable {
         (feedback, feedbackInput) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(4096))
     }
 
-    deinit { disconnect() }
+    deinit { close() }
 
     /// Sends `command` and returns mod-host's reply; connects first when not connected.
     public func send(_ command: ModHostCommand) async throws(ModHostError) -> ModHostReply {
@@ -73,13 +75,22 @@ public final class ModHostClient: Sendable {
         return try outcome.get()
     }
 
-    /// Closes both sockets, command first.
+    /// Closes both sockets for good; later commands fail as `unavailable`.
+    public func close() {
+        state.withLock { $0.closed = true }
+        disconnect()
+    }
+
+    /// Closes both sockets, command first; the next command connects again.
     public func disconnect() {
         let (command, feedback) = state.withLock { connection in
-            defer { connection = Connection() }
+            defer {
+                connection.command = -1
+                connection.feedback = -1
+            }
             return (connection.command, connection.feedback)
         }
-        if command >= 0 { close(command) }
+        if command >= 0 { Glibc.close(command) }
         if feedback >= 0 {
             shutdown(feedback, Int32(SHUT_RDWR))  // wakes the feedback reader, which closes it
         }
@@ -90,6 +101,7 @@ public final class ModHostClient: Sendable {
     // MARK: - On the I/O threads
 
     private func exchange(_ command: ModHostCommand) -> Result<ModHostReply, ModHostError> {
+        if state.withLock({ $0.closed }) { return .failure(ModHostError(kind: .unavailable, message: "client closed")) }
         if !isConnected, let failure = connect() { return .failure(failure) }
         let fd = state.withLock { $0.command }
         let bytes = [UInt8](command.wire)
@@ -131,10 +143,13 @@ public final class ModHostClient: Sendable {
             return ModHostError(kind: .unavailable, message: "mod-host is not listening on \(host):\(commandPort)")
         }
         guard let feedback = Self.open(host: host, port: feedbackPort) else {
-            close(command)
+            Glibc.close(command)
             return ModHostError(kind: .unavailable, message: "mod-host's feedback port \(feedbackPort) refused")
         }
-        state.withLock { $0 = Connection(command: command, feedback: feedback) }
+        state.withLock {
+            $0.command = command
+            $0.feedback = feedback
+        }
         Thread { [self] in readFeedback(feedback) }.start()
         return nil
     }
@@ -151,13 +166,13 @@ public final class ModHostClient: Sendable {
                 let text = String(decoding: message, as: UTF8.self)
                 if text == "data_finish" {
                     // mod-host holds further feedback until told the batch was read.
-                    Task { _ = try? await self.send(try ModHostCommand("output_data_ready", [])) }
+                    Task { [weak self] in _ = try? await self?.send(try ModHostCommand("output_data_ready", [])) }
                 } else {
                     feedbackInput.yield(text)
                 }
             }
         }
-        close(fd)
+        Glibc.close(fd)
     }
 
     private static func open(host: String, port: Int) -> Int32? {
@@ -170,7 +185,7 @@ public final class ModHostClient: Sendable {
         let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         guard Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            close(fd)
+            Glibc.close(fd)
             return nil
         }
         var on: Int32 = 1

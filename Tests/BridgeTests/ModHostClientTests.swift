@@ -3,8 +3,12 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The bridge's connection to mod-host, against a peer scripted from `modhost.md`.
-@Suite(.timeLimit(.minutes(1))) struct ModHostClientTests {
+@Suite(.serialized, .timeLimit(.minutes(1))) struct ModHostClientTests {
     static func host() throws -> ScriptedModHost {
         try ScriptedModHost { command in
             switch command {
@@ -21,7 +25,7 @@ import Testing
         let peer = try Self.host()
         defer { peer.stop() }
         let client = ModHostClient(commandPort: peer.commandPort, feedbackPort: peer.feedbackPort, timeout: .seconds(5))
-        defer { client.disconnect() }
+        defer { client.close() }
         #expect(
             try await client.send(ModHostCommand("param_set", [.int(0), .word("gain"), .number(6.5)])) == .status(0)
         )
@@ -36,12 +40,17 @@ import Testing
         let peer = try Self.host()
         defer { peer.stop() }
         let client = ModHostClient(commandPort: peer.commandPort, feedbackPort: peer.feedbackPort)
-        defer { client.disconnect() }
-        let replies = try await withThrowingTaskGroup(of: ModHostReply.self) { group in
-            for _ in 0..<20 {
-                group.addTask { try await client.send(ModHostCommand("param_get", [.int(0), .word("gain")])) }
+        defer { client.close() }
+        let replies: [ModHostReply]
+        do {
+            replies = try await withThrowingTaskGroup(of: ModHostReply.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { try await client.send(ModHostCommand("param_get", [.int(0), .word("gain")])) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
             }
-            return try await group.reduce(into: []) { $0.append($1) }
+        } catch {
+            throw TestFailure("\(error); peer saw \(peer.received.count) commands on \(peer.connections) connections")
         }
         #expect(replies == Array(repeating: .value(6.5), count: 20))
     }
@@ -50,7 +59,7 @@ import Testing
         let peer = try Self.host()
         defer { peer.stop() }
         let client = ModHostClient(commandPort: peer.commandPort, feedbackPort: peer.feedbackPort)
-        defer { client.disconnect() }
+        defer { client.close() }
         _ = try await client.send(ModHostCommand(raw: "param_get 0 gain"))
         var feedback = client.feedback.makeAsyncIterator()
         peer.pushFeedback(["output_set 3 attenuation 21.940388", "transport 1 4.000000 120.000000", "data_finish"])
@@ -69,7 +78,7 @@ import Testing
             feedbackPort: peer.feedbackPort,
             timeout: .milliseconds(200)
         )
-        defer { client.disconnect() }
+        defer { client.close() }
         await #expect(throws: ModHostError.self) { try await client.send(ModHostCommand(raw: "wait")) }
         #expect(!client.isConnected)
         #expect(try await client.send(ModHostCommand(raw: "param_get 0 gain")) == .value(6.5))
@@ -77,10 +86,15 @@ import Testing
     }
 
     @Test func aHostThatIsDownFailsFast() async throws {
-        let peer = try Self.host()
-        let (commandPort, feedbackPort) = (peer.commandPort, peer.feedbackPort)
-        peer.stop()
-        let client = ModHostClient(commandPort: commandPort, feedbackPort: feedbackPort)
+        // Ports bound but not listening: connections are refused, and no other test can take them
+        // meanwhile (a freed port could be reused by a concurrent test's peer and pair wrongly).
+        let command = try ScriptedModHost.reservePort()
+        let feedback = try ScriptedModHost.reservePort()
+        defer {
+            close(command.fd)
+            close(feedback.fd)
+        }
+        let client = ModHostClient(commandPort: command.port, feedbackPort: feedback.port)
         let error = await #expect(throws: ModHostError.self) { try await client.send(ModHostCommand(raw: "cpu_load")) }
         #expect(error?.kind == .unavailable)
     }

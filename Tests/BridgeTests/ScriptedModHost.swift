@@ -36,6 +36,8 @@ final class ScriptedModHost: Sendable {
                 // As mod-host: no command is read before a feedback connection is accepted.
                 let paired = accept(feedback.fd, nil, nil)
                 if paired < 0 { return }
+                var on: Int32 = 1
+                setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
                 shared.feedback.withLock { $0 = paired }
                 shared.connections.withLock { $0 += 1 }
                 var framer = NULFramer()
@@ -88,7 +90,12 @@ final class ScriptedModHost: Sendable {
         close(listeners.1)
     }
 
-    private static func listen() throws -> (fd: Int32, port: Int) {
+    /// A port on 127.0.0.1 bound but not listening: connecting to it is refused.
+    static func reservePort() throws -> (fd: Int32, port: Int) { try bound(listening: false) }
+
+    private static func listen() throws -> (fd: Int32, port: Int) { try bound(listening: true) }
+
+    private static func bound(listening: Bool) throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -96,7 +103,8 @@ final class ScriptedModHost: Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && Glibc.listen(fd, 8) == 0 && getsockname(fd, pointer, &length) == 0
+                bind(fd, pointer, length) == 0 && (!listening || Glibc.listen(fd, 8) == 0)
+                    && getsockname(fd, pointer, &length) == 0
             }
         }
         guard bound else { throw CocoaError(.fileWriteUnknown) }
