@@ -63,7 +63,13 @@ public final class ModHostClient: Sendable {
         (feedback, feedbackInput) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(4096))
     }
 
-    deinit { close() }
+    deinit {
+        // No command is in flight: each holds a reference to the client until it ends.
+        state.withLock { connection in
+            if connection.command >= 0 { Glibc.close(connection.command) }
+            if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
+        }
+    }
 
     /// Sends `command` and returns mod-host's reply; connects first when not connected.
     public func send(_ command: ModHostCommand) async throws(ModHostError) -> ModHostReply {
@@ -75,24 +81,27 @@ public final class ModHostClient: Sendable {
         return try outcome.get()
     }
 
-    /// Closes both sockets for good; later commands fail as `unavailable`.
+    /// Closes the connection for good; later commands fail as `unavailable`. A command in flight is
+    /// woken with `unavailable`.
     public func close() {
-        state.withLock { $0.closed = true }
-        disconnect()
+        state.withLock { connection in
+            connection.closed = true
+            // Shut down, not closed: a command in flight may still hold the descriptor, and only its
+            // owner closes it (a closed number can be reused at once by any other socket).
+            if connection.command >= 0 { shutdown(connection.command, Int32(SHUT_RDWR)) }
+            if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
+        }
     }
 
-    /// Closes both sockets, command first; the next command connects again.
-    public func disconnect() {
-        let (command, feedback) = state.withLock { connection in
-            defer {
-                connection.command = -1
-                connection.feedback = -1
-            }
-            return (connection.command, connection.feedback)
-        }
-        if command >= 0 { Glibc.close(command) }
-        if feedback >= 0 {
-            shutdown(feedback, Int32(SHUT_RDWR))  // wakes the feedback reader, which closes it
+    /// Closes both sockets, command first; the next command connects again. Only the command's own
+    /// thread calls this, while it holds the turn.
+    private func disconnect() {
+        state.withLock { connection in
+            if connection.command >= 0 { Glibc.close(connection.command) }
+            // The feedback reader owns that descriptor: it closes it once woken.
+            if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
+            connection.command = -1
+            connection.feedback = -1
         }
     }
 
@@ -172,7 +181,10 @@ public final class ModHostClient: Sendable {
                 }
             }
         }
-        Glibc.close(fd)
+        state.withLock { connection in
+            if connection.feedback == fd { connection.feedback = -1 }
+            Glibc.close(fd)
+        }
     }
 
     private static func open(host: String, port: Int) -> Int32? {

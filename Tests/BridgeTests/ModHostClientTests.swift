@@ -60,7 +60,11 @@ import Glibc
         defer { peer.stop() }
         let client = ModHostClient(commandPort: peer.commandPort, feedbackPort: peer.feedbackPort)
         defer { client.close() }
-        _ = try await client.send(ModHostCommand(raw: "param_get 0 gain"))
+        do {
+            _ = try await client.send(ModHostCommand(raw: "param_get 0 gain"))
+        } catch {
+            throw TestFailure("\(error); peer saw \(peer.received) on \(peer.connections) connections")
+        }
         var feedback = client.feedback.makeAsyncIterator()
         peer.pushFeedback(["output_set 3 attenuation 21.940388", "transport 1 4.000000 120.000000", "data_finish"])
         #expect(await feedback.next() == "output_set 3 attenuation 21.940388")

@@ -30,12 +30,21 @@ final class ScriptedModHost: Sendable {
         feedbackPort = feedback.port
         let shared = shared
         Thread {
+            // The listeners are closed here, by their only user, once ``stop()`` has shut them down:
+            // a number closed elsewhere could be reused at once by another test's socket.
+            defer {
+                close(command.fd)
+                close(feedback.fd)
+            }
             while true {
                 let client = accept(command.fd, nil, nil)
                 if client < 0 { return }
                 // As mod-host: no command is read before a feedback connection is accepted.
                 let paired = accept(feedback.fd, nil, nil)
-                if paired < 0 { return }
+                if paired < 0 {
+                    close(client)
+                    return
+                }
                 var on: Int32 = 1
                 setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
                 shared.feedback.withLock { $0 = paired }
@@ -82,12 +91,11 @@ final class ScriptedModHost: Sendable {
         }
     }
 
-    /// Stops listening: later connections are refused.
+    /// Stops listening: later connections are refused. The serving thread closes the listeners
+    /// when it next returns to them.
     func stop() {
         shutdown(listeners.0, Int32(SHUT_RDWR))
         shutdown(listeners.1, Int32(SHUT_RDWR))
-        close(listeners.0)
-        close(listeners.1)
     }
 
     /// A port on 127.0.0.1 bound but not listening: connecting to it is refused.
