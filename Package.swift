@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "marlise-supervisor", targets: ["marlise-supervisor"]),
         .executable(name: "marlise-session", targets: ["marlise-session"]),
         .executable(name: "marlise-bridge", targets: ["marlise-bridge"]),
+        .executable(name: "marlise-host", targets: ["marlise-host"]),
         .executable(name: "marlisectl", targets: ["marlisectl"]),
         .executable(name: "marlise-bench", targets: ["marlise-bench"]),
         .executable(name: "marlise-testchild", targets: ["marlise-testchild"]),
@@ -57,9 +58,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Jack",
+            dependencies: ["CJack"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Supervisor",
             dependencies: [
-                "CJack", "Health", "Messaging", .product(name: "Logging", package: "swift-log"),
+                "Jack", "Health", "Messaging", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
@@ -70,8 +76,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "AudioHost",
+            dependencies: ["Jack", "LV2", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Bridge",
-            dependencies: ["Messaging", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Messaging", "Health", "Jack", "LV2", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -99,6 +110,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "marlise-host",
+            dependencies: ["AudioHost", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "marlisectl",
             dependencies: [
                 "Messaging", "Health", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -120,7 +136,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Messaging"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Jack", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "JackTests", dependencies: ["Jack", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "AudioHostTests", dependencies: ["AudioHost", "Jack", "LV2", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import Jack
 import Messaging
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import Health
+import Jack
 import Supervisor
 import TestSupport
 import Testing

@@ -1,5 +1,5 @@
 import Foundation
-import Supervisor
+import Jack
 import TestSupport
 import Testing
 

@@ -1,0 +1,13 @@
+/// Where the embedded host listens and which JACK server it joins.
+public struct HostConfiguration: Sendable, Equatable {
+    /// TCP port of the command socket (mod-host's `-p`).
+    public var commandPort: UInt16 = 5555
+    /// TCP port of the feedback socket (mod-host's `-f`); 0 disables it.
+    public var feedbackPort: UInt16 = 5556
+    /// Address the sockets bind; loopback unless configured otherwise.
+    public var bindAddress: String = "127.0.0.1"
+    /// JACK server name; nil means libjack's default (`JACK_DEFAULT_SERVER`, then "default").
+    public var jackServer: String?
+
+    public init() {}
+}
