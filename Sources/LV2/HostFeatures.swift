@@ -133,7 +133,7 @@ public final class HostFeatures: @unchecked Sendable {  // `urids` guards its ta
         sampleRateValue.deallocate()
         featureStructs.deallocate()
         features.deallocate()
-        uriStrings.forEach { free($0) }
+        for string in uriStrings { free(string) }
     }
 
     /// The URID of `uri`, mapping it if new.
@@ -152,7 +152,7 @@ final class URIDTable: @unchecked Sendable {  // `lock` guards both tables.
     /// Kept for the life of the table: unmap hands out these pointers.
     private var strings: [UnsafeMutablePointer<CChar>] = []
 
-    deinit { strings.forEach { free($0) } }
+    deinit { for string in strings { free(string) } }
 
     func map(_ uri: String) -> UInt32 {
         lock.withLock {

@@ -131,7 +131,7 @@ private final class PortValueSource {
         self.floatType = floatType
     }
 
-    deinit { storage.values.forEach { $0.deallocate() } }
+    deinit { for pointer in storage.values { pointer.deallocate() } }
 
     func value(
         _ symbol: String,
