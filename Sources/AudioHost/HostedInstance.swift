@@ -204,5 +204,12 @@ final class HostedInstance {
 struct HostFailure: Error, CustomStringConvertible {
     var code: Int
     var message: String
+
+    init(code: Int, message: String) {
+        self.code = code
+        // Messages quote what clients sent, which may be huge.
+        self.message = message.count > 300 ? String(message.prefix(300)) + "…" : message
+    }
+
     var description: String { "\(code): \(message)" }
 }
