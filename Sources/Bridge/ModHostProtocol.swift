@@ -140,6 +140,11 @@ public struct ModHostFailure: Error, Sendable, Equatable, CustomStringConvertibl
         name = Self.names[code] ?? "ERR_UNKNOWN"
     }
 
+    init(code: Int, name: String) {
+        self.code = code
+        self.name = name
+    }
+
     init(parserError: String) {
         code = 0
         name = parserError.uppercased().replacingOccurrences(of: " ", with: "_")

@@ -1,0 +1,5 @@
+/// Placeholder until the Jack target's client lands.
+final class AudioService: Sendable {
+    init(server: String?) {}
+    func close() {}
+}
