@@ -1,5 +1,5 @@
 import Foundation
-public import Messaging
+import Messaging
 
 /// Passthrough to mod-host: `{"command": "…"}` and `{"name": …, "args": […]}`.
 extension Bridge {

@@ -1,6 +1,6 @@
 import Foundation
 import LV2
-public import Messaging
+import Messaging
 
 /// `{"action": "plugin", "method": …}`: plugin instances in mod-host, and the LV2 catalogue.
 extension Bridge {
@@ -131,13 +131,14 @@ extension Bridge {
     private func unloadPlugin(_ fields: RequestFields) async throws(BridgeError) -> JSONValue {
         let instance = try instance(fields)
         try await checked(Self.command("remove", [.int(instance.number)]))
-        registry.withLock { $0.remove(instance.id) }
+        _ = registry.withLock { $0.remove(instance.id) }
         events.publish("plugin_unloaded", ["instance_id": .string(instance.id), "uri": .string(instance.uri)])
         return ["instance_id": .string(instance.id), "status": "ok"]
     }
 
     private func symbol(_ fields: RequestFields) throws(BridgeError) -> String {
-        fields.has("parameter") ? try fields.string("parameter") : try fields.string(fields.has("port") ? "port" : "parameter")
+        fields.has("parameter")
+            ? try fields.string("parameter") : try fields.string(fields.has("port") ? "port" : "parameter")
     }
 
     private func setParameter(_ fields: RequestFields) async throws(BridgeError) -> JSONValue {
@@ -160,7 +161,11 @@ extension Bridge {
         let command = try Self.command("param_get", [.int(instance.number), .word(symbol)])
         let reply = try await checked(command)
         guard case .value(let value) = reply else {
-            throw BridgeError(host: ModHostFailure(code: 0, name: "UNEXPECTED_REPLY"), command: command, raw: reply.text)
+            throw BridgeError(
+                host: ModHostFailure(code: 0, name: "UNEXPECTED_REPLY"),
+                command: command,
+                raw: reply.text
+            )
         }
         registry.withLock { $0[instance.id]?.parameters[symbol] = value }
         return ["instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value)]
@@ -170,7 +175,7 @@ extension Bridge {
         var removed: [JSONValue] = []
         for instance in registry.withLock({ $0.all }) {
             try await checked(Self.command("remove", [.int(instance.number)]))
-            registry.withLock { $0.remove(instance.id) }
+            _ = registry.withLock { $0.remove(instance.id) }
             events.publish("plugin_unloaded", ["instance_id": .string(instance.id), "uri": .string(instance.uri)])
             removed.append(.string(instance.id))
         }

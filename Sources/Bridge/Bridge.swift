@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 public import Messaging
 import Synchronization
@@ -19,6 +19,8 @@ public final class Bridge: Sendable {
     let logger: Logger
     /// Instances mod-host lost with its last restart, as reported in health.
     let lostInstances = Mutex<[String]>([])
+    /// The link state last published, so a long outage is one event, not one per attempt.
+    let lastPublishedLink = Mutex("")
     private let servers = Mutex<[FrameServer]>([])
     private let tasks = Mutex<[Task<Void, Never>]>([])
     private let bound = Mutex<[String]>([])

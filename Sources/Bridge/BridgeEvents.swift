@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Messaging
 
 /// Publishes the bridge's events from the one thread that owns the PUB socket (``Publisher``), in one

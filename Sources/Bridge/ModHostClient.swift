@@ -1,5 +1,5 @@
 import Dispatch
-public import Foundation
+import Foundation
 import Messaging
 import Synchronization
 
@@ -193,7 +193,9 @@ public final class ModHostClient: Sendable {
         }
         guard let feedback = Self.open(host: host, port: feedbackPort, timeout: nil) else {
             Glibc.close(command)
-            return .failure(ModHostError(kind: .unavailable, message: "mod-host's feedback port \(feedbackPort) refused"))
+            return .failure(
+                ModHostError(kind: .unavailable, message: "mod-host's feedback port \(feedbackPort) refused")
+            )
         }
         let generation = state.withLock { connection in
             connection.command = command
@@ -236,7 +238,8 @@ public final class ModHostClient: Sendable {
                 if text == "data_finish" {
                     // mod-host holds further feedback until told the batch was read.
                     queue.async { [self] in
-                        guard self.generation == generation, self.isConnected, let ready = try? ModHostCommand("output_data_ready", [])
+                        guard self.generation == generation, self.isConnected,
+                            let ready = try? ModHostCommand("output_data_ready", [])
                         else { return }
                         _ = exchange(ready)
                     }
