@@ -73,7 +73,11 @@ final class BridgeHarness: Sendable {
     private let received: EventLog
     private let collector: Task<Void, Never>
 
-    init(state: FakeModHostState = FakeModHostState(), singleFrame: Bool = false) async throws {
+    init(
+        state: FakeModHostState = FakeModHostState(),
+        singleFrame: Bool = false,
+        jackServer: String = "marlise-bridge-tests-none"
+    ) async throws {
         self.state = state
         let peer = try ScriptedModHost { state.respond($0) }
         self.peer = Mutex(peer)
@@ -87,7 +91,7 @@ final class BridgeHarness: Sendable {
         configuration.commandTimeout = .seconds(2)
         configuration.reconnectCap = .milliseconds(100)
         configuration.singleFramePublish = singleFrame
-        configuration.jackServer = "marlise-bridge-tests-none"
+        configuration.jackServer = jackServer
         bridge = try await Bridge.start(configuration)
         let endpoints = bridge.endpoints
         client = try RawPeer(.req, connectTo: endpoints.reply)
