@@ -9,7 +9,7 @@ extension Bridge {
     /// A raw command, sent as given once checked (one line, no NUL, not `help`/`quit`/empty), with
     /// the bridge's instance ids translated to mod-host's numbers (`plugin_3_…` → `3`,
     /// `plugin_3_…:out` → `effect_3:out`). Numbers are sent as text, as the C++ bridge did.
-    func raw(_ value: JSONValue) async throws(BridgeError) -> JSONValue {
+    func raw(_ value: JSONValue) throws(BridgeError) -> JSONValue {
         let text: String
         switch value {
         case .string(let string): text = string
@@ -24,12 +24,12 @@ extension Bridge {
         }
         let command: ModHostCommand
         do { command = try ModHostCommand(raw: translated) } catch { throw BridgeError(error) }
-        return try await passthrough(command)
+        return try passthrough(command)
     }
 
     /// `name` and `args` joined by single spaces, each argument checked: strings must be single
     /// tokens (no whitespace, quotes or NUL), numbers and booleans are written as numbers.
-    func structured(_ name: JSONValue, _ args: JSONValue?) async throws(BridgeError) -> JSONValue {
+    func structured(_ name: JSONValue, _ args: JSONValue?) throws(BridgeError) -> JSONValue {
         guard let name = name.stringValue else {
             throw BridgeError(.invalidRequest, "Invalid request format: 'name' must be a string")
         }
@@ -52,12 +52,12 @@ extension Bridge {
         }
         let command: ModHostCommand
         do { command = try ModHostCommand(name, arguments) } catch { throw BridgeError(error) }
-        return try await passthrough(command)
+        return try passthrough(command)
     }
 
     /// Sends `command`; mod-host's reply comes back as `raw`/`status`, its errors as error replies.
-    private func passthrough(_ command: ModHostCommand) async throws(BridgeError) -> JSONValue {
-        let reply = try await link.send(command)
+    private func passthrough(_ command: ModHostCommand) throws(BridgeError) -> JSONValue {
+        let reply = try link.sendBlocking(command)
         let text = reply.text
         let name = String(command.text.prefix { $0 != " " })
         var failure = reply.failure

@@ -14,8 +14,8 @@ extension Bridge {
         switch method {
         case "load_plugin": return try await loadPlugin(fields)
         case "unload_plugin": return try await unloadPlugin(fields)
-        case "set_parameter": return try await setParameter(fields)
-        case "get_parameter": return try await getParameter(fields)
+        case "set_parameter": return try setParameter(fields)
+        case "get_parameter": return try getParameter(fields)
         case "get_plugin_info": return ["plugin": try instance(fields).json]
         case "list_instances":
             let all = registry.withLock { $0.all }
@@ -38,6 +38,16 @@ extension Bridge {
     @discardableResult
     func checked(_ command: ModHostCommand) async throws(BridgeError) -> ModHostReply {
         let reply = try await link.send(command)
+        if let failure = reply.failure { throw BridgeError(host: failure, command: command, raw: reply.text) }
+        return reply
+    }
+
+    /// As ``checked(_:)``, on the request socket's own thread, which blocks for mod-host's reply
+    /// (tens of microseconds): the hot requests (`set_parameter`, `get_parameter`, raw and
+    /// structured commands) reach it before any suspension, so they are answered with no thread hop.
+    @discardableResult
+    func checkedOnThisThread(_ command: ModHostCommand) throws(BridgeError) -> ModHostReply {
+        let reply = try link.sendBlocking(command)
         if let failure = reply.failure { throw BridgeError(host: failure, command: command, raw: reply.text) }
         return reply
     }
@@ -141,11 +151,11 @@ extension Bridge {
             ? try fields.string("parameter") : try fields.string(fields.has("port") ? "port" : "parameter")
     }
 
-    private func setParameter(_ fields: RequestFields) async throws(BridgeError) -> JSONValue {
+    private func setParameter(_ fields: RequestFields) throws(BridgeError) -> JSONValue {
         let instance = try instance(fields)
         let symbol = try symbol(fields)
         let value = try fields.number("value")
-        try await checked(Self.command("param_set", [.int(instance.number), .word(symbol), .number(value)]))
+        try checkedOnThisThread(Self.command("param_set", [.int(instance.number), .word(symbol), .number(value)]))
         registry.withLock { $0[instance.id]?.parameters[symbol] = value }
         events.publish(
             "parameter_changed",
@@ -155,11 +165,11 @@ extension Bridge {
     }
 
     /// mod-host's own value (`param_get`), never a cache (C++ bug 5).
-    private func getParameter(_ fields: RequestFields) async throws(BridgeError) -> JSONValue {
+    private func getParameter(_ fields: RequestFields) throws(BridgeError) -> JSONValue {
         let instance = try instance(fields)
         let symbol = try symbol(fields)
         let command = try Self.command("param_get", [.int(instance.number), .word(symbol)])
-        let reply = try await checked(command)
+        let reply = try checkedOnThisThread(command)
         guard case .value(let value) = reply else {
             throw BridgeError(
                 host: ModHostFailure(code: 0, name: "UNEXPECTED_REPLY"),

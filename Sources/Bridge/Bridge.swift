@@ -127,8 +127,8 @@ public final class Bridge: Sendable {
             case "health": return healthJSON()
             default: break
             }
-            if let command = object["command"] { return Self.succeeded(try await raw(command)) }
-            if let name = object["name"] { return Self.succeeded(try await structured(name, object["args"])) }
+            if let command = object["command"] { return Self.succeeded(try raw(command)) }
+            if let name = object["name"] { return Self.succeeded(try structured(name, object["args"])) }
             throw BridgeError(.invalidRequest, "Invalid request format")
         } catch {
             return error.json

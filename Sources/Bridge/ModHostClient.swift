@@ -102,6 +102,16 @@ public final class ModHostClient: Sendable {
         return try outcome.get()
     }
 
+    /// Sends `command` on the calling thread, which blocks until the reply (or the timeout): no
+    /// thread hop when no other command is in flight, which is what keeps the bridge at mod-host's
+    /// speed. Commands are still serialised with ``send(_:)``'s.
+    ///
+    /// - Important: Blocks; call it from a thread that may block (a socket's own thread), never
+    ///   from the cooperative pool.
+    public func sendBlocking(_ command: ModHostCommand) throws(ModHostError) -> ModHostReply {
+        try queue.sync { exchange(command) }.get()
+    }
+
     /// Connects unless connected; returns the connection's generation.
     @discardableResult
     public func connect() async throws(ModHostError) -> Int {

@@ -22,14 +22,30 @@ public final class ModHostLink: Sendable {
 
     /// Sends `command` if connected; throws `HOST_UNAVAILABLE` at once if not.
     public func send(_ command: ModHostCommand) async throws(BridgeError) -> ModHostReply {
-        let (connected, lastError) = health.withLock { ($0.commandConnected, $0.lastError) }
-        guard connected else {
-            throw BridgeError(.hostUnavailable, "mod-host is not connected" + (lastError.map { ": \($0)" } ?? ""))
-        }
+        try checkConnected()
         do {
             return try await client.send(command)
         } catch {
             throw BridgeError(error)
+        }
+    }
+
+    /// As ``send(_:)``, on the calling thread (see ``ModHostClient/sendBlocking(_:)``).
+    ///
+    /// - Important: Blocks until mod-host answers or the timeout; only for a thread that may block.
+    public func sendBlocking(_ command: ModHostCommand) throws(BridgeError) -> ModHostReply {
+        try checkConnected()
+        do {
+            return try client.sendBlocking(command)
+        } catch {
+            throw BridgeError(error)
+        }
+    }
+
+    private func checkConnected() throws(BridgeError) {
+        let (connected, lastError) = health.withLock { ($0.commandConnected, $0.lastError) }
+        guard connected else {
+            throw BridgeError(.hostUnavailable, "mod-host is not connected" + (lastError.map { ": \($0)" } ?? ""))
         }
     }
 
