@@ -65,7 +65,8 @@ final class FakeModHostState: Sendable {
 /// A bridge on wildcard endpoints against a scripted mod-host, with a REQ client and a subscriber.
 final class BridgeHarness: Sendable {
     let state: FakeModHostState
-    let peer: Mutex<ScriptedModHost>
+    /// The scripted mod-host; nil when the harness runs against a real host.
+    let peer: Mutex<ScriptedModHost?>
     let bridge: Bridge
     let client: RawPeer
     let health: RawPeer
@@ -76,15 +77,22 @@ final class BridgeHarness: Sendable {
     init(
         state: FakeModHostState = FakeModHostState(),
         singleFrame: Bool = false,
-        jackServer: String = "marlise-bridge-tests-none"
+        jackServer: String = "marlise-bridge-tests-none",
+        hostPorts: (command: Int, feedback: Int)? = nil
     ) async throws {
         self.state = state
-        let peer = try ScriptedModHost { state.respond($0) }
-        self.peer = Mutex(peer)
+        var ports = hostPorts
+        if ports == nil {
+            let peer = try ScriptedModHost { state.respond($0) }
+            self.peer = Mutex(peer)
+            ports = (peer.commandPort, peer.feedbackPort)
+        } else {
+            peer = Mutex(nil)
+        }
         var configuration = BridgeConfiguration()
         configuration.modHostHost = "127.0.0.1"
-        configuration.modHostPort = peer.commandPort
-        configuration.modHostFeedbackPort = peer.feedbackPort
+        configuration.modHostPort = ports?.command ?? 0
+        configuration.modHostFeedbackPort = ports?.feedback ?? 0
         configuration.replyEndpoint = "tcp://127.0.0.1:*"
         configuration.publishEndpoint = "tcp://127.0.0.1:*"
         configuration.healthEndpoint = "tcp://127.0.0.1:*"
@@ -105,7 +113,11 @@ final class BridgeHarness: Sendable {
         }
     }
 
-    var scripted: ScriptedModHost { peer.withLock { $0 } }
+    /// The scripted mod-host (harnesses made without `hostPorts` only).
+    var scripted: ScriptedModHost {
+        guard let peer = peer.withLock({ $0 }) else { preconditionFailure("this harness runs against a real host") }
+        return peer
+    }
 
     /// One request, one reply, as a REQ client of the C++ bridge would send it.
     func call(_ request: String) async throws -> JSONValue {
@@ -151,7 +163,7 @@ final class BridgeHarness: Sendable {
         await events.shutdown()
         await collector.value
         await bridge.shutdown()
-        scripted.crash()
+        peer.withLock { $0 }?.crash()
     }
 }
 
