@@ -106,7 +106,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "marlise-bridge",
-            dependencies: ["Bridge", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Bridge", "Health", "Messaging", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
