@@ -136,14 +136,22 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Messaging"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Jack", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: ["Supervisor", "Jack", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "JackTests", dependencies: ["Jack", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "AudioHostTests", dependencies: ["AudioHost", "Jack", "LV2", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AudioHostTests",
+            dependencies: ["AudioHost", "Jack", "LV2", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",
-            dependencies: ["SessionService", "TestSupport"],
+            dependencies: ["SessionService", "LV2", "TestSupport"],
             swiftSettings: strict
         ),
     ]
