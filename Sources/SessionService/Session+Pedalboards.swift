@@ -103,6 +103,9 @@ extension Session {
         let (storeID, document) = try stored(reference)
         var board = try Pedalboard(json: document, fallbackID: storeID)
         try check(board)
+        if !board.plugins.isEmpty && !bridge.status.bridgeConnected {
+            throw RPCError(.bridgeError, "Bridge not reachable at \(bridge.settings.endpoint)")
+        }
         return try await exclusive {
             try await unloadAll()
             var next = SessionState(pedalboard: board, storeID: storeID)
