@@ -133,7 +133,12 @@ let package = Package(
         .executableTarget(name: "marlise-testchild", swiftSettings: strict),
 
         // Tests: one target per library, sharing helpers through TestSupport.
-        .target(name: "TestSupport", dependencies: ["Messaging"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Messaging", "Jack"],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -1,6 +1,8 @@
 #ifndef MARLISE_CJACK_SHIM_H
 #define MARLISE_CJACK_SHIM_H
 #include <jack/jack.h>
+#include <jack/midiport.h>
+#include <jack/transport.h>
 
 /// jack_client_open is variadic (the server name follows the options), which Swift cannot call:
 /// this fixed-arity wrapper passes the server name explicitly.

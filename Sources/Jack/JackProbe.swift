@@ -20,12 +20,6 @@ public enum JackProbe {
     }
 }
 
-/// libjack prints every failed connection to stderr; the probe reports failures itself.
-private let silenceLibjack: Void = {
-    jack_set_error_function { _ in }
-    jack_set_info_function { _ in }
-}()
-
 /// A JACK server refused or did not answer a probe client.
 public struct JackProbeError: Error, CustomStringConvertible, Sendable {
     public var server: String

@@ -1,25 +1,26 @@
-// Every call into lilv lives in this file.
+// Every lilv call that reads the plugin catalogue lives in this file.
 
 import CLilv
 
 extension PluginCatalogue {
-    /// Reads every LV2 bundle on `LV2_PATH` (or lilv's default search path) once.
+    /// Reads every LV2 bundle on `LV2_PATH` (or lilv's default search path); call again to rescan.
     ///
-    /// A lilv world is not thread-safe, so it is made, read and freed here: callers get plain values.
+    /// A lilv world is not thread-safe, so this one is made, read and freed here: callers get plain values.
     public static func load() -> PluginCatalogue {
-        guard let world = lilv_world_new() else { return PluginCatalogue(plugins: []) }
-        defer { lilv_world_free(world) }
-        lilv_world_load_all(world)
+        guard let world = LV2World() else { return PluginCatalogue(plugins: []) }
+        return world.catalogue()
+    }
+}
 
-        let classes = PortClasses(world: world)
-        defer { classes.free() }
-
+extension LV2World {
+    /// Every plugin of this world, described, sorted by URI.
+    public func catalogue() -> PluginCatalogue {
         var plugins: [PluginInfo] = []
         let all = lilv_world_get_all_plugins(world)
         var iterator = lilv_plugins_begin(all)
         while !lilv_plugins_is_end(all, iterator) {
             if let plugin = lilv_plugins_get(all, iterator) {
-                plugins.append(describe(plugin, classes: classes))
+                plugins.append(describe(plugin))
             }
             iterator = lilv_plugins_next(all, iterator)
         }
@@ -27,12 +28,27 @@ extension PluginCatalogue {
         return PluginCatalogue(plugins: plugins)
     }
 
-    private static func describe(_ plugin: OpaquePointer, classes: PortClasses) -> PluginInfo {
+    func describe(_ plugin: OpaquePointer) -> PluginInfo {
         let uri = String(cString: lilv_node_as_uri(lilv_plugin_get_uri(plugin)))
-        let nameNode = lilv_plugin_get_name(plugin)
-        defer { lilv_node_free(nameNode) }
-        let name = nameNode.map { String(cString: lilv_node_as_string($0)) } ?? uri
+        var info = PluginInfo(uri: uri, name: taking(lilv_plugin_get_name(plugin)) ?? uri, ports: ports(of: plugin))
+        info.author = taking(lilv_plugin_get_author_name(plugin)) ?? ""
+        info.brand = first(lilv_plugin_get_value(plugin, nodes.modBrand)) ?? info.author
+        let minor = first(lilv_plugin_get_value(plugin, nodes.minorVersion)) ?? "0"
+        let micro = first(lilv_plugin_get_value(plugin, nodes.microVersion)) ?? "0"
+        info.version = "\(minor).\(micro)"
+        if let pluginClass = lilv_plugin_get_class(plugin), let label = lilv_plugin_class_get_label(pluginClass) {
+            // lilv labels classes "Amplifier Plugin"; the web client shows "Amplifier".
+            let text = String(cString: lilv_node_as_string(label))
+            info.category = text.hasSuffix(" Plugin") ? String(text.dropLast(" Plugin".count)) : text
+        }
+        info.bundleURI = lilv_plugin_get_bundle_uri(plugin).map { String(cString: lilv_node_as_uri($0)) } ?? ""
+        info.requiredFeatures = strings(lilv_plugin_get_required_features(plugin))
+        info.optionalFeatures = strings(lilv_plugin_get_optional_features(plugin))
+        info.presets = presets(of: plugin)
+        return info
+    }
 
+    private func ports(of plugin: OpaquePointer) -> [PortInfo] {
         let count = Int(lilv_plugin_get_num_ports(plugin))
         var minimums = [Float](repeating: .nan, count: count)
         var maximums = [Float](repeating: .nan, count: count)
@@ -43,52 +59,110 @@ extension PluginCatalogue {
         for index in 0..<count {
             guard let port = lilv_plugin_get_port_by_index(plugin, UInt32(index)) else { continue }
             let symbol = String(cString: lilv_node_as_string(lilv_port_get_symbol(plugin, port)))
-            let portName = lilv_port_get_name(plugin, port)
-            defer { lilv_node_free(portName) }
             let kind: PortInfo.Kind =
-                if lilv_port_is_a(plugin, port, classes.audio) {
+                if lilv_port_is_a(plugin, port, nodes.audio) {
                     .audio
-                } else if lilv_port_is_a(plugin, port, classes.control) {
+                } else if lilv_port_is_a(plugin, port, nodes.control) {
                     .control
-                } else if lilv_port_is_a(plugin, port, classes.cv) {
+                } else if lilv_port_is_a(plugin, port, nodes.cv) {
                     .cv
-                } else if lilv_port_is_a(plugin, port, classes.atom) {
+                } else if lilv_port_is_a(plugin, port, nodes.atom) {
                     .atom
-                } else if lilv_port_is_a(plugin, port, classes.event) { .event } else { .other }
+                } else if lilv_port_is_a(plugin, port, nodes.event) { .event } else { .other }
             let isControl = kind == .control
             func value(_ number: Float) -> Double? { isControl && !number.isNaN ? Double(number) : nil }
-            ports.append(
-                PortInfo(
-                    index: index,
-                    symbol: symbol,
-                    name: portName.map { String(cString: lilv_node_as_string($0)) } ?? symbol,
-                    kind: kind,
-                    direction: lilv_port_is_a(plugin, port, classes.output) ? .output : .input,
-                    defaultValue: value(defaults[index]),
-                    minimum: value(minimums[index]),
-                    maximum: value(maximums[index])
-                )
+            var info = PortInfo(
+                index: index,
+                symbol: symbol,
+                name: taking(lilv_port_get_name(plugin, port)) ?? symbol,
+                kind: kind,
+                direction: lilv_port_is_a(plugin, port, nodes.output) ? .output : .input,
+                defaultValue: value(defaults[index]),
+                minimum: value(minimums[index]),
+                maximum: value(maximums[index])
             )
+            if isControl {
+                info.unit = unitSymbol(plugin, port)
+                info.properties = strings(lilv_port_get_properties(plugin, port)).map(localName)
+                info.scalePoints = scalePoints(plugin, port)
+            }
+            info.supportsMIDI = lilv_port_supports_event(plugin, port, nodes.midiEvent)
+            ports.append(info)
         }
-        return PluginInfo(uri: uri, name: name, ports: ports)
+        return ports
+    }
+
+    private func unitSymbol(_ plugin: OpaquePointer, _ port: OpaquePointer) -> String? {
+        guard let unit = lilv_port_get(plugin, port, nodes.unit) else { return nil }
+        defer { lilv_node_free(unit) }
+        if let symbol = taking(lilv_world_get(world, unit, nodes.unitSymbol, nil)) { return symbol }
+        return lilv_node_is_uri(unit) ? localName(String(cString: lilv_node_as_uri(unit))) : nil
+    }
+
+    private func scalePoints(_ plugin: OpaquePointer, _ port: OpaquePointer) -> [ScalePoint] {
+        guard let points = lilv_port_get_scale_points(plugin, port) else { return [] }
+        defer { lilv_scale_points_free(points) }
+        var result: [ScalePoint] = []
+        var iterator = lilv_scale_points_begin(points)
+        while !lilv_scale_points_is_end(points, iterator) {
+            if let point = lilv_scale_points_get(points, iterator) {
+                result.append(
+                    ScalePoint(
+                        label: String(cString: lilv_node_as_string(lilv_scale_point_get_label(point))),
+                        value: Double(lilv_node_as_float(lilv_scale_point_get_value(point)))
+                    )
+                )
+            }
+            iterator = lilv_scale_points_next(points, iterator)
+        }
+        return result.sorted { $0.value < $1.value }
+    }
+
+    private func presets(of plugin: OpaquePointer) -> [PresetInfo] {
+        guard let related = lilv_plugin_get_related(plugin, nodes.preset) else { return [] }
+        defer { lilv_nodes_free(related) }
+        var result: [PresetInfo] = []
+        var iterator = lilv_nodes_begin(related)
+        while !lilv_nodes_is_end(related, iterator) {
+            if let preset = lilv_nodes_get(related, iterator) {
+                lilv_world_load_resource(world, preset)
+                let uri = String(cString: lilv_node_as_uri(preset))
+                let label = taking(lilv_world_get(world, preset, nodes.label, nil)) ?? localName(uri)
+                result.append(PresetInfo(uri: uri, label: label))
+            }
+            iterator = lilv_nodes_next(related, iterator)
+        }
+        return result.sorted { $0.label < $1.label }
+    }
+
+    /// The string of an owned node, which is freed.
+    private func taking(_ node: OpaquePointer?) -> String? {
+        guard let node else { return nil }
+        defer { lilv_node_free(node) }
+        return String(cString: lilv_node_as_string(node))
+    }
+
+    /// The first of an owned node list as a string; the list is freed.
+    private func first(_ list: UnsafeMutableRawPointer?) -> String? {
+        strings(list).first
+    }
+
+    /// The strings of an owned node list, which is freed.
+    private func strings(_ list: UnsafeMutableRawPointer?) -> [String] {
+        guard let list else { return [] }
+        defer { lilv_nodes_free(list) }
+        var result: [String] = []
+        var iterator = lilv_nodes_begin(list)
+        while !lilv_nodes_is_end(list, iterator) {
+            if let node = lilv_nodes_get(list, iterator) { result.append(String(cString: lilv_node_as_string(node))) }
+            iterator = lilv_nodes_next(list, iterator)
+        }
+        return result
     }
 }
 
-/// The port-class URIs, made once per world.
-private struct PortClasses {
-    let audio, control, cv, atom, event, output: OpaquePointer
-
-    init(world: OpaquePointer) {
-        func node(_ uri: String) -> OpaquePointer { lilv_new_uri(world, uri) }
-        audio = node(LILV_URI_AUDIO_PORT)
-        control = node(LILV_URI_CONTROL_PORT)
-        cv = node(LILV_URI_CV_PORT)
-        atom = node(LILV_URI_ATOM_PORT)
-        event = node(LILV_URI_EVENT_PORT)
-        output = node(LILV_URI_OUTPUT_PORT)
-    }
-
-    func free() {
-        for node in [audio, control, cv, atom, event, output] { lilv_node_free(node) }
-    }
+/// The part of a URI after its last `#` or `/`: `lv2:integer` for `http://lv2plug.in/ns/lv2core#integer`.
+func localName(_ uri: String) -> String {
+    guard let cut = uri.lastIndex(where: { $0 == "#" || $0 == "/" }) else { return uri }
+    return String(uri[uri.index(after: cut)...])
 }

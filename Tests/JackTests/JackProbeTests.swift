@@ -15,20 +15,22 @@ import Testing
     }
 
     @Test func seesARealServerComeAndGo() async throws {
-        let server = "marlise-test-\(getpid())"
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(server).log")
-        let jackd = try await TestProcess(
-            "/usr/bin/jackd",
-            ["--no-realtime", "-n", server, "-d", "dummy", "-r", "48000", "-p", "256"],
-            log: log
-        )
-        // Fails the test (by throwing) if the server never accepts a client.
-        try await eventually {
-            try await onThread { try JackProbe.check(server: server).get() }
+        try await withJackAlone {
+            let server = "marlise-test-\(getpid())"
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(server).log")
+            let jackd = try await TestProcess(
+                "/usr/bin/jackd",
+                ["--no-realtime", "-n", server, "-d", "dummy", "-r", "48000", "-p", "256"],
+                log: log
+            )
+            // Fails the test (by throwing) if the server never accepts a client.
+            try await eventually {
+                try await onThread { try JackProbe.check(server: server).get() }
+            }
+            try await jackd.stop(SIGTERM)
+            #expect(jackd.process.terminationStatus == 0 || jackd.process.terminationReason == .uncaughtSignal)
+            let afterwards = try await onThread { JackProbe.check(server: server) }
+            #expect((try? afterwards.get()) == nil)
         }
-        try await jackd.stop(SIGTERM)
-        #expect(jackd.process.terminationStatus == 0 || jackd.process.terminationReason == .uncaughtSignal)
-        let afterwards = try await onThread { JackProbe.check(server: server) }
-        #expect((try? afterwards.get()) == nil)
     }
 }

@@ -181,6 +181,10 @@ import Glibc
     }
 
     @Test func realJackOnTheDummyDriver() async throws {
+        try await withJackAlone { try await superviseRealJack() }
+    }
+
+    private func superviseRealJack() async throws {
         let server = "marlise-sv-\(getpid())"
         var jack = ServiceSpec(name: "jack", executable: "jackd", readiness: .jack(server: server))
         jack.arguments = ["--no-realtime", "-n", server, "-d", "dummy", "-r", "48000", "-p", "256"]
