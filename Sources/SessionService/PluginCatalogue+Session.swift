@@ -63,8 +63,12 @@ extension PluginInfo {
     /// The catalogue entry on the wire.
     public var json: JSONValue {
         [
-            "uri": .string(uri), "name": .string(name), "ports": portGroups, "port_list": portList,
-            "parameters": .array(controlInputs.map(\.json)),
+            "uri": .string(uri), "name": .string(name), "brand": .string(brand), "author": ["name": .string(author)],
+            "version": .string(version), "category": [.string(category)], "bundle": .string(bundleURI),
+            "ports": portGroups, "port_list": portList, "parameters": .array(controlInputs.map(\.json)),
+            "control_outputs": .array(controlOutputs.map(\.json)),
+            "presets": .array(presets.map { ["uri": .string($0.uri), "label": .string($0.label)] }),
+            "required_features": .array(requiredFeatures.map { .string($0) }),
         ]
     }
 }
@@ -78,6 +82,14 @@ extension PortInfo {
         if let minimum { members["min"] = .double(minimum) }
         if let maximum { members["max"] = .double(maximum) }
         if let defaultValue { members["default"] = .double(defaultValue) }
+        if let unit { members["units"] = .string(unit) }
+        if !properties.isEmpty { members["properties"] = .array(properties.map { .string($0) }) }
+        if !scalePoints.isEmpty {
+            members["scale_points"] = .array(
+                scalePoints.map { ["label": .string($0.label), "value": .double($0.value)] }
+            )
+        }
+        if kind == .atom { members["midi"] = .bool(supportsMIDI) }
         return .object(members)
     }
 }

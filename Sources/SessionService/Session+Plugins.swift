@@ -56,6 +56,8 @@ extension Session {
                 instanceID: instanceID,
                 uri: uri,
                 name: info.name,
+                brand: info.brand,
+                version: info.version,
                 x: x,
                 y: y,
                 parameters: parameters,
@@ -93,8 +95,6 @@ extension Session {
         if let number = reply["instance_number"]?.intValue ?? reply["plugin"]?["instance_number"]?.intValue {
             plugin.hostNumber = number
         }
-        if let brand = reply["plugin"]?["brand"]?.stringValue { plugin.brand = brand }
-        if let version = reply["plugin"]?["version"]?.stringValue { plugin.version = version }
         if !plugin.enabled, let number = plugin.hostNumber {
             try await bridge.command("bypass", [.int(number), 1])
         }

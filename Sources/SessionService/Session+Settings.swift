@@ -79,12 +79,16 @@ extension Session {
         settings[.presets]?[uri]?.arrayValue ?? []
     }
 
+    /// The plugin's LV2 presets (from lilv) followed by the user's own.
     public func presets(uri: String) throws(RPCError) -> JSONValue {
-        _ = try catalogue.require(uri: uri)
+        let info = try catalogue.require(uri: uri)
+        let shipped = info.presets.map { preset -> JSONValue in
+            ["uri": .string(preset.uri), "label": .string(preset.label), "user": false]
+        }
         let user = userPresets(uri).map { preset -> JSONValue in
             ["uri": preset["uri"] ?? .null, "label": preset["label"] ?? .null, "user": true]
         }
-        return ["plugin_uri": .string(uri), "presets": .array(user)]
+        return ["plugin_uri": .string(uri), "presets": .array(shipped + user)]
     }
 
     /// Stores an instance's current values as a user preset of its plugin.
@@ -131,6 +135,9 @@ extension Session {
                     values[symbol] = number
                 }
             } else {
+                guard info.presets.contains(where: { $0.uri == presetURI }) else {
+                    throw RPCError(.notFound, "\(plugin.uri) has no preset \(presetURI)")
+                }
                 guard let number = plugin.hostNumber else {
                     throw RPCError(.bridgeError, "Instance '\(instanceID)' has no host instance number")
                 }

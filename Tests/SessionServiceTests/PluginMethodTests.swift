@@ -17,6 +17,12 @@ import Testing
         let gain = try #require(amp["parameters"]?.arrayValue?.first)
         #expect(gain["min"] == -70.0)
         #expect(gain["max"] == 70.0)
+        #expect(amp["brand"] == "Steve Harris")
+        #expect(amp["category"] == ["Amplifier"])
+        let rePsycho = try #require(available["plugins"]?["http://drobilla.net/plugins/mda/RePsycho"])
+        #expect(rePsycho["parameters"]?.arrayValue?.contains { $0["units"] == "ct" } == true)
+        let leslie = try #require(available["plugins"]?[SessionHarness.leslie])
+        #expect(leslie["presets"]?.arrayValue?.count == 3)
 
         let list = try await session.call("list_plugins")
         let entries = try #require(list["plugins"]?.arrayValue)
@@ -87,6 +93,7 @@ import Testing
                     hostNumber: 3
                 ),
                 PluginInstance(instanceID: "drive", uri: SessionHarness.overdrive, name: "Overdrive", hostNumber: 4),
+                PluginInstance(instanceID: "leslie", uri: SessionHarness.leslie, name: "Leslie", hostNumber: 5),
             ],
             connections: [
                 Connection(
@@ -102,7 +109,7 @@ import Testing
 
         let instances = try await session.call("list_instances")
         #expect(instances["instances"]?["instances"]?["amp"]?["uri"] == .string(SessionHarness.amp))
-        #expect(instances["count"] == 2)
+        #expect(instances["count"] == 3)
         let amp = try await session.call("get_plugin_info", ["instance_id": "amp"])
         #expect(amp["plugin"]?["parameters"]?["gain"] == 6.0)
         #expect(amp["plugin"]?["host_instance"] == 3)
@@ -203,6 +210,18 @@ import Testing
         #expect(try await session.call("show_presets", ["instance_id": "amp"])["presets"] == shown["presets"])
         try await session.fails("load_preset", ["instance_id": "amp", "preset_uri": .string(presetURI)], .bridgeError)
         try await session.fails("show_presets", ["uri": "urn:nope"], .pluginNotFound)
+        try await session.fails("load_preset", ["instance_id": "amp", "preset_uri": "urn:not-a-preset"], .notFound)
+
+        // LV2 presets come from lilv; loading one needs the host.
+        let shipped = try await session.call("show_presets", ["uri": .string(SessionHarness.leslie)])
+        let presets = try #require(shipped["presets"]?.arrayValue)
+        #expect(presets.count == 3)
+        #expect(presets.allSatisfy { $0["user"] == false })
+        try await session.fails(
+            "load_preset",
+            ["instance_id": "leslie", "preset_uri": presets[0]["uri"] ?? .null],
+            .bridgeError
+        )
         await session.stop()
     }
 }

@@ -14,6 +14,7 @@ struct SessionHarness {
 
     static let amp = "http://plugin.org.uk/swh-plugins/amp"
     static let overdrive = "http://drobilla.net/plugins/mda/Overdrive"
+    static let leslie = "http://drobilla.net/plugins/mda/Leslie"
 
     let server: SessionServer
     let client: RPCClient
