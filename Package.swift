@@ -124,7 +124,8 @@ let package = Package(
         .executableTarget(
             name: "marlise-bench",
             dependencies: [
-                "Messaging", "Supervisor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Messaging", "Supervisor", "SessionService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),

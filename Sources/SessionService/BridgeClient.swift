@@ -148,9 +148,16 @@ public final class BridgeClient: Sendable {
         do {
             let reply = try JSONValue(parsing: try await probe.request(Data(#"{"action":"health"}"#.utf8)))
             let host = reply["command_connected"]?.boolValue
-            let jack =
-                reply["jack_running"]?.boolValue ?? reply["jack_connected"]?.boolValue
-                ?? reply["jack"]?["running"]?.boolValue ?? reply["jack"]?["connected"]?.boolValue
+            // Ours reports `jack: {open, lost}` (open once `init_jack` ran); others may say it flat.
+            let jackDetail = reply["jack"]
+            let jack: Bool? =
+                if jackDetail?["lost"] == true {
+                    false
+                } else if jackDetail?["open"] == true {
+                    true
+                } else {
+                    reply["jack_running"]?.boolValue ?? reply["jack_connected"]?.boolValue
+                }
             action = link.withLock { $0.probeAnswered(hostConnected: host, jackRunning: jack) }
         } catch {
             link.withLock { $0.probeFailed() }

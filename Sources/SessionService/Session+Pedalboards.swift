@@ -115,7 +115,7 @@ extension Session {
             next.pedalboard?.connections += systemWiring
             state = next
             bridgeIDs = [:]
-            let outcome = await applyRig(removingFirst: false)
+            let outcome = await applyRig(reconciling: false)
             changed()
             if !systemWiring.isEmpty {
                 publish(

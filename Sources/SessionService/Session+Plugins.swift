@@ -92,7 +92,10 @@ extension Session {
         } else {
             bridgeIDs[plugin.instanceID] = nil
         }
-        if let number = reply["instance_number"]?.intValue ?? reply["plugin"]?["instance_number"]?.intValue {
+        let described = reply["plugin"]
+        if let number = described?["modhost_instance"]?.intValue ?? described?["instance_number"]?.intValue
+            ?? reply["instance_number"]?.intValue
+        {
             plugin.hostNumber = number
         }
         if !plugin.enabled, let number = plugin.hostNumber {
