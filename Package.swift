@@ -127,7 +127,8 @@ let package = Package(
         .executableTarget(
             name: "marlise-bench",
             dependencies: [
-                "Messaging", "Supervisor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Messaging", "Supervisor", "SessionService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -159,7 +160,7 @@ let package = Package(
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",
-            dependencies: ["SessionService", "TestSupport"],
+            dependencies: ["SessionService", "LV2", "TestSupport"],
             swiftSettings: strict
         ),
     ]
