@@ -21,7 +21,8 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
     var logs: URL { folder.appendingPathComponent("logs") }
     var data: URL { folder.appendingPathComponent("data") }
 
-    init() async throws {
+    /// - Parameter quickProbes: liveness checked every 0.5 s, failed after 2 misses (for chaos).
+    init(quickProbes: Bool = false) async throws {
         var ports = Ports()
         var taken: Set<Int> = []
         func pick() throws -> Int {
@@ -48,8 +49,13 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
 
         let config = folder.appendingPathComponent("stack.toml")
-        try Self.configuration(ports: ports, jackServer: jackServer, data: folder.appendingPathComponent("data").path)
-            .write(to: config, atomically: true, encoding: .utf8)
+        try Self.configuration(
+            ports: ports,
+            jackServer: jackServer,
+            data: folder.appendingPathComponent("data").path,
+            quickProbes: quickProbes
+        )
+        .write(to: config, atomically: true, encoding: .utf8)
         supervisor = try await TestProcess(
             product("marlise-supervisor"),
             ["--config", config.path, "--log-dir", folder.appendingPathComponent("logs").path],
@@ -60,10 +66,48 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
         try await untilHealthy(within: .seconds(60))
     }
 
-    static func configuration(ports: Ports, jackServer: String, data: String) -> String {
+    static func configuration(ports: Ports, jackServer: String, data: String, quickProbes: Bool) -> String {
         let bridge = "tcp://127.0.0.1:\(ports.bridge)"
         let bridgeEvents = "tcp://127.0.0.1:\(ports.bridgeEvents)"
         let bridgeHealth = "tcp://127.0.0.1:\(ports.bridgeHealth)"
+        var services: [(String, [String])] = [
+            ("jack", []),
+            ("host", []),
+            (
+                "bridge",
+                [
+                    """
+                    env = ["MOD_HOST_PORT=\(ports.host)", "MOD_HOST_FEEDBACK_PORT=\(ports.hostFeedback)", \
+                    "MODHOST_BRIDGE_REP=\(bridge)", "MODHOST_BRIDGE_PUB=\(bridgeEvents)", \
+                    "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)"]
+                    """,
+                    "alive = \"rpc:\(bridgeHealth)#health\"",
+                ]
+            ),
+            (
+                "session",
+                [
+                    """
+                    args = ["--rpc", "tcp://127.0.0.1:\(ports.session)", "--pub", "tcp://127.0.0.1:\(ports.sessionEvents)"]
+                    """,
+                    """
+                    env = ["MODHOST_BRIDGE_ENDPOINT=\(bridge)", "MODHOST_BRIDGE_PUB=\(bridgeEvents)", \
+                    "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)", "SESSION_MANAGER_DATA_DIR=\(data)"]
+                    """,
+                    "alive = \"rpc:tcp://127.0.0.1:\(ports.session)#echo\"",
+                ]
+            ),
+        ]
+        if quickProbes {
+            for index in services.indices {
+                services[index].1 += [
+                    "probe_interval = 0.5", "probe_timeout = 0.5", "failure_threshold = 2", "max_restarts = 1000",
+                ]
+            }
+        }
+        let sections = services.filter { !$0.1.isEmpty }.map { name, lines in
+            "[service.\(name)]\n" + lines.joined(separator: "\n") + "\n"
+        }
         return """
             [jack]
             server = "\(jackServer)"
@@ -77,17 +121,7 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
             rpc = "tcp://127.0.0.1:\(ports.supervisor)"
             events = "tcp://127.0.0.1:\(ports.supervisorEvents)"
 
-            [service.bridge]
-            env = ["MOD_HOST_PORT=\(ports.host)", "MOD_HOST_FEEDBACK_PORT=\(ports.hostFeedback)", \
-            "MODHOST_BRIDGE_REP=\(bridge)", "MODHOST_BRIDGE_PUB=\(bridgeEvents)", "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)"]
-
-            [service.session]
-            args = ["--rpc", "tcp://127.0.0.1:\(ports.session)", "--pub", "tcp://127.0.0.1:\(ports.sessionEvents)"]
-            env = ["MODHOST_BRIDGE_ENDPOINT=\(bridge)", "MODHOST_BRIDGE_PUB=\(bridgeEvents)", \
-            "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)", "SESSION_MANAGER_DATA_DIR=\(data)"]
-            alive = "rpc:tcp://127.0.0.1:\(ports.session)#echo"
-
-            """
+            """ + sections.joined(separator: "\n")
     }
 
     /// Stops the supervisor with SIGTERM (it stops its children) and removes the folder.
@@ -107,12 +141,13 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
 
     func untilHealthy(within deadline: Duration) async throws {
         try await eventually(within: deadline) {
-            guard supervisor.process.isRunning else { throw TestFailure("the supervisor exited: \(log("supervisor"))") }
+            guard supervisor.process.isRunning else { return }
             let (status, report) = try await health()
             guard status == 200, report["status"] == "healthy" else {
                 throw TestFailure("not healthy: \(report.jsonText.prefix(600))")
             }
         }
+        guard supervisor.process.isRunning else { throw TestFailure("the supervisor exited: \(log("supervisor"))") }
     }
 
     /// A session call that must succeed; returns its result.
@@ -133,6 +168,14 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
             parsing: try await bridge.request(JSONValue.object(["command": .string(command)]).serialized())
         )
         return reply.jsonText
+    }
+
+    /// An audio action of the bridge (`{"action":"audio","method":…}`); its JSON reply.
+    func bridgeAudio(_ method: String, _ fields: [String: JSONValue] = [:]) async throws -> JSONValue {
+        var request = fields
+        request["action"] = "audio"
+        request["method"] = .string(method)
+        return try JSONValue(parsing: try await bridge.request(JSONValue.object(request).serialized()))
     }
 
     func log(_ service: String) -> String {
