@@ -5,7 +5,7 @@ import Testing
 
 /// Thousands of hostile messages at every listening socket of a running stack: each gets an
 /// answer, nothing crashes, memory stays flat, and a valid call is still served afterwards.
-@Suite(.serialized, .timeLimit(.minutes(15))) struct HostileInputTests {
+@Suite(.serialized, .jackAlone, .timeLimit(.minutes(15))) struct HostileInputTests {
     static let count = ProcessInfo.processInfo.environment["MARLISE_HOSTILE_COUNT"].flatMap(Int.init) ?? 10_000
 
     static let sessionMethods = [
