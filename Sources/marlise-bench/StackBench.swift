@@ -117,7 +117,7 @@ final class FullStack {
         bridge = "tcp://127.0.0.1:\(ports[1])"
         let bridgeEvents = "tcp://127.0.0.1:\(ports[2])"
         let bridgeHealth = "tcp://127.0.0.1:\(ports[3])"
-        let server = "marlise-bench-\(getpid())-\(ports[4])"
+        let server = "marlise-bench"
         let text = """
             [jack]
             server = "\(server)"

@@ -140,7 +140,8 @@ struct BenchStack {
         health = "tcp://127.0.0.1:\(ports[0])"
         events = "tcp://127.0.0.1:\(ports[1])"
         notify = "@marlise-bench-\(getpid())-\(ports[2])"
-        let server = "marlise-bench-\(getpid())-\(ports[3])"
+        // One name for every run: a slot a killed jackd left in its registry is reclaimed by name.
+        let server = "marlise-bench"
         let text = """
             [jack]
             server = "\(server)"

@@ -16,7 +16,7 @@ import Testing
 
     @Test func seesARealServerComeAndGo() async throws {
         try await withJackAlone {
-            let server = "marlise-test-\(getpid())"
+            let server = freeJackServerName()
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(server).log")
             let jackd = try await TestProcess(
                 "/usr/bin/jackd",

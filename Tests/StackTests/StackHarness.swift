@@ -42,7 +42,7 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
         ports.supervisor = try pick()
         ports.supervisorEvents = try pick()
         self.ports = ports
-        jackServer = "marlise-e2e-\(getpid())"
+        jackServer = freeJackServerName()
         folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "marlise-stack-\(getpid())-\(ports.http)"
         )

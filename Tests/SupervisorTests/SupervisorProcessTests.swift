@@ -30,7 +30,7 @@ import Glibc
             health = "tcp://127.0.0.1:\(try freePort())"
             events = "tcp://127.0.0.1:\(try freePort())"
             sessionRPC = "tcp://127.0.0.1:\(try freePort())"
-            jackServer = "marlise-st-\(getpid())-\(UUID().uuidString.prefix(4))"
+            jackServer = freeJackServerName()
             config = "\(folder)/marlise.toml"
             let text = """
                 [jack]

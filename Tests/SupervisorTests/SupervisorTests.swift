@@ -185,7 +185,7 @@ import Glibc
     }
 
     private func superviseRealJack() async throws {
-        let server = "marlise-sv-\(getpid())"
+        let server = freeJackServerName()
         var jack = ServiceSpec(name: "jack", executable: "jackd", readiness: .jack(server: server))
         jack.arguments = ["--no-realtime", "-n", server, "-d", "dummy", "-r", "48000", "-p", "256"]
         jack.liveness = .jack(server: server)

@@ -12,40 +12,29 @@ public final class JackServer: Sendable {
     public let sampleRate: Int
     public let period: Int
 
-    /// Starts jackd under the first free name of a small pool and returns once it accepts clients.
-    ///
-    /// jackd keeps at most 8 servers in its shared registry and reclaims a slot left by a killed
-    /// server only when a server of the same name starts: so test servers reuse a few names, and a
-    /// name another test run holds is skipped.
+    /// Starts jackd under a free name of the pool (see ``freeJackServerName()``) and returns once
+    /// it accepts clients.
     init(sampleRate: Int, period: Int) async throws {
         self.sampleRate = sampleRate
         self.period = period
-        for slot in 0..<4 {
-            let name = "marlise-test-\(slot)"
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).log")
-            let process = try await TestProcess(
-                "/usr/bin/jackd",
-                ["--no-realtime", "-n", name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"],
-                log: log
-            )
-            do {
-                try await eventually {
-                    guard process.process.isRunning else { throw TestFailure("jackd \(name) exited") }
-                    try await onThread { try JackProbe.check(server: name).get() }
-                }
-                // A server of this name run by someone else answers the probe while ours gives up.
-                try await Task.sleep(for: .milliseconds(100))
-                guard process.process.isRunning else { continue }
-                self.name = name
-                self.process = process
-                return
-            } catch {
-                try? await process.stop(SIGKILL)
-            }
-        }
-        throw TestFailure(
-            "no jackd could start (see \(FileManager.default.temporaryDirectory.path)/marlise-test-*.log)"
+        let name = freeJackServerName()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).log")
+        let process = try await TestProcess(
+            "/usr/bin/jackd",
+            ["--no-realtime", "-n", name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"],
+            log: log
         )
+        do {
+            try await eventually {
+                guard process.process.isRunning else { throw TestFailure("jackd \(name) exited: see \(log.path)") }
+                try await onThread { try JackProbe.check(server: name).get() }
+            }
+        } catch {
+            try? await process.stop(SIGKILL)
+            throw error
+        }
+        self.name = name
+        self.process = process
     }
 
     /// SIGKILL, the way a crash ends it.
@@ -54,6 +43,20 @@ public final class JackServer: Sendable {
     deinit {
         if process.process.isRunning { Foundation.kill(process.pid, SIGKILL) }
     }
+}
+
+/// A JACK server name no running server uses, from a small pool shared by every test.
+///
+/// jackd keeps at most 8 servers in a registry shared by the whole machine, and frees the slot of
+/// a killed server only when a server of the same name starts again: so tests reuse a few names
+/// rather than invent new ones, and a name a live server (another test run's) holds is skipped.
+/// Call it only while holding the JACK gate (it opens a probe client in this process).
+public func freeJackServerName() -> String {
+    for slot in 0..<6 {
+        let name = "marlise-test-\(slot)"
+        if (try? JackProbe.check(server: name).get()) == nil { return name }
+    }
+    return "marlise-test-\(getpid())"
 }
 
 /// Runs `body` with a jackd of its own, alone among the tests that use JACK in this process;
