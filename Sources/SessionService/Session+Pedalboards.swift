@@ -75,6 +75,7 @@ extension Session {
     /// Every readable pedalboard, and every file that is not one.
     public func pedalboardList() -> JSONValue {
         let (pedalboards, problems) = store.pedalboards.list()
+        pedalboardProblems = problems
         return [
             "pedalboards": .array(
                 pedalboards.map { entry in

@@ -19,6 +19,8 @@ public actor Session {
     var settings: [SessionStore.Setting: JSONValue] = [:]
     /// Files found unreadable at start-up (session and settings; pedalboard files are re-listed live).
     var startupProblems: [PedalboardStore.Problem] = []
+    /// Pedalboard files that are not pedalboards, as the last listing found them.
+    var pedalboardProblems: [PedalboardStore.Problem] = []
     /// The bridge's instance id for each of ours, where it chose a different one.
     var bridgeIDs: [String: String] = [:]
     var lastResync: JSONValue = .null
@@ -50,8 +52,10 @@ public actor Session {
             if let problem { startupProblems.append(problem) }
         }
         state.assignHostNumbers()
+        let listing = store.pedalboards.list()
+        pedalboardProblems = listing.problems
         let empty = state.pedalboard == nil
-        if autoCreateDefault && empty && store.pedalboards.list().pedalboards.isEmpty {
+        if autoCreateDefault && empty && listing.pedalboards.isEmpty {
             let board = Pedalboard(id: RequestID.make(), name: "Default")
             try store.pedalboards.save(id: board.id, document: board.json)
             state = SessionState(pedalboard: board, storeID: board.id)
@@ -79,6 +83,9 @@ public actor Session {
     public func shutdown() {
         persistence.finish()
     }
+
+    /// Every file found unreadable, for the log at start-up.
+    public var storageProblems: [PedalboardStore.Problem] { startupProblems + pedalboardProblems }
 
     // MARK: - Helpers shared by the operations
 

@@ -73,6 +73,12 @@ public final class SessionServer: Sendable {
             await events.shutdown()
             throw error
         }
+        for problem in await session.storageProblems {
+            logger.warning(
+                "unreadable file skipped",
+                metadata: ["file": "\(problem.file)", "reason": "\(problem.reason)"]
+            )
+        }
         let background = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await bridge.run() }

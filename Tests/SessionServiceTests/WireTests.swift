@@ -80,6 +80,7 @@ import Testing
         #expect(health["healthy"] == false)
         #expect(health["bridge_connected"] == false)
         #expect(health["mod_host_connected"] == false)
+        #expect(health["details"]?["storage_ok"] == false)
         let listed = health["details"]?["storage_problems"]?.arrayValue ?? []
         let problems = listed.compactMap(\.stringValue)
         #expect(problems.count >= 3, "\(problems)")
