@@ -76,6 +76,8 @@ extension Session {
     public func pedalboardList() -> JSONValue {
         let (pedalboards, problems) = store.pedalboards.list()
         pedalboardProblems = problems
+        let all = (startupProblems + problems).map { "\($0.file): \($0.reason)" }
+        facts.withLock { $0.problems = all }
         return [
             "pedalboards": .array(
                 pedalboards.map { entry in

@@ -1,4 +1,4 @@
-public import Messaging
+import Messaging
 
 /// Putting the current pedalboard back into a host that lost it (a crash, a restart of the bridge
 /// or the host, a restart of the session itself): same instances, values, bypass states and wires.

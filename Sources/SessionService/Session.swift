@@ -23,7 +23,12 @@ public actor Session {
     var pedalboardProblems: [PedalboardStore.Problem] = []
     /// The bridge's instance id for each of ours, where it chose a different one.
     var bridgeIDs: [String: String] = [:]
-    var lastResync: JSONValue = .null
+    var lastResync: JSONValue = .null {
+        didSet { facts.withLock { $0.lastResync = lastResync } }
+    }
+    /// What `health_check` reports besides the bridge, kept where it can be read without entering
+    /// the actor: health is answered on the RPC socket's thread, with no hop.
+    let facts = Mutex(HealthFacts())
     let startedAt = ContinuousClock.now
     let gate = SerialGate()
     let persistence: SessionPersistence
@@ -54,6 +59,12 @@ public actor Session {
         state.assignHostNumbers()
         let listing = store.pedalboards.list()
         pedalboardProblems = listing.problems
+        let problems = (startupProblems + listing.problems).map { "\($0.file): \($0.reason)" }
+        let count = state.plugins.count
+        facts.withLock {
+            $0.problems = problems
+            $0.activePlugins = count
+        }
         let empty = state.pedalboard == nil
         if autoCreateDefault && empty && listing.pedalboards.isEmpty {
             let board = Pedalboard(id: RequestID.make(), name: "Default")
@@ -99,6 +110,8 @@ public actor Session {
     /// Records that the state changed: the current session is written after a short quiet period.
     func changed() {
         persistence.schedule(state)
+        let count = state.plugins.count
+        facts.withLock { $0.activePlugins = count }
     }
 
     func publish(_ event: String, _ data: JSONValue) {
@@ -156,6 +169,13 @@ public actor Session {
     /// True when a bridge failure came from a bridge that is up and answered (it refused), rather
     /// than from one that is gone.
     var bridgeAnswers: Bool { bridge.status.bridgeConnected }
+}
+
+/// The session's side of `health_check`.
+struct HealthFacts: Sendable {
+    var activePlugins = 0
+    var problems: [String] = []
+    var lastResync: JSONValue = .null
 }
 
 /// The debounced writer of `session/current.json`: the latest state is written once changes

@@ -6,7 +6,7 @@ extension SessionServer {
     static func registerHealthAndAudio(_ router: inout RPCRouter, _ session: Session) {
         let bridge = session.bridge
         router.register("echo") { request in .object(request.params) }
-        router.method("health_check") { _ in await session.health() }
+        router.method("health_check") { _ in session.health() }
         router.method("get_metrics") { _ in await session.metrics() }
         router.method("get_cpu_load") { _ in try await session.hostLoad("cpu_load") }
         router.method("get_max_cpu_load") { _ in try await session.hostLoad("max_cpu_load") }
