@@ -107,7 +107,9 @@ public final class BridgeClient: Sendable {
             throw RPCError(.bridgeError, "Bridge answered something that is not JSON: \(error)")
         }
         if let message = reply["error"], !message.isNull {
-            throw RPCError(.bridgeError, message.stringValue ?? message.jsonText)
+            // The bridge's own code (HOST_UNAVAILABLE, INSTANCE_NOT_FOUND, …) stays readable in the text.
+            let code = reply["code"]?.stringValue.map { " [\($0)]" } ?? ""
+            throw RPCError(.bridgeError, (message.stringValue ?? message.jsonText) + code)
         }
         guard case .object = reply else {
             throw RPCError(.bridgeError, "Bridge answered \(reply.jsonText.prefix(200)) instead of an object")
