@@ -111,7 +111,10 @@ public final class BridgeClient: Sendable {
             let code = reply["code"]?.stringValue.map { " [\($0)]" } ?? ""
             throw RPCError(.bridgeError, (message.stringValue ?? message.jsonText) + code)
         }
-        guard case .object = reply else {
+        switch reply {
+        case .object: break
+        case .array: return reply  // `get_jack_hardware_ports` answers a bare list of port names
+        default:
             throw RPCError(.bridgeError, "Bridge answered \(reply.jsonText.prefix(200)) instead of an object")
         }
         if reply["success"] == false {

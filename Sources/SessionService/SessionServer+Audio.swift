@@ -103,7 +103,8 @@ extension SessionServer {
                             ["is_audio": .bool(audio), "is_output": .bool(output)]
                         )
                         let ports = reply["ports"] ?? reply["result"] ?? reply
-                        result["\(audio ? "audio" : "midi")_\(output ? "capture" : "playback")"] = ports
+                        // `is_output` names the system's outputs: the playback ports.
+                        result["\(audio ? "audio" : "midi")_\(output ? "playback" : "capture")"] = ports
                     }
                 }
                 return .object(result)
