@@ -28,6 +28,7 @@ import Testing
             ([Data(text: #"{"method":"echo"}"#), Data(text: "{}")], "INVALID_REQUEST"),
             ([Data(text: #"{"method":"no_such_method","request_id":7}"#)], "METHOD_NOT_FOUND"),
             ([Data(text: big)], nil),
+            ([Data(repeating: 0x20, count: 17 << 20)], "MESSAGE_TOO_LARGE"),
         ]
         for (frames, code) in cases {
             try await peer.send([Data()] + frames)  // the empty delimiter a REQ client sends
