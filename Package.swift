@@ -106,7 +106,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "marlise-bridge",
-            dependencies: ["Bridge", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Bridge", "Health", "Messaging", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -155,6 +158,7 @@ let package = Package(
         ),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "StackTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",
             dependencies: ["SessionService", "LV2", "TestSupport"],

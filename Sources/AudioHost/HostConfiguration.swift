@@ -8,6 +8,8 @@ public struct HostConfiguration: Sendable, Equatable {
     public var bindAddress: String = "127.0.0.1"
     /// JACK server name; nil means libjack's default (`JACK_DEFAULT_SERVER`, then "default").
     public var jackServer: String?
+    /// The host's own JACK client name; mod-host's, so tools that look for it find us.
+    public var clientName = "mod-host"
 
     public init() {}
 }

@@ -16,6 +16,14 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var healthEndpoint = "tcp://127.0.0.1:6002"
     /// `JACK_DEFAULT_SERVER`: the JACK server the host runs on; `nil` for JACK's default.
     public var jackServer: String?
+    /// `MODHOST_BRIDGE_PUB_SINGLE_FRAME`: publish the C++ bridge's one-frame events (no topic frame)
+    /// for old subscribers; off by default.
+    public var singleFramePublish = false
+    /// `MODHOST_BRIDGE_COMMAND_TIMEOUT` (seconds): how long a mod-host reply may take before the
+    /// connection is dropped and rebuilt.
+    public var commandTimeout: Duration = .seconds(5)
+    /// `MODHOST_BRIDGE_RECONNECT_MAX` (seconds): the longest pause between reconnection attempts.
+    public var reconnectCap: Duration = .seconds(1)
 
     public init() {}
 
@@ -28,5 +36,10 @@ public struct BridgeConfiguration: Sendable, Equatable {
         if let value = environment.string("MODHOST_BRIDGE_PUB") { publishEndpoint = value }
         if let value = environment.string("MODHOST_BRIDGE_HEALTH") { healthEndpoint = value }
         jackServer = environment.string("JACK_DEFAULT_SERVER")
+        if let value = try environment.bool("MODHOST_BRIDGE_PUB_SINGLE_FRAME") { singleFramePublish = value }
+        if let value = try environment.seconds("MODHOST_BRIDGE_COMMAND_TIMEOUT"), value > .zero {
+            commandTimeout = value
+        }
+        if let value = try environment.seconds("MODHOST_BRIDGE_RECONNECT_MAX"), value > .zero { reconnectCap = value }
     }
 }

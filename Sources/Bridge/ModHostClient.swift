@@ -1,4 +1,5 @@
-public import Foundation
+import Dispatch
+import Foundation
 import Messaging
 import Synchronization
 
@@ -29,23 +30,40 @@ public struct ModHostError: Error, Sendable, Equatable, CustomStringConvertible 
 /// read up to its NUL. Feedback messages are delivered in ``feedback``; after every `data_finish`
 /// the client sends `output_data_ready`, so mod-host keeps sending.
 ///
-/// - Important: The sockets are blocking and owned by threads of their own, never the cooperative pool.
+/// - Important: The sockets are blocking and used from a serial queue and a reader thread of their
+///   own, never from the cooperative pool.
 public final class ModHostClient: Sendable {
+    /// A change of the connection, tagged with the connection's generation so that a late event of
+    /// an old connection is not mistaken for one of the current.
+    public enum Event: Sendable, Equatable {
+        /// mod-host closed the feedback socket (it does when it exits or drops the client).
+        case feedbackLost(generation: Int)
+        /// The command connection was closed: by a failed write or read, a timeout or a call.
+        case disconnected(generation: Int, reason: String)
+    }
+
     public let host: String
     public let commandPort: Int
     public let feedbackPort: Int
     public let timeout: Duration
+    /// When `false`, a command sent while disconnected fails at once instead of connecting: the
+    /// bridge connects from its own reconnect loop, so callers never wait on a down host.
+    public let connectsOnDemand: Bool
     /// Every feedback message (`output_set …`, `param_set …`, `transport …`), `data_finish` excluded.
     public let feedback: AsyncStream<String>
+    /// Connection changes, in order.
+    public let events: AsyncStream<Event>
     private let feedbackInput: AsyncStream<String>.Continuation
+    private let eventInput: AsyncStream<Event>.Continuation
     private let state = Mutex(Connection())
-    /// Serialises commands: one in flight on the socket at a time.
-    private let turn = Mutex(false)
-    private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
+    /// Serialises commands: exactly one in flight on the socket at a time.
+    private let queue = DispatchQueue(label: "marlise.mod-host.commands", qos: .userInitiated)
 
     private struct Connection {
         var command: Int32 = -1
         var feedback: Int32 = -1
+        /// Counts connections; events carry it.
+        var generation = 0
         /// Set by ``close()``: no command connects again.
         var closed = false
     }
@@ -54,13 +72,16 @@ public final class ModHostClient: Sendable {
         host: String = "127.0.0.1",
         commandPort: Int = 5555,
         feedbackPort: Int = 5556,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = .seconds(5),
+        connectsOnDemand: Bool = true
     ) {
         self.host = host
         self.commandPort = commandPort
         self.feedbackPort = feedbackPort
         self.timeout = timeout
+        self.connectsOnDemand = connectsOnDemand
         (feedback, feedbackInput) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        (events, eventInput) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
 
     deinit {
@@ -69,16 +90,45 @@ public final class ModHostClient: Sendable {
             if connection.command >= 0 { Glibc.close(connection.command) }
             if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
         }
+        feedbackInput.finish()
+        eventInput.finish()
     }
 
-    /// Sends `command` and returns mod-host's reply; connects first when not connected.
+    /// Sends `command` and returns mod-host's reply.
     public func send(_ command: ModHostCommand) async throws(ModHostError) -> ModHostReply {
-        await acquireTurn()
-        defer { releaseTurn() }
         let outcome: Result<ModHostReply, ModHostError> = await withCheckedContinuation { continuation in
-            Thread { [self] in continuation.resume(returning: exchange(command)) }.start()
+            queue.async { continuation.resume(returning: self.exchange(command)) }
         }
         return try outcome.get()
+    }
+
+    /// Sends `command` on the calling thread, which blocks until the reply (or the timeout): no
+    /// thread hop when no other command is in flight, which is what keeps the bridge at mod-host's
+    /// speed. Commands are still serialised with ``send(_:)``'s.
+    ///
+    /// - Important: Blocks; call it from a thread that may block (a socket's own thread), never
+    ///   from the cooperative pool.
+    public func sendBlocking(_ command: ModHostCommand) throws(ModHostError) -> ModHostReply {
+        try queue.sync { exchange(command) }.get()
+    }
+
+    /// Connects unless connected; returns the connection's generation.
+    @discardableResult
+    public func connect() async throws(ModHostError) -> Int {
+        let outcome: Result<Int, ModHostError> = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.connectIfNeeded()) }
+        }
+        return try outcome.get()
+    }
+
+    /// Closes the pair, command first; a later ``connect()`` opens a new one.
+    public func disconnect(reason: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                self.dropConnection(reason: reason)
+                continuation.resume()
+            }
+        }
     }
 
     /// Closes the connection for good; later commands fail as `unavailable`. A command in flight is
@@ -93,77 +143,99 @@ public final class ModHostClient: Sendable {
         }
     }
 
-    /// Closes both sockets, command first; the next command connects again. Only the command's own
-    /// thread calls this, while it holds the turn.
-    private func disconnect() {
-        state.withLock { connection in
-            if connection.command >= 0 { Glibc.close(connection.command) }
-            // The feedback reader owns that descriptor: it closes it once woken.
-            if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
-            connection.command = -1
-            connection.feedback = -1
-        }
-    }
-
     public var isConnected: Bool { state.withLock { $0.command >= 0 } }
 
-    // MARK: - On the I/O threads
+    /// The current connection's generation (0 before the first).
+    public var generation: Int { state.withLock { $0.generation } }
+
+    // MARK: - On the command queue
 
     private func exchange(_ command: ModHostCommand) -> Result<ModHostReply, ModHostError> {
         if state.withLock({ $0.closed }) { return .failure(ModHostError(kind: .unavailable, message: "client closed")) }
-        if !isConnected, let failure = connect() { return .failure(failure) }
+        if !isConnected {
+            guard connectsOnDemand else {
+                return .failure(ModHostError(kind: .unavailable, message: "not connected to mod-host"))
+            }
+            if case .failure(let failure) = connectIfNeeded() { return .failure(failure) }
+        }
         let fd = state.withLock { $0.command }
         let bytes = [UInt8](command.wire)
         let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard written == bytes.count else {
-            disconnect()
+            dropConnection(reason: "mod-host closed the connection")
             return .failure(ModHostError(kind: .unavailable, message: "mod-host closed the connection"))
         }
+        // One command is in flight at a time and mod-host answers each with one NUL-terminated
+        // reply, so whatever arrives up to the NUL is this command's reply.
         var reply: [UInt8] = []
-        var byte: UInt8 = 0
-        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let left = deadline - ContinuousClock.now
-            var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(
-                &item,
-                1,
-                Int32(max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
-            )
-            if ready == 0 {
-                disconnect()
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                dropConnection(reason: "no reply to '\(command)' within \(timeout)")
                 return .failure(ModHostError(kind: .timeout, message: "no reply to '\(command)' within \(timeout)"))
             }
-            if ready < 0 && errno == EINTR { continue }
-            // Replies are short; one byte at a time keeps the next reply's bytes in the socket.
-            let count = recv(fd, &byte, 1, 0)
             if count <= 0 {
-                disconnect()
+                dropConnection(reason: "mod-host closed the connection")
                 return .failure(ModHostError(kind: .unavailable, message: "mod-host closed the connection"))
             }
-            if byte == 0 { return .success(ModHostReply(Data(reply))) }
-            reply.append(byte)
+            if let end = buffer[..<count].firstIndex(of: 0) {
+                reply += buffer[..<end]
+                return .success(ModHostReply(Data(reply)))
+            }
+            reply += buffer[..<count]
+            if reply.count > 1 << 20 {
+                dropConnection(reason: "reply longer than 1 MiB without its NUL")
+                return .failure(ModHostError(kind: .unavailable, message: "reply longer than 1 MiB without its NUL"))
+            }
         }
     }
 
     /// Opens the command connection, then the feedback one; starts the feedback reader.
-    private func connect() -> ModHostError? {
-        guard let command = Self.open(host: host, port: commandPort) else {
-            return ModHostError(kind: .unavailable, message: "mod-host is not listening on \(host):\(commandPort)")
+    private func connectIfNeeded() -> Result<Int, ModHostError> {
+        if let current = state.withLock({ $0.command >= 0 ? $0.generation : nil }) { return .success(current) }
+        if state.withLock({ $0.closed }) { return .failure(ModHostError(kind: .unavailable, message: "client closed")) }
+        guard let command = Self.open(host: host, port: commandPort, timeout: timeout) else {
+            return .failure(
+                ModHostError(kind: .unavailable, message: "mod-host is not listening on \(host):\(commandPort)")
+            )
         }
-        guard let feedback = Self.open(host: host, port: feedbackPort) else {
+        guard let feedback = Self.open(host: host, port: feedbackPort, timeout: nil) else {
             Glibc.close(command)
-            return ModHostError(kind: .unavailable, message: "mod-host's feedback port \(feedbackPort) refused")
+            return .failure(
+                ModHostError(kind: .unavailable, message: "mod-host's feedback port \(feedbackPort) refused")
+            )
         }
-        state.withLock {
-            $0.command = command
-            $0.feedback = feedback
+        let generation = state.withLock { connection in
+            connection.command = command
+            connection.feedback = feedback
+            connection.generation += 1
+            return connection.generation
         }
-        Thread { [self] in readFeedback(feedback) }.start()
-        return nil
+        let thread = Thread { [self] in readFeedback(feedback, generation: generation) }
+        thread.name = "mod-host feedback"
+        thread.start()
+        return .success(generation)
     }
 
-    private func readFeedback(_ fd: Int32) {
+    /// Closes both sockets, command first. Only the command queue calls this.
+    private func dropConnection(reason: String) {
+        let generation = state.withLock { connection -> Int? in
+            guard connection.command >= 0 else { return nil }
+            Glibc.close(connection.command)
+            // The feedback reader owns that descriptor: it closes it once woken.
+            if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
+            connection.command = -1
+            connection.feedback = -1
+            return connection.generation
+        }
+        if let generation { eventInput.yield(.disconnected(generation: generation, reason: reason)) }
+    }
+
+    // MARK: - On the feedback thread
+
+    private func readFeedback(_ fd: Int32, generation: Int) {
         var framer = NULFramer()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -175,19 +247,28 @@ public final class ModHostClient: Sendable {
                 let text = String(decoding: message, as: UTF8.self)
                 if text == "data_finish" {
                     // mod-host holds further feedback until told the batch was read.
-                    Task { [weak self] in _ = try? await self?.send(try ModHostCommand("output_data_ready", [])) }
+                    queue.async { [self] in
+                        guard self.generation == generation, self.isConnected,
+                            let ready = try? ModHostCommand("output_data_ready", [])
+                        else { return }
+                        _ = exchange(ready)
+                    }
                 } else {
                     feedbackInput.yield(text)
                 }
             }
         }
-        state.withLock { connection in
-            if connection.feedback == fd { connection.feedback = -1 }
+        // Still the current connection: mod-host closed it, not us.
+        let lost = state.withLock { connection in
+            let current = connection.feedback == fd
+            if current { connection.feedback = -1 }
             Glibc.close(fd)
+            return current
         }
+        if lost { eventInput.yield(.feedbackLost(generation: generation)) }
     }
 
-    private static func open(host: String, port: Int) -> Int32? {
+    private static func open(host: String, port: Int, timeout: Duration?) -> Int32? {
         var hints = addrinfo()
         hints.ai_family = AF_INET
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -202,31 +283,12 @@ public final class ModHostClient: Sendable {
         }
         var on: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        if let timeout {
+            // Each read of a reply waits at most this long; a reply that does not come drops the pair.
+            let (seconds, attoseconds) = timeout.components
+            var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
         return fd
-    }
-
-    // MARK: - One command at a time
-
-    private func acquireTurn() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let free = turn.withLock { busy in
-                if busy {
-                    waiting.withLock { $0.append(continuation) }
-                    return false
-                }
-                busy = true
-                return true
-            }
-            if free { continuation.resume() }
-        }
-    }
-
-    private func releaseTurn() {
-        let next = turn.withLock { busy -> CheckedContinuation<Void, Never>? in
-            let next = waiting.withLock { $0.isEmpty ? nil : $0.removeFirst() }
-            if next == nil { busy = false }
-            return next
-        }
-        next?.resume()
     }
 }

@@ -12,6 +12,8 @@ public struct ModHostCommand: Sendable, Equatable, CustomStringConvertible {
         case word(String)
         /// An LV2 URI, written in double quotes as mod-host allows.
         case uri(String)
+        /// Free text in double quotes (a preset's label): spaces allowed, quotes, NUL and line breaks not.
+        case quoted(String)
         case int(Int)
         /// Written with up to six decimals, as mod-host's own `%f`.
         case number(Double)
@@ -34,6 +36,11 @@ public struct ModHostCommand: Sendable, Equatable, CustomStringConvertible {
                     throw ModHostCommandError("URI '\(uri)' is empty or holds spaces, quotes or NUL")
                 }
                 tokens.append("\"\(uri)\"")
+            case .quoted(let text):
+                guard !text.isEmpty, !text.contains(where: { $0 == "\"" || $0 == "\0" || $0.isNewline }) else {
+                    throw ModHostCommandError("'\(text)' is empty or holds quotes, NUL or line breaks")
+                }
+                tokens.append("\"\(text)\"")
             case .int(let value):
                 tokens.append(String(value))
             case .number(let value):
@@ -138,6 +145,11 @@ public struct ModHostFailure: Error, Sendable, Equatable, CustomStringConvertibl
     init(code: Int) {
         self.code = code
         name = Self.names[code] ?? "ERR_UNKNOWN"
+    }
+
+    init(code: Int, name: String) {
+        self.code = code
+        self.name = name
     }
 
     init(parserError: String) {

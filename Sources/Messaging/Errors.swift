@@ -30,6 +30,14 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static let instanceNotFound = ErrorCode(rawValue: "INSTANCE_NOT_FOUND")
     public static let notFound = ErrorCode(rawValue: "NOT_FOUND")
     public static let bridgeError = ErrorCode(rawValue: "BRIDGE_ERROR")
+    /// The LV2 host (mod-host) is not connected: it is down or restarting; retry later.
+    public static let hostUnavailable = ErrorCode(rawValue: "HOST_UNAVAILABLE")
+    /// The LV2 host answered with an error (its own code and name travel beside this one).
+    public static let hostError = ErrorCode(rawValue: "HOST_ERROR")
+    /// The JACK client is not open (before `init_jack`, after `close_jack`, or JACK is gone).
+    public static let audioUnavailable = ErrorCode(rawValue: "AUDIO_UNAVAILABLE")
+    /// JACK refused an operation (a connection, a buffer size).
+    public static let audioError = ErrorCode(rawValue: "AUDIO_ERROR")
     /// The URI names no installed plugin.
     public static let pluginNotFound = ErrorCode(rawValue: "PLUGIN_NOT_FOUND")
     /// A method this service refuses on purpose (host administration, file access outside its data).

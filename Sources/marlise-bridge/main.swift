@@ -1,21 +1,34 @@
 import ArgumentParser
 import Bridge
 import Foundation
+import Health
+import Logging
 import Messaging
 
 @main
 struct MarliseBridge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlise-bridge",
-        abstract: "Drop-in for the C++ modhost-bridge (JSON over ZeroMQ to mod-host's TCP protocol)."
+        abstract: "Drop-in for the C++ modhost-bridge: JSON over ZeroMQ to mod-host's TCP protocol.",
+        discussion: """
+            Configured by environment, as the C++ bridge: MOD_HOST_HOST, MOD_HOST_PORT, MOD_HOST_FEEDBACK_PORT, \
+            MODHOST_BRIDGE_REP, MODHOST_BRIDGE_PUB, MODHOST_BRIDGE_HEALTH, JACK_DEFAULT_SERVER; also \
+            MODHOST_BRIDGE_PUB_SINGLE_FRAME, MODHOST_BRIDGE_COMMAND_TIMEOUT, MODHOST_BRIDGE_RECONNECT_MAX.
+            """
     )
 
     func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let configuration = try BridgeConfiguration(environment: Environment(ProcessInfo.processInfo.environment))
-        // Refuse plainly rather than pretend: nothing is served until the bridge is built (issue 6).
-        FileHandle.standardError.write(
-            Data("marlise-bridge: not built yet (issue 6); would serve \(configuration.replyEndpoint)\n".utf8)
-        )
-        throw ExitCode(2)
+        let signals = Termination.signals()
+        let bridge = try await Bridge.start(configuration)
+        let (reply, publish, health) = bridge.endpoints
+        SystemdNotifier().notify("READY=1\nSTATUS=requests on \(reply), events on \(publish), health on \(health)")
+        for await signal in signals where signal != SIGHUP {
+            _ = signal
+            break
+        }
+        SystemdNotifier().notify("STOPPING=1")
+        await bridge.shutdown()
     }
 }

@@ -18,13 +18,15 @@ final class ScriptedModHost: Sendable {
     private final class Shared: Sendable {
         let received = Mutex<[String]>([])
         let feedback = Mutex<Int32>(-1)
+        let client = Mutex<Int32>(-1)
         let connections = Mutex(0)
     }
 
     /// `respond` gives the reply to each command (without NUL), or `nil` to stay silent.
-    init(respond: @Sendable @escaping (String) -> String?) throws {
-        let command = try Self.listen()
-        let feedback = try Self.listen()
+    /// `ports` reuses a crashed peer's ports, as a restarted mod-host would.
+    init(ports: (Int, Int)? = nil, respond: @Sendable @escaping (String) -> String?) throws {
+        let command = try Self.bound(listening: true, port: ports?.0 ?? 0)
+        let feedback = try Self.bound(listening: true, port: ports?.1 ?? 0)
         listeners = (command.fd, feedback.fd)
         commandPort = command.port
         feedbackPort = feedback.port
@@ -48,6 +50,7 @@ final class ScriptedModHost: Sendable {
                 var on: Int32 = 1
                 setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
                 shared.feedback.withLock { $0 = paired }
+                shared.client.withLock { $0 = client }
                 shared.connections.withLock { $0 += 1 }
                 var framer = NULFramer()
                 var buffer = [UInt8](repeating: 0, count: 4096)
@@ -69,6 +72,7 @@ final class ScriptedModHost: Sendable {
                         }
                     }
                 }
+                shared.client.withLock { $0 = -1 }
                 close(client)
                 shared.feedback.withLock { fd in
                     close(fd)
@@ -98,15 +102,23 @@ final class ScriptedModHost: Sendable {
         shutdown(listeners.1, Int32(SHUT_RDWR))
     }
 
+    /// As mod-host dying: listeners and the current client's pair are shut down at once.
+    func crash() {
+        stop()
+        shared.client.withLock { fd in if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) } }
+        shared.feedback.withLock { fd in if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) } }
+    }
+
     /// A port on 127.0.0.1 bound but not listening: connecting to it is refused.
     static func reservePort() throws -> (fd: Int32, port: Int) { try bound(listening: false) }
 
-    private static func listen() throws -> (fd: Int32, port: Int) { try bound(listening: true) }
-
-    private static func bound(listening: Bool) throws -> (fd: Int32, port: Int) {
+    private static func bound(listening: Bool, port: Int = 0) throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
@@ -115,7 +127,10 @@ final class ScriptedModHost: Sendable {
                     && getsockname(fd, pointer, &length) == 0
             }
         }
-        guard bound else { throw CocoaError(.fileWriteUnknown) }
+        guard bound else {
+            close(fd)
+            throw CocoaError(.fileWriteUnknown)
+        }
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 }

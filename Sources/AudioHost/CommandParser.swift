@@ -1,0 +1,103 @@
+/// A command line of mod-host's protocol, split and checked against the command table.
+///
+/// Tokens are separated by single spaces and may be double-quoted (`add "http://…" 1`), as in
+/// mod-host. Unlike mod-host, numbers are checked: `param_set x gain 2` is an `invalid argument`,
+/// not an order for instance 0.
+struct CommandLine: Equatable {
+    var name: String
+    var arguments: [String]
+}
+
+/// mod-host's parser errors, written as mod-host writes them (without `resp`).
+enum ParseFailure: String, Error, Equatable {
+    case notFound = "not found"
+    case fewArguments = "few arguments"
+    case manyArguments = "many arguments"
+    case invalidArgument = "invalid argument"
+}
+
+/// The argument kinds of a command, as in mod-host's format strings (`param_set %i %s %f`).
+enum ArgumentKind {
+    case int, string, float
+}
+
+/// Each command we answer: its fixed arguments, and whether more may follow (mod-host's `...`).
+struct CommandShape {
+    var arguments: [ArgumentKind]
+    var variadic = false
+}
+
+enum CommandTable {
+    static let shapes: [String: CommandShape] = [
+        "add": CommandShape(arguments: [.string, .int]),
+        "remove": CommandShape(arguments: [.int]),
+        "activate": CommandShape(arguments: [.int, .int]),
+        "bypass": CommandShape(arguments: [.int, .int]),
+        "param_set": CommandShape(arguments: [.int, .string, .float]),
+        "param_get": CommandShape(arguments: [.int, .string]),
+        "multi_param_set": CommandShape(arguments: [.string, .float, .int], variadic: true),
+        "params_flush": CommandShape(arguments: [.int, .int, .int], variadic: true),
+        "connect": CommandShape(arguments: [.string, .string]),
+        "disconnect": CommandShape(arguments: [.string, .string]),
+        "disconnect_all": CommandShape(arguments: [.string]),
+        "preset_load": CommandShape(arguments: [.int, .string]),
+        "preset_save": CommandShape(arguments: [.int, .string, .string, .string]),
+        "preset_show": CommandShape(arguments: [.string]),
+        "monitor_output": CommandShape(arguments: [.int, .string]),
+        "monitor_output_off": CommandShape(arguments: [.int, .string]),
+        "cpu_load": CommandShape(arguments: []),
+        "max_cpu_load": CommandShape(arguments: []),
+        "transport": CommandShape(arguments: [.int, .float, .float]),
+        "set_bpm": CommandShape(arguments: [.float]),
+        "set_bpb": CommandShape(arguments: [.float]),
+        "output_data_ready": CommandShape(arguments: []),
+        "feature_enable": CommandShape(arguments: [.string, .int]),
+        "wait_audio_cycle": CommandShape(arguments: []),
+        "help": CommandShape(arguments: []),
+        "quit": CommandShape(arguments: []),
+    ]
+
+    /// Splits and checks one command (its NUL already removed).
+    static func parse(_ text: String) throws(ParseFailure) -> CommandLine {
+        // mod-host trims trailing whitespace; a leading space makes the name empty.
+        var trimmed = Substring(text)
+        while let last = trimmed.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
+            trimmed.removeLast()
+        }
+        let tokens = try tokenize(trimmed)
+        guard let name = tokens.first, let shape = shapes[name] else { throw .notFound }
+        let arguments = Array(tokens.dropFirst())
+        if arguments.count < shape.arguments.count { throw .fewArguments }
+        if arguments.count > shape.arguments.count && !shape.variadic { throw .manyArguments }
+        for (argument, kind) in zip(arguments, shape.arguments) {
+            switch kind {
+            case .int: guard Int(argument) != nil else { throw .invalidArgument }
+            case .float: guard let value = Double(argument), value.isFinite else { throw .invalidArgument }
+            case .string: break
+            }
+        }
+        return CommandLine(name: name, arguments: arguments)
+    }
+
+    /// Single spaces separate tokens (two spaces make an empty one, as in mod-host); `"…"` groups.
+    private static func tokenize(_ text: Substring) throws(ParseFailure) -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        var quoted = false
+        for character in text {
+            if character == "\"" {
+                quoted.toggle()
+            } else if character == " " && !quoted {
+                tokens.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        guard !quoted else { throw .invalidArgument }
+        tokens.append(current)
+        if tokens.first?.isEmpty ?? true { throw .notFound }
+        if tokens.contains(where: \.isEmpty) { throw .manyArguments }
+        return tokens
+    }
+}

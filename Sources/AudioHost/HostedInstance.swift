@@ -1,0 +1,215 @@
+import Jack
+import LV2
+import Synchronization
+
+/// One plugin instance: its JACK client `effect_<N>`, its lilv instance and the memory its
+/// audio thread uses. Made, changed and closed by the host's command thread only.
+final class HostedInstance {
+    let number: Int
+    let plugin: LoadedPlugin
+    let client: JackClient
+    private let realtime: UnsafeMutablePointer<RealtimeInstance>
+    /// Port slot (= LV2 index) of each symbol.
+    private let slots: [String: Int]
+    private var closed = false
+
+    var info: PluginInfo { plugin.info }
+
+    /// Loads `uri` as instance `number` and starts it processing.
+    init(
+        number: Int,
+        uri: String,
+        world: LV2World,
+        features: HostFeatures,
+        server: String?,
+        shared: UnsafePointer<SharedFlags>
+    ) throws(HostFailure) {
+        let plugin: LoadedPlugin
+        do {
+            plugin = try LoadedPlugin(world: world, uri: uri, features: features)
+        } catch {
+            throw HostFailure(code: error.kind == .unknownURI ? -101 : -102, message: error.message)
+        }
+        let client: JackClient
+        do {
+            client = try JackClient(name: "effect_\(number)", server: server)
+        } catch {
+            throw HostFailure(code: -201, message: "\(error)")
+        }
+        self.number = number
+        self.plugin = plugin
+        self.client = client
+
+        let ports = plugin.info.ports
+        let count = ports.count
+        var slots: [String: Int] = [:]
+        let realtimePorts = UnsafeMutablePointer<RealtimePort>.allocate(capacity: max(count, 1))
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        let pending = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: max(count, 1))
+        let published = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: max(count, 1))
+        let state = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: 2)
+        state.initialize(to: Atomic(0))
+        (state + 1).initialize(to: Atomic(0))
+        let inputs = ports.filter { $0.kind == .audio && $0.direction == .input }.map(\.index)
+        let outputs = ports.filter { $0.kind == .audio && $0.direction == .output }.map(\.index)
+        let audioInputs = UnsafeMutablePointer<Int>.allocate(capacity: max(inputs.count, 1))
+        audioInputs.initialize(from: inputs, count: inputs.count)
+        let audioOutputs = UnsafeMutablePointer<Int>.allocate(capacity: max(outputs.count, 1))
+        audioOutputs.initialize(from: outputs, count: outputs.count)
+        let buffers = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(count, 1))
+        buffers.initialize(repeating: nil, count: max(count, 1))
+
+        var failure: HostFailure?
+        for port in ports {
+            let slot = port.index
+            slots[port.symbol] = slot
+            let initial = Float(port.defaultValue ?? port.minimum ?? 0)
+            (values + slot).initialize(to: initial)
+            (pending + slot).initialize(to: Atomic(noPendingValue))
+            (published + slot).initialize(to: Atomic(initial.bitPattern))
+            var realtimePort = RealtimePort(role: .unused, index: slot, jack: nil, atom: nil)
+            do {
+                switch port.kind {
+                case .audio, .cv:
+                    realtimePort.role = port.direction == .input ? .signalInput : .signalOutput
+                    realtimePort.jack = try client.registerPort(
+                        port.symbol,
+                        type: .audio,
+                        direction: port.direction == .input ? .input : .output
+                    )
+                case .control:
+                    realtimePort.role = port.direction == .input ? .controlInput : .controlOutput
+                    plugin.realtime.connect(slot, to: UnsafeMutableRawPointer(values + slot))
+                case .atom, .event:
+                    realtimePort.role = port.direction == .input ? .atomInput : .atomOutput
+                    let atom = UnsafeMutableRawPointer.allocate(byteCount: atomCapacity, alignment: 8)
+                    atom.initializeMemory(as: UInt8.self, repeating: 0, count: atomCapacity)
+                    realtimePort.atom = atom
+                    plugin.realtime.connect(slot, to: atom)
+                    if port.supportsMIDI {
+                        realtimePort.jack = try client.registerPort(
+                            port.symbol,
+                            type: .midi,
+                            direction: port.direction == .input ? .input : .output
+                        )
+                    }
+                case .other:
+                    break
+                }
+            } catch {
+                failure = HostFailure(code: -204, message: "\(error)")
+            }
+            (realtimePorts + slot).initialize(to: realtimePort)
+        }
+        self.slots = slots
+        realtime = .allocate(capacity: 1)
+        realtime.initialize(
+            to: RealtimeInstance(
+                plugin: plugin.realtime,
+                ports: realtimePorts,
+                portCount: count,
+                values: values,
+                pending: pending,
+                published: published,
+                state: state,
+                shared: shared,
+                audioInputs: audioInputs,
+                audioInputCount: inputs.count,
+                audioOutputs: audioOutputs,
+                audioOutputCount: outputs.count,
+                buffers: buffers,
+                sequenceType: features.urid("http://lv2plug.in/ns/ext/atom#Sequence"),
+                chunkType: features.urid("http://lv2plug.in/ns/ext/atom#Chunk"),
+                midiEventType: features.urid("http://lv2plug.in/ns/ext/midi#MidiEvent")
+            )
+        )
+        if let failure {
+            close()
+            throw failure
+        }
+        plugin.activate()
+        do {
+            try client.setProcessCallback(processInstance, context: UnsafeMutableRawPointer(realtime))
+            try client.activate()
+        } catch {
+            close()
+            throw HostFailure(code: -202, message: "\(error)")
+        }
+    }
+
+    deinit { close() }
+
+    /// Stops the audio thread, then frees what it used. Safe to call twice.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        try? client.deactivate()
+        client.close()
+        plugin.deactivate()
+        let instance = realtime.pointee
+        for slot in 0..<instance.portCount { instance.ports[slot].atom?.deallocate() }
+        instance.ports.deallocate()
+        instance.values.deallocate()
+        instance.pending.deallocate()
+        instance.published.deallocate()
+        instance.state.deallocate()
+        instance.audioInputs.deallocate()
+        instance.audioOutputs.deallocate()
+        instance.buffers.deallocate()
+        realtime.deallocate()
+    }
+
+    /// The port of `symbol` if it is a control port.
+    func control(_ symbol: String) -> PortInfo? {
+        guard let slot = slots[symbol] else { return nil }
+        let port = plugin.info.ports[slot]
+        return port.kind == .control ? port : nil
+    }
+
+    /// Queues a control input's new value (clamped into its range); the next cycle applies it.
+    /// Returns the value applied.
+    @discardableResult
+    func set(_ symbol: String, _ value: Double) -> Float? {
+        guard let port = control(symbol), port.direction == .input else { return nil }
+        let clamped = Float(port.clamped(value))
+        realtime.pointee.pending[port.index].store(clamped.bitPattern, ordering: .releasing)
+        // Readers see the new value at once, even before the cycle that applies it.
+        realtime.pointee.published[port.index].store(clamped.bitPattern, ordering: .releasing)
+        return clamped
+    }
+
+    /// A control port's current value (inputs: the last asked for; outputs: after the last cycle).
+    func value(_ symbol: String) -> Float? {
+        guard let port = control(symbol) else { return nil }
+        return Float(bitPattern: realtime.pointee.published[port.index].load(ordering: .acquiring))
+    }
+
+    var bypassed: Bool {
+        get { realtime.pointee.state[0].load(ordering: .relaxed) != 0 }
+        set { realtime.pointee.state[0].store(newValue ? 1 : 0, ordering: .relaxed) }
+    }
+
+    /// Cycles run so far.
+    var cycles: UInt32 { realtime.pointee.state[1].load(ordering: .acquiring) }
+
+    /// Control inputs and their current values, for presets.
+    var controlValues: [String: Float] {
+        var result: [String: Float] = [:]
+        for port in plugin.info.controlInputs { result[port.symbol] = value(port.symbol) }
+        return result
+    }
+}
+
+/// A command failed with one of mod-host's codes (`shared/protocols/modhost.md`).
+struct HostFailure: Error, CustomStringConvertible {
+    var code: Int
+    var message: String
+
+    init(code: Int, message: String) {
+        self.code = code
+        // Messages quote what clients sent, which may be huge.
+        self.message = message.count > 300 ? String(message.prefix(300)) + "…" : message
+    }
+
+    var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,180 @@
+// What the audio thread touches: plain structs of pointers, made before activation and freed
+// after deactivation. Nothing here allocates, locks or retains.
+
+import Jack
+import LV2
+import Synchronization
+
+/// The role of one LV2 port in the cycle.
+enum PortRole: UInt8 {
+    /// Audio or CV: the JACK port's buffer is handed to the plugin each cycle.
+    case signalInput, signalOutput
+    case controlInput, controlOutput
+    /// Atom ports: MIDI from or to a JACK MIDI port, or (without `jack`) an empty sequence.
+    case atomInput, atomOutput
+    /// Ports this host does not feed; connected to a silent scratch buffer.
+    case unused
+}
+
+struct RealtimePort {
+    var role: PortRole
+    /// The LV2 port index.
+    var index: Int
+    var jack: JackPort?
+    /// Atom ports: the sequence buffer, `atomCapacity` bytes, 8-byte aligned.
+    var atom: UnsafeMutableRawPointer?
+}
+
+/// "No value waiting": a NaN no parser lets through.
+let noPendingValue: UInt32 = 0x7FC0_0ABC
+
+/// Bytes of each atom buffer.
+let atomCapacity = 8192
+
+/// Flags the host shares with every instance's audio thread.
+struct SharedFlags: ~Copyable {
+    /// `feature_enable processing 0` silences every instance.
+    let processing = Atomic<Bool>(true)
+}
+
+/// One instance as its JACK process callback sees it.
+struct RealtimeInstance {
+    var plugin: RealtimePlugin
+    var ports: UnsafeMutablePointer<RealtimePort>
+    var portCount: Int
+    /// Each port's control value, which the plugin reads or writes in place.
+    var values: UnsafeMutablePointer<Float>
+    /// Per port: a value the host asks for (bit pattern), or `noPendingValue`.
+    var pending: UnsafeMutablePointer<Atomic<UInt32>>
+    /// Per port: the value after the last cycle, for the host to read.
+    var published: UnsafeMutablePointer<Atomic<UInt32>>
+    /// [0] bypass (0/1), [1] completed cycles.
+    var state: UnsafeMutablePointer<Atomic<UInt32>>
+    var shared: UnsafePointer<SharedFlags>
+    /// Audio ports' LV2 indices in order, for bypass: input k goes to output k.
+    var audioInputs: UnsafeMutablePointer<Int>
+    var audioInputCount: Int
+    var audioOutputs: UnsafeMutablePointer<Int>
+    var audioOutputCount: Int
+    /// This cycle's buffer of each port.
+    var buffers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    var sequenceType: UInt32
+    var chunkType: UInt32
+    var midiEventType: UInt32
+
+    /// One JACK cycle.
+    @inline(__always) func process(frames: UInt32) {
+        for slot in 0..<portCount {
+            let port = ports[slot]
+            switch port.role {
+            case .signalInput, .signalOutput:
+                let buffer = port.jack?.buffer(frames: frames)
+                buffers[slot] = buffer
+                plugin.connect(port.index, to: buffer)
+            case .controlInput:
+                let bits = pending[slot].exchange(noPendingValue, ordering: .acquiring)
+                if bits != noPendingValue { values[slot] = Float(bitPattern: bits) }
+            case .atomInput:
+                if let atom = port.atom { fillSequence(atom, from: port.jack, frames: frames) }
+            case .atomOutput:
+                if let atom = port.atom { prepareOutput(atom) }
+            case .controlOutput, .unused:
+                break
+            }
+        }
+
+        if !shared.pointee.processing.load(ordering: .relaxed) {
+            for k in 0..<audioOutputCount { silence(buffers[audioOutputs[k]], frames: frames) }
+        } else if state[0].load(ordering: .relaxed) != 0 {
+            for k in 0..<audioOutputCount {
+                guard let output = buffers[audioOutputs[k]] else { continue }
+                if k < audioInputCount, let input = buffers[audioInputs[k]] {
+                    output.copyMemory(from: input, byteCount: Int(frames) * 4)
+                } else {
+                    silence(output, frames: frames)
+                }
+            }
+        } else {
+            plugin.run(frames: frames)
+        }
+
+        for slot in 0..<portCount {
+            let port = ports[slot]
+            switch port.role {
+            case .controlInput, .controlOutput:
+                published[slot].store(values[slot].bitPattern, ordering: .releasing)
+            case .atomOutput:
+                if let atom = port.atom, let jack = port.jack { writeMIDI(atom, to: jack, frames: frames) }
+            default:
+                break
+            }
+        }
+        state[1].add(1, ordering: .releasing)
+    }
+
+    @inline(__always) private func silence(_ buffer: UnsafeMutableRawPointer?, frames: UInt32) {
+        buffer?.initializeMemory(as: Float.self, repeating: 0, count: Int(frames))
+    }
+
+    /// An atom sequence holding this cycle's MIDI input (or nothing, without a JACK port).
+    @inline(__always) private func fillSequence(_ atom: UnsafeMutableRawPointer, from jack: JackPort?, frames: UInt32) {
+        // LV2_Atom_Sequence: atom {size, type}, body {unit, pad}; events follow at 16.
+        atom.storeBytes(of: UInt32(8), toByteOffset: 0, as: UInt32.self)
+        atom.storeBytes(of: sequenceType, toByteOffset: 4, as: UInt32.self)
+        atom.storeBytes(of: UInt64(0), toByteOffset: 8, as: UInt64.self)
+        guard let jack, let buffer = jack.buffer(frames: frames) else { return }
+        var offset = 16
+        let count = JackPort.midiEventCount(buffer)
+        var index: UInt32 = 0
+        while index < count {
+            defer { index += 1 }
+            guard let event = JackPort.midiEvent(buffer, index) else { continue }
+            // LV2_Atom_Event: frames (Int64), body {size, type}, data, padded to 8.
+            let padded = (event.size + 7) & ~7
+            guard offset + 16 + padded <= atomCapacity else { break }
+            atom.storeBytes(of: Int64(event.time), toByteOffset: offset, as: Int64.self)
+            atom.storeBytes(of: UInt32(event.size), toByteOffset: offset + 8, as: UInt32.self)
+            atom.storeBytes(of: midiEventType, toByteOffset: offset + 12, as: UInt32.self)
+            (atom + offset + 16).copyMemory(from: event.bytes, byteCount: event.size)
+            offset += 16 + padded
+        }
+        atom.storeBytes(of: UInt32(offset - 8), toByteOffset: 0, as: UInt32.self)
+    }
+
+    /// An output sequence's header says how much room the plugin has (LV2's Chunk convention).
+    @inline(__always) private func prepareOutput(_ atom: UnsafeMutableRawPointer) {
+        atom.storeBytes(of: UInt32(atomCapacity - 8), toByteOffset: 0, as: UInt32.self)
+        atom.storeBytes(of: chunkType, toByteOffset: 4, as: UInt32.self)
+    }
+
+    /// The MIDI events a plugin wrote into its output sequence, onto its JACK MIDI port.
+    @inline(__always) private func writeMIDI(_ atom: UnsafeMutableRawPointer, to jack: JackPort, frames: UInt32) {
+        guard let buffer = jack.buffer(frames: frames) else { return }
+        JackPort.clearMIDI(buffer)
+        guard atom.load(fromByteOffset: 4, as: UInt32.self) == sequenceType else { return }
+        let end = min(8 + Int(atom.load(fromByteOffset: 0, as: UInt32.self)), atomCapacity)
+        var offset = 16
+        while offset + 16 <= end {
+            let time = atom.load(fromByteOffset: offset, as: Int64.self)
+            let size = Int(atom.load(fromByteOffset: offset + 8, as: UInt32.self))
+            let type = atom.load(fromByteOffset: offset + 12, as: UInt32.self)
+            guard offset + 16 + size <= end else { break }
+            if type == midiEventType && time >= 0 && time < Int64(frames) {
+                _ = JackPort.writeMIDI(
+                    buffer,
+                    time: UInt32(time),
+                    bytes: (atom + offset + 16).assumingMemoryBound(to: UInt8.self),
+                    size: size
+                )
+            }
+            offset += 16 + ((size + 7) & ~7)
+        }
+    }
+}
+
+/// JACK's process callback for every instance: the context is the instance's `RealtimeInstance`.
+let processInstance: JackClient.ProcessCallback = { frames, context in
+    guard let context else { return 0 }
+    context.assumingMemoryBound(to: RealtimeInstance.self).pointee.process(frames: frames)
+    return 0
+}

@@ -1,0 +1,206 @@
+import Foundation
+import LV2
+import Messaging
+
+/// `{"action": "plugin", "method": …}`: plugin instances in mod-host, and the LV2 catalogue.
+extension Bridge {
+    static let pluginContext = "Plugin command failed"
+
+    func plugin(_ object: [String: JSONValue]) async throws(BridgeError) -> JSONValue {
+        guard let method = object["method"]?.stringValue else {
+            throw BridgeError(.invalidRequest, "\(Self.pluginContext): missing 'method' field")
+        }
+        let fields = RequestFields(object, method: method, context: Self.pluginContext)
+        switch method {
+        case "load_plugin": return try await loadPlugin(fields)
+        case "unload_plugin": return try await unloadPlugin(fields)
+        case "set_parameter": return try setParameter(fields)
+        case "get_parameter": return try getParameter(fields)
+        case "get_plugin_info": return ["plugin": try instance(fields).json]
+        case "list_instances":
+            let all = registry.withLock { $0.all }
+            return ["instances": .object(Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.json) }))]
+        case "clear_all": return try await clearAll()
+        default: return try await catalogueAction(fields)
+        }
+    }
+
+    func instance(_ fields: RequestFields) throws(BridgeError) -> PluginInstance {
+        let reference = try fields.value("instance_id")
+        guard let instance = registry.withLock({ $0.find(reference) }) else {
+            let shown = reference.stringValue ?? reference.jsonText
+            throw BridgeError(.instanceNotFound, "\(Self.pluginContext): Plugin instance not found: \(shown)")
+        }
+        return instance
+    }
+
+    /// Sends `command` and turns mod-host's negative status or parser error into an error reply.
+    @discardableResult
+    func checked(_ command: ModHostCommand) async throws(BridgeError) -> ModHostReply {
+        let reply = try await link.send(command)
+        if let failure = reply.failure { throw BridgeError(host: failure, command: command, raw: reply.text) }
+        return reply
+    }
+
+    /// As ``checked(_:)``, on the request socket's own thread, which blocks for mod-host's reply
+    /// (tens of microseconds): the hot requests (`set_parameter`, `get_parameter`, raw and
+    /// structured commands) reach it before any suspension, so they are answered with no thread hop.
+    @discardableResult
+    func checkedOnThisThread(_ command: ModHostCommand) throws(BridgeError) -> ModHostReply {
+        let reply = try link.sendBlocking(command)
+        if let failure = reply.failure { throw BridgeError(host: failure, command: command, raw: reply.text) }
+        return reply
+    }
+
+    static func command(_ name: String, _ arguments: [ModHostCommand.Argument]) throws(BridgeError) -> ModHostCommand {
+        do { return try ModHostCommand(name, arguments) } catch { throw BridgeError(error) }
+    }
+
+    private func loadPlugin(_ fields: RequestFields) async throws(BridgeError) -> JSONValue {
+        let uri = try fields.string("uri")
+        // Checked before anything is reserved or sent: no URI with spaces, quotes or NUL reaches mod-host.
+        _ = try Self.command("add", [.uri(uri), .int(0)])
+        guard let info = await catalogue.catalogue().plugin(uri: uri) else {
+            throw BridgeError(.notFound, "\(Self.pluginContext): Plugin not found: \(uri)")
+        }
+        let x = try fields.optionalNumber("x") ?? 0
+        let y = try fields.optionalNumber("y") ?? 0
+        var parameters: [String: Double] = [:]
+        for port in info.controlInputs { parameters[port.symbol] = port.defaultValue ?? 0 }
+        var requested: [(String, Double)] = []
+        if fields.has("parameters") {
+            guard let given = try fields.value("parameters").objectValue else {
+                throw fields.failure("'parameters' must be an object of symbol: number")
+            }
+            for (symbol, value) in given.sorted(by: { $0.key < $1.key }) {
+                guard parameters[symbol] != nil else {
+                    throw fields.failure("'\(symbol)' is not a control input of \(uri)")
+                }
+                guard let number = value.doubleValue, number.isFinite else {
+                    throw fields.failure("parameter '\(symbol)': Value is not convertible to double.")
+                }
+                requested.append((symbol, number))
+                parameters[symbol] = number
+            }
+        }
+        let number = try await addInstance(uri: uri)
+        for (symbol, value) in requested {
+            do {
+                try await checked(Self.command("param_set", [.int(number), .word(symbol), .number(value)]))
+            } catch {
+                _ = try? await link.send(Self.command("remove", [.int(number)]))
+                registry.withLock { $0.release(number) }
+                throw error
+            }
+        }
+        let instance = PluginInstance(
+            id: InstanceRegistry.makeID(number),
+            number: number,
+            uri: uri,
+            name: info.name,
+            brand: info.brand,
+            version: info.version,
+            x: x,
+            y: y,
+            parameters: parameters,
+            ports: Self.ports(info),
+            createdAt: Timestamp.now()
+        )
+        registry.withLock { $0.commit(instance) }
+        events.publish(
+            "plugin_loaded",
+            ["instance_id": .string(instance.id), "name": .string(instance.name), "uri": .string(uri)]
+        )
+        return ["instance_id": .string(instance.id), "plugin": instance.json]
+    }
+
+    /// `add`s `uri` under the lowest free number; a number mod-host already uses (a plugin loaded
+    /// before this bridge started) is skipped and kept reserved.
+    private func addInstance(uri: String) async throws(BridgeError) -> Int {
+        for _ in 0..<64 {
+            guard let number = registry.withLock({ $0.reserve() }) else {
+                throw BridgeError(.invalidParameters, "\(Self.pluginContext): all 10,000 mod-host instances in use")
+            }
+            let command = try Self.command("add", [.uri(uri), .int(number)])
+            let reply: ModHostReply
+            do {
+                reply = try await link.send(command)
+            } catch {
+                registry.withLock { $0.release(number) }
+                throw error
+            }
+            if reply == .status(number) { return number }
+            if reply == .status(-2) { continue }  // taken outside this bridge: stays reserved
+            registry.withLock { $0.release(number) }
+            let failure = reply.failure ?? ModHostFailure(code: 0, name: "UNEXPECTED_REPLY")
+            throw BridgeError(host: failure, command: command, raw: reply.text)
+        }
+        throw BridgeError(.hostError, "\(Self.pluginContext): mod-host refused 64 instance numbers in a row")
+    }
+
+    private func unloadPlugin(_ fields: RequestFields) async throws(BridgeError) -> JSONValue {
+        let instance = try instance(fields)
+        try await checked(Self.command("remove", [.int(instance.number)]))
+        _ = registry.withLock { $0.remove(instance.id) }
+        events.publish("plugin_unloaded", ["instance_id": .string(instance.id), "uri": .string(instance.uri)])
+        return ["instance_id": .string(instance.id), "status": "ok"]
+    }
+
+    private func symbol(_ fields: RequestFields) throws(BridgeError) -> String {
+        fields.has("parameter")
+            ? try fields.string("parameter") : try fields.string(fields.has("port") ? "port" : "parameter")
+    }
+
+    private func setParameter(_ fields: RequestFields) throws(BridgeError) -> JSONValue {
+        let instance = try instance(fields)
+        let symbol = try symbol(fields)
+        let value = try fields.number("value")
+        try checkedOnThisThread(Self.command("param_set", [.int(instance.number), .word(symbol), .number(value)]))
+        registry.withLock { $0[instance.id]?.parameters[symbol] = value }
+        events.publish(
+            "parameter_changed",
+            ["instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value)]
+        )
+        return ["status": "ok", "value": .double(value)]
+    }
+
+    /// mod-host's own value (`param_get`), never a cache (C++ bug 5).
+    private func getParameter(_ fields: RequestFields) throws(BridgeError) -> JSONValue {
+        let instance = try instance(fields)
+        let symbol = try symbol(fields)
+        let command = try Self.command("param_get", [.int(instance.number), .word(symbol)])
+        let reply = try checkedOnThisThread(command)
+        guard case .value(let value) = reply else {
+            throw BridgeError(
+                host: ModHostFailure(code: 0, name: "UNEXPECTED_REPLY"),
+                command: command,
+                raw: reply.text
+            )
+        }
+        registry.withLock { $0[instance.id]?.parameters[symbol] = value }
+        return ["instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value)]
+    }
+
+    private func clearAll() async throws(BridgeError) -> JSONValue {
+        var removed: [JSONValue] = []
+        for instance in registry.withLock({ $0.all }) {
+            try await checked(Self.command("remove", [.int(instance.number)]))
+            _ = registry.withLock { $0.remove(instance.id) }
+            events.publish("plugin_unloaded", ["instance_id": .string(instance.id), "uri": .string(instance.uri)])
+            removed.append(.string(instance.id))
+        }
+        return ["status": "ok", "removed": .array(removed)]
+    }
+
+    /// Port symbols by role, as the C++ bridge's `ports` object.
+    static func ports(_ info: PluginInfo) -> JSONValue {
+        func symbols(_ kind: PortInfo.Kind, _ direction: PortInfo.Direction) -> JSONValue {
+            .array(info.ports.filter { $0.kind == kind && $0.direction == direction }.map { .string($0.symbol) })
+        }
+        return [
+            "audio_inputs": symbols(.audio, .input), "audio_outputs": symbols(.audio, .output),
+            "control_inputs": symbols(.control, .input), "control_outputs": symbols(.control, .output),
+            "cv_inputs": symbols(.cv, .input), "cv_outputs": symbols(.cv, .output),
+        ]
+    }
+}

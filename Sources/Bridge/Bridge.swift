@@ -1,0 +1,158 @@
+public import Foundation
+public import Logging
+public import Messaging
+import Synchronization
+
+/// The bridge between JSON over ZeroMQ and mod-host's TCP text protocol: a drop-in for the C++
+/// modhost-bridge (same endpoints, environment and JSON shapes) without its defects.
+///
+/// Three sockets, each owned by one thread: the request endpoint (`MODHOST_BRIDGE_REP`), the event
+/// endpoint (`MODHOST_BRIDGE_PUB`) and the health endpoint (`MODHOST_BRIDGE_HEALTH`). One persistent
+/// connection pair to mod-host, kept up by ``ModHostLink``.
+public final class Bridge: Sendable {
+    public let configuration: BridgeConfiguration
+    let link: ModHostLink
+    let events: BridgeEvents
+    let registry = Mutex(InstanceRegistry())
+    let catalogue = CatalogueStore()
+    let audio: AudioService
+    let logger: Logger
+    /// Instances mod-host lost with its last restart, as reported in health.
+    let lostInstances = Mutex<[String]>([])
+    /// The link state last published, so a long outage is one event, not one per attempt.
+    let lastPublishedLink = Mutex("")
+    private let servers = Mutex<[FrameServer]>([])
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+    private let bound = Mutex<[String]>([])
+
+    private init(configuration: BridgeConfiguration, events: BridgeEvents, logger: Logger) {
+        self.configuration = configuration
+        self.events = events
+        self.logger = logger
+        link = ModHostLink(
+            client: ModHostClient(
+                host: configuration.modHostHost,
+                commandPort: configuration.modHostPort,
+                feedbackPort: configuration.modHostFeedbackPort,
+                timeout: configuration.commandTimeout,
+                connectsOnDemand: false
+            ),
+            backoffCap: configuration.reconnectCap
+        )
+        audio = AudioService(server: configuration.jackServer)
+    }
+
+    /// Binds the three endpoints, starts connecting to mod-host and scanning LV2 plugins, and
+    /// returns once requests are served. Throws if an endpoint cannot be bound.
+    public static func start(
+        _ configuration: BridgeConfiguration,
+        logger: Logger = Logger(label: "marlise.bridge")
+    ) async throws(ZMQError) -> Bridge {
+        let publisher = try await Publisher.start(endpoint: configuration.publishEndpoint, sourceService: "bridge")
+        let bridge = Bridge(
+            configuration: configuration,
+            events: BridgeEvents(publisher: publisher, singleFrame: configuration.singleFramePublish),
+            logger: logger
+        )
+        bridge.catalogue.rescan()
+        do {
+            let requests = try await FrameServer.start(endpoint: configuration.replyEndpoint, logger: logger) {
+                request in await bridge.reply(to: request)
+            }
+            bridge.servers.withLock { $0.append(requests) }
+            let health = try await FrameServer.start(endpoint: configuration.healthEndpoint, logger: logger) {
+                request in await bridge.healthReply(to: request)
+            }
+            bridge.servers.withLock { $0.append(health) }
+            bridge.bound.withLock { $0 = [requests.endpoint, publisher.endpoint, health.endpoint] }
+        } catch {
+            await bridge.stopServing()
+            throw error
+        }
+        let linkTask = Task { await bridge.link.run { health, cameBack in await bridge.linkChanged(health, cameBack) } }
+        let feedbackTask = Task {
+            for await line in bridge.link.client.feedback { bridge.feedbackReceived(line) }
+        }
+        bridge.audio.onChange = { state in bridge.events.publish("jack_state", state.json) }
+        bridge.tasks.withLock { $0 = [linkTask, feedbackTask] }
+        return bridge
+    }
+
+    /// The bound endpoints, wildcard ports resolved: requests, events, health.
+    public var endpoints: (reply: String, publish: String, health: String) {
+        let bound = bound.withLock { $0 }
+        return (bound[0], bound[1], bound[2])
+    }
+
+    /// Removes every plugin it loaded (as the C++ bridge does on SIGTERM), then closes the sockets
+    /// and the connection to mod-host, command side first.
+    public func shutdown() async {
+        for instance in registry.withLock({ $0.all }) {
+            _ = try? await link.send(ModHostCommand("remove", [.int(instance.number)]))
+        }
+        await stopServing()
+        audio.close()
+    }
+
+    private func stopServing() async {
+        let tasks = tasks.withLock { $0 }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        link.client.close()
+        for server in servers.withLock({ $0 }) { await server.shutdown() }
+        await events.publisher.shutdown()
+    }
+
+    // MARK: - Requests
+
+    /// One reply frame for one request frame, compact JSON with sorted keys.
+    func reply(to request: FrameServer.Request) async -> Data {
+        switch request {
+        case .malformed(let why):
+            return BridgeError(.invalidRequest, "Invalid request format: \(why)").json.serialized(sortedKeys: true)
+        case .frame(let frame):
+            return await respond(to: frame).serialized(sortedKeys: true)
+        }
+    }
+
+    /// Dispatches as the C++ bridge does: `action` first, then `command`, then `name` + `args`.
+    public func respond(to frame: Data) async -> JSONValue {
+        guard let parsed = try? JSONValue(parsing: frame), let object = parsed.objectValue, !object.isEmpty else {
+            return BridgeError(.invalidRequest, "Invalid request format").json
+        }
+        do throws(BridgeError) {
+            switch object["action"]?.stringValue {
+            case "plugin": return Self.succeeded(try await plugin(object))
+            case "audio": return Self.succeeded(try await audioAction(object))
+            case "health": return healthJSON()
+            default: break
+            }
+            if let command = object["command"] { return Self.succeeded(try raw(command)) }
+            if let name = object["name"] { return Self.succeeded(try structured(name, object["args"])) }
+            throw BridgeError(.invalidRequest, "Invalid request format")
+        } catch {
+            return error.json
+        }
+    }
+
+    /// An object reply without `success` or `error` gets `"success": true`, as the C++ bridge's.
+    static func succeeded(_ result: JSONValue) -> JSONValue {
+        guard var members = result.objectValue, members["success"] == nil, members["error"] == nil else {
+            return result
+        }
+        members["success"] = true
+        return .object(members)
+    }
+
+    // MARK: - mod-host's feedback
+
+    func feedbackReceived(_ line: String) {
+        let event = FeedbackEvent(line) { number in registry.withLock { $0.id(number: number) } }
+        if event.type == "param_set", let id = event.data["instance_id"]?.stringValue,
+            let symbol = event.data["symbol"]?.stringValue, let value = event.data["value"]?.doubleValue
+        {
+            registry.withLock { $0[id]?.parameters[symbol] = value }
+        }
+        events.publish(event.type, event.data)
+    }
+}

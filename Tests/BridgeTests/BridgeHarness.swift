@@ -1,0 +1,175 @@
+import Bridge
+import Foundation
+import Messaging
+import Synchronization
+import TestSupport
+
+/// mod-host's command behaviour as `modhost.md` records it, for the scripted peer: instances
+/// 0…9999, `gain` as the only control symbol, mod-host's status codes and parser errors.
+final class FakeModHostState: Sendable {
+    private let instances = Mutex<[Int: [String: Double]]>([:])
+
+    /// Instances present from the start (a plugin loaded before the bridge came).
+    init(preloaded: [Int] = []) {
+        instances.withLock { for number in preloaded { $0[number] = ["gain": 0] } }
+    }
+
+    var numbers: [Int] { instances.withLock { $0.keys.sorted() } }
+
+    func respond(_ command: String) -> String? {
+        let words = command.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        func int(_ index: Int) -> Int? { index < words.count ? Int(words[index]) : nil }
+        return instances.withLock { instances -> String? in
+            switch (words[0], words.count) {
+            case ("cpu_load", 1): return "resp 0 1.1418"
+            case ("output_data_ready", 1): return "resp 0"
+            case ("transport", 4): return "resp 0"
+            case ("wait", _): return nil
+            case ("add", 3):
+                guard let number = int(2) else { return "resp -1" }
+                let uri = words[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                guard uri.hasPrefix("http://plugin.org.uk/") || uri.hasPrefix("http://drobilla.net/") else {
+                    return "resp -101"
+                }
+                guard (0...9999).contains(number) else { return "resp -1" }
+                guard instances[number] == nil else { return "resp -2" }
+                instances[number] = ["gain": 0]
+                return "resp \(number)"
+            case ("remove", 2):
+                if let number = int(1) { instances[number] = nil }
+                return "resp 0"
+            case ("param_set", 4):
+                guard let number = int(1), instances[number] != nil else { return "resp -3" }
+                guard words[2] == "gain", let value = Double(words[3]) else { return "resp -103" }
+                instances[number]?["gain"] = min(70, max(-70, value))
+                return "resp 0"
+            case ("param_get", 3):
+                guard let number = int(1), let parameters = instances[number] else { return "resp -3" }
+                guard let value = parameters[words[2]] else { return "resp -103" }
+                return "resp 0 " + String(format: "%.4f", value)
+            case ("preset_load", 3):
+                return int(1).flatMap { instances[$0] } == nil ? "resp -3" : "resp 0"
+            case ("monitor_output", 3):
+                return int(1).flatMap { instances[$0]?[words[2]] } == nil ? "resp 0" : "resp 1"
+            case ("param_set", _), ("param_get", _), ("add", _), ("remove", _):
+                return words.count < 3 ? "few arguments" : "many arguments"
+            default: return "not found"
+            }
+        }
+    }
+
+    /// As a restarted mod-host: every instance gone.
+    func forgetAll() { instances.withLock { $0.removeAll() } }
+}
+
+/// A bridge on wildcard endpoints against a scripted mod-host, with a REQ client and a subscriber.
+final class BridgeHarness: Sendable {
+    let state: FakeModHostState
+    /// The scripted mod-host; nil when the harness runs against a real host.
+    let peer: Mutex<ScriptedModHost?>
+    let bridge: Bridge
+    let client: RawPeer
+    let health: RawPeer
+    let events: Subscriber
+    private let received: EventLog
+    private let collector: Task<Void, Never>
+
+    init(
+        state: FakeModHostState = FakeModHostState(),
+        singleFrame: Bool = false,
+        jackServer: String = "marlise-bridge-tests-none",
+        hostPorts: (command: Int, feedback: Int)? = nil
+    ) async throws {
+        self.state = state
+        var ports = hostPorts
+        if ports == nil {
+            let peer = try ScriptedModHost { state.respond($0) }
+            self.peer = Mutex(peer)
+            ports = (peer.commandPort, peer.feedbackPort)
+        } else {
+            peer = Mutex(nil)
+        }
+        var configuration = BridgeConfiguration()
+        configuration.modHostHost = "127.0.0.1"
+        configuration.modHostPort = ports?.command ?? 0
+        configuration.modHostFeedbackPort = ports?.feedback ?? 0
+        configuration.replyEndpoint = "tcp://127.0.0.1:*"
+        configuration.publishEndpoint = "tcp://127.0.0.1:*"
+        configuration.healthEndpoint = "tcp://127.0.0.1:*"
+        configuration.commandTimeout = .seconds(2)
+        configuration.reconnectCap = .milliseconds(100)
+        configuration.singleFramePublish = singleFrame
+        configuration.jackServer = jackServer
+        bridge = try await Bridge.start(configuration)
+        let endpoints = bridge.endpoints
+        client = try RawPeer(.req, connectTo: endpoints.reply)
+        health = try RawPeer(.req, connectTo: endpoints.health)
+        let events = try await Subscriber.start(connectingTo: [endpoints.publish])
+        self.events = events
+        let log = EventLog()
+        received = log
+        collector = Task {
+            for await frames in events.messages { log.withLock { $0.append(frames) } }
+        }
+    }
+
+    /// The scripted mod-host (harnesses made without `hostPorts` only).
+    var scripted: ScriptedModHost {
+        guard let peer = peer.withLock({ $0 }) else { preconditionFailure("this harness runs against a real host") }
+        return peer
+    }
+
+    /// One request, one reply, as a REQ client of the C++ bridge would send it.
+    func call(_ request: String) async throws -> JSONValue {
+        try await client.send([Data(request.utf8)])
+        return try JSONValue.parsed(try await client.receive()?.first)
+    }
+
+    func call(_ request: JSONValue) async throws -> JSONValue {
+        try await call(request.jsonText)
+    }
+
+    func healthStatus() async throws -> JSONValue {
+        try await health.send([Data(#"{"action":"health"}"#.utf8)])
+        return try JSONValue.parsed(try await health.receive()?.first)
+    }
+
+    /// Waits until health reads `status`.
+    func waitFor(status: String) async throws {
+        try await eventually {
+            let health = try await healthStatus()
+            guard health["status"]?.stringValue == status else { throw TestFailure("health is \(health.jsonText)") }
+        }
+    }
+
+    /// The first published event of `type` not yet returned.
+    func nextEvent(_ type: String, within deadline: Duration = .seconds(10)) async throws -> [Data] {
+        try await eventually(within: deadline) {
+            let found = received.withLock { received -> [Data]? in
+                guard let index = received.firstIndex(where: { $0.first == Data(type.utf8) }) else { return nil }
+                return received.remove(at: index)
+            }
+            guard let found else { throw TestFailure("no \(type) event") }
+            return found
+        }
+    }
+
+    /// Every event received and not yet returned.
+    var pendingEvents: [[Data]] { received.withLock { $0 } }
+
+    func stop() async {
+        await client.close()
+        await health.close()
+        await events.shutdown()
+        await collector.value
+        await bridge.shutdown()
+        peer.withLock { $0 }?.crash()
+    }
+}
+
+/// Events a harness has received, shared with the task that collects them.
+final class EventLog: Sendable {
+    private let frames = Mutex<[[Data]]>([])
+
+    func withLock<T: Sendable>(_ body: (inout [[Data]]) -> T) -> T { frames.withLock { body(&$0) } }
+}
