@@ -82,7 +82,9 @@ extension Bridge {
             let client = try audio.client()
             let port = try portName(fields, "port")
             guard client.hasPort(port) else { throw BridgeError(.notFound, "\(Self.audioContext): no port \(port)") }
-            return ["port": .string(port), "connections": .array(client.connections(of: port).sorted().map { .string($0) })]
+            return [
+                "port": .string(port), "connections": .array(client.connections(of: port).sorted().map { .string($0) }),
+            ]
         case "disconnect_all_jack_ports":
             let client = try audio.client()
             let port = try portName(fields, "port")

@@ -169,7 +169,10 @@ public final class BridgeClient: Sendable {
                 } else {
                     reply["jack_running"]?.boolValue ?? reply["jack_connected"]?.boolValue
                 }
-            action = link.withLock { $0.probeAnswered(hostConnected: host, jackRunning: jack) }
+            let identity = reply["bridge_id"]?.stringValue.map { id in
+                "\(id)/\(reply["host"]?["reconnects"]?.intValue ?? 0)"
+            }
+            action = link.withLock { $0.probeAnswered(hostConnected: host, jackRunning: jack, identity: identity) }
         } catch {
             link.withLock { $0.probeFailed() }
             action = .none

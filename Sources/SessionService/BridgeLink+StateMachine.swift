@@ -22,11 +22,18 @@ struct BridgeLink: Sendable, Equatable {
     private(set) var jackRunning: Bool?
     /// A re-sync is owed: the link came up while the host was not there yet.
     private var resyncOwed = true
+    /// The bridge process and its host connection as last reported (`bridge_id` and reconnects).
+    private var identity: String?
 
-    /// The bridge's health endpoint answered.
-    mutating func probeAnswered(hostConnected host: Bool?, jackRunning jack: Bool?) -> Action {
+    /// The bridge's health endpoint answered. A changed `identity` means the bridge or its host was
+    /// replaced since the last probe, even if both came back before any probe saw them gone.
+    mutating func probeAnswered(hostConnected host: Bool?, jackRunning jack: Bool?, identity: String? = nil) -> Action {
         let wasUp = state == .up
         let hostWasConnected = hostConnected ?? false
+        if let identity {
+            if let previous = self.identity, previous != identity { resyncOwed = true }
+            self.identity = identity
+        }
         state = .up
         hostConnected = host
         jackRunning = jack

@@ -106,7 +106,9 @@ enum ProbeRunner {
         var buffer = [UInt8](repeating: 0, count: 256)
         while !reply.contains(0) {
             let left = deadline - ContinuousClock.now
-            let milliseconds = Int32(max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            let milliseconds = Int32(
+                max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            )
             var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard milliseconds > 0, poll(&item, 1, milliseconds) == 1 else {
                 return .failure(ProbeFailure(message: "port \(port): no reply to cpu_load within \(timeout)"))

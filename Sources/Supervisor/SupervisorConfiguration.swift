@@ -98,7 +98,8 @@ extension SupervisorConfiguration {
         bridge.dependencies = ["host"]
         if cppBridge == nil {
             // Ours answers its health endpoint even while mod-host is away; silence means it is stuck.
-            let health = environment["MODHOST_BRIDGE_HEALTH"].flatMap { $0.isEmpty ? nil : $0 } ?? "tcp://127.0.0.1:6002"
+            let health =
+                environment["MODHOST_BRIDGE_HEALTH"].flatMap { $0.isEmpty ? nil : $0 } ?? "tcp://127.0.0.1:6002"
             bridge.liveness = .rpc(endpoint: health, method: "health")
         }
 

@@ -45,4 +45,15 @@ import Testing
         var link = BridgeLink()
         #expect(link.probeAnswered(hostConnected: nil, jackRunning: nil) == .resync(reason: "bridge reachable"))
     }
+
+    @Test func aBridgeOrHostReplacedBetweenProbesIsResynced() {
+        var link = BridgeLink()
+        #expect(link.probeAnswered(hostConnected: true, jackRunning: nil, identity: "a/0") != .none)
+        #expect(link.probeAnswered(hostConnected: true, jackRunning: nil, identity: "a/0") == .none)
+        // The host restarted and the bridge reconnected before any probe saw it gone.
+        #expect(link.probeAnswered(hostConnected: true, jackRunning: nil, identity: "a/1") != .none)
+        // A new bridge process.
+        #expect(link.probeAnswered(hostConnected: true, jackRunning: nil, identity: "b/0") != .none)
+        #expect(link.probeAnswered(hostConnected: true, jackRunning: nil, identity: "b/0") == .none)
+    }
 }

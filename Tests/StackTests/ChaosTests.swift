@@ -49,7 +49,9 @@ import Testing
             print("chaos: \(recoveries.count) rounds, recovery \(summary(recoveries))")
             #expect(recoveries.count >= min(Self.rounds, 10))
         } catch {
-            Issue.record("supervisor: \(stack.log("supervisor").suffix(3000))")
+            for service in ["supervisor", "bridge", "session"] {
+                Issue.record("\(service): \(stack.log(service).suffix(2500))")
+            }
             _ = try? await stack.stop()
             throw error
         }
