@@ -1,0 +1,255 @@
+import Foundation
+import Messaging
+import SessionService
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The session on the real audio path: jackd (dummy driver), `marlise-host`, `marlise-bridge`,
+/// and the swh amp and mda Overdrive. The bridge and then the host are killed with SIGKILL and
+/// restarted mid-session; the session re-applies its pedalboard, confirmed by reading the host's
+/// own values back through the bridge.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct AudioPathTests {
+    /// The processes of the audio side, on free ports.
+    final class AudioSide: @unchecked Sendable {  // mutated only by the one test that owns it
+        let jack: String
+        let hostPorts: (Int, Int)
+        let bridgePorts: (rep: String, pub: String, health: String)
+        var host: TestProcess?
+        var bridge: TestProcess?
+        let logs = FileManager.default.temporaryDirectory
+
+        init(jack: String) throws {
+            self.jack = jack
+            hostPorts = (try freePort(), try freePort())
+            bridgePorts = (
+                "tcp://127.0.0.1:\(try freePort())", "tcp://127.0.0.1:\(try freePort())",
+                "tcp://127.0.0.1:\(try freePort())"
+            )
+        }
+
+        func startHost() async throws {
+            let host = try await TestProcess(
+                product("marlise-host"),
+                ["-p", "\(hostPorts.0)", "-f", "\(hostPorts.1)", "--jack-server", jack],
+                environment: ["JACK_DEFAULT_SERVER": jack],
+                log: logs.appendingPathComponent("session-audio-host-\(hostPorts.0).log")
+            )
+            self.host = host
+            let port = hostPorts.0
+            try await eventually(within: .seconds(20)) {
+                guard host.process.isRunning else { throw TestFailure("marlise-host exited") }
+                try await onThread { try Self.connect(port) }
+            }
+        }
+
+        func startBridge() async throws {
+            bridge = try await TestProcess(
+                product("marlise-bridge"),
+                [],
+                environment: [
+                    "MOD_HOST_PORT": "\(hostPorts.0)", "MOD_HOST_FEEDBACK_PORT": "\(hostPorts.1)",
+                    "MODHOST_BRIDGE_REP": bridgePorts.rep, "MODHOST_BRIDGE_PUB": bridgePorts.pub,
+                    "MODHOST_BRIDGE_HEALTH": bridgePorts.health, "JACK_DEFAULT_SERVER": jack,
+                ],
+                log: logs.appendingPathComponent("session-audio-bridge-\(hostPorts.0).log")
+            )
+        }
+
+        func stop() async {
+            try? await bridge?.stop(SIGTERM)
+            try? await host?.stop(SIGTERM)
+        }
+
+        /// A TCP connect to 127.0.0.1:`port`, closed at once.
+        static func connect(_ port: Int) throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else { throw TestFailure("nothing listens on \(port)") }
+        }
+    }
+
+    @Test func theRigComesBackAfterTheBridgeAndThenTheHostAreKilled() async throws {
+        try await withJackServer { server in
+            let side = try AudioSide(jack: server.name)
+            try await side.startHost()
+            try await side.startBridge()
+            var configuration = SessionConfiguration()
+            configuration.dataDirectory = SessionHarness.makeDataDirectory()
+            configuration.bridgeEndpoint = side.bridgePorts.rep
+            configuration.bridgeEventsEndpoint = side.bridgePorts.pub
+            configuration.bridgeHealthEndpoint = side.bridgePorts.health
+            configuration.bridgeTimeout = .seconds(3)
+            let server = try await SessionServer.start(
+                configuration,
+                catalogue: SessionHarness.catalogue,
+                rpcEndpoint: "tcp://127.0.0.1:*",
+                pubEndpoint: "tcp://127.0.0.1:*"
+            )
+            let session = SessionHarness(
+                server: server,
+                client: RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint, timeout: .seconds(10))),
+                data: configuration.dataDirectory
+            )
+            let bridge = RPCClient(RPCClientConfiguration(endpoint: side.bridgePorts.rep, timeout: .seconds(3)))
+            do {
+                try await exercise(session, side: side, bridge: bridge)
+            } catch {
+                await bridge.shutdown()
+                await session.stop()
+                await side.stop()
+                throw error
+            }
+            await bridge.shutdown()
+            await session.stop()
+            await side.stop()
+        }
+    }
+
+    /// The host's value of `symbol` on instance `number`, asked through the bridge.
+    static func hostValue(_ bridge: RPCClient, _ number: Int, _ symbol: String) async throws -> Double? {
+        let request: JSONValue = ["command": .string("param_get \(number) \(symbol)")]
+        let frame = try await bridge.request(request.serialized())
+        let reply = try JSONValue(parsing: frame)
+        return reply["raw"]?.stringValue?.split(separator: " ").last.flatMap { Double($0) }
+    }
+
+    private func exercise(_ session: SessionHarness, side: AudioSide, bridge: RPCClient) async throws {
+        try await eventually(within: .seconds(20)) {
+            let health = try await session.client.call("health_check")
+            guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
+        }
+        let events = try await Subscriber.start(connectingTo: [session.server.events.endpoint])
+        var received = events.messages.makeAsyncIterator()
+        let publisher = session.server.events
+        let syncing = Task {
+            while !Task.isCancelled {
+                publisher.publish("sync", data: nil)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        _ = await received.next()
+        syncing.cancel()
+
+        _ = try await session.call("create_pedalboard", ["name": "Stage"])
+        let amp = try await session.call(
+            "load_plugin",
+            ["uri": .string(SessionHarness.amp), "x": 10, "y": 20, "parameters": ["gain": 6]]
+        )
+        let drive = try await session.call("add_plugin", ["uri": .string(SessionHarness.overdrive)])
+        let ampID = try #require(amp["instance_id"]?.stringValue)
+        let driveID = try #require(drive["instance_id"]?.stringValue)
+        let ampNumber = try #require(amp["plugin"]?["host_instance"]?.intValue)
+        let driveNumber = try #require(drive["plugin"]?["host_instance"]?.intValue)
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == 6)
+
+        _ = try await session.call("set_parameter", ["instance_id": .string(ampID), "parameter": "gain", "value": -12])
+        _ = try await session.call("set_parameter", ["instance_id": .string(driveID), "port": "drive", "value": 0.25])
+        _ = try await session.call("set_bypass", ["instance_id": .string(driveID), "bypass": true])
+        _ = try await session.call(
+            "create_connection",
+            ["source": "system:capture_1", "target": .string("\(ampID):input")]
+        )
+        _ = try await session.call(
+            "create_connection",
+            ["source": .string("\(ampID):output"), "target": .string("\(driveID):left_in")]
+        )
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == -12)
+        let read = try await session.call("get_parameter", ["instance_id": .string(ampID), "port": "gain"])
+        #expect(read["source"] == "host")
+        #expect(read["current_value"] == -12.0)
+        _ = try await session.call("create_snapshot", ["name": "Quiet"])
+        _ = try await session.call("set_parameter", ["instance_id": .string(ampID), "parameter": "gain", "value": 3])
+        let applied = try await session.call("apply_snapshot", ["id": "1"])
+        #expect(applied["parameters_applied"]?.intValue ?? 0 >= 2)
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == -12)
+
+        // The bridge dies and comes back on the same ports: the host lost nothing, but the new
+        // bridge knows no instance. The session re-applies the pedalboard.
+        var before = try await Self.lastResync(session)
+        try await side.bridge?.stop(SIGKILL)
+        try await side.startBridge()
+        try await Self.untilResynced(session, after: before)
+        let afterBridge = try await Self.resynced(&received)
+        #expect(afterBridge["failed"] == [], "\(afterBridge.jsonText)")
+        try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
+
+        // The host dies and comes back on the same ports: every instance is gone from it.
+        before = try await Self.lastResync(session)
+        try await side.host?.stop(SIGKILL)
+        try await side.startHost()
+        try await Self.untilResynced(session, after: before)
+        let afterHost = try await Self.resynced(&received)
+        #expect(afterHost["failed"] == [], "\(afterHost.jsonText)")
+        try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
+        await events.shutdown()
+    }
+
+    /// When the session last re-synced, as `health_check` reports it.
+    static func lastResync(_ session: SessionHarness) async throws -> JSONValue {
+        try await session.client.call("health_check")["details"]?["last_resync"]?["timestamp"] ?? .null
+    }
+
+    /// Waits (bounded) until `health_check` reports a re-sync newer than `before`.
+    static func untilResynced(_ session: SessionHarness, after before: JSONValue) async throws {
+        try await eventually(within: .seconds(30)) {
+            guard try await lastResync(session) != before else { throw TestFailure("no re-sync yet") }
+        }
+    }
+
+    /// The next `pedalboard_resynced` event's data (one was reported: it is already on its way).
+    static func resynced(_ received: inout AsyncStream<[Data]>.Iterator) async throws -> JSONValue {
+        while let frames = await received.next() {
+            if let event = EventEnvelope(frames: frames), event.eventType == "pedalboard_resynced" { return event.data }
+        }
+        throw TestFailure("event stream ended")
+    }
+
+    /// The host holds our values under the same instance numbers, and the session says so too.
+    private func expectRig(
+        _ session: SessionHarness,
+        _ bridge: RPCClient,
+        ampID: String,
+        driveID: String,
+        numbers: (Int, Int)
+    ) async throws {
+        let instances = try await session.call("list_instances")
+        #expect(instances["instances"]?["instances"]?[ampID]?["host_instance"] == .int(numbers.0))
+        #expect(instances["instances"]?["instances"]?[driveID]?["host_instance"] == .int(numbers.1))
+        try await eventually(within: .seconds(10)) {
+            guard try await Self.hostValue(bridge, numbers.0, "gain") == -12,
+                try await Self.hostValue(bridge, numbers.1, "drive") == 0.25
+            else { throw TestFailure("host values not back") }
+        }
+        #expect(
+            try await session.call("get_parameter", ["instance_id": .string(ampID), "port": "gain"])["current_value"]
+                == -12.0
+        )
+        #expect(try await session.call("list_connections")["count"] == 2)
+        // The wires as JACK itself has them, asked through the bridge's own JACK client.
+        let initJack: JSONValue = ["action": "audio", "method": "init_jack"]
+        _ = try await bridge.request(initJack.serialized())
+        let wires: JSONValue = [
+            "action": "audio", "method": "get_jack_port_connections", "port": .string("effect_\(numbers.0):output"),
+        ]
+        let reply = try JSONValue(parsing: try await bridge.request(wires.serialized()))
+        #expect(reply["connections"] == [.string("effect_\(numbers.1):left_in")], "\(reply.jsonText)")
+        let input: JSONValue = [
+            "action": "audio", "method": "get_jack_port_connections", "port": .string("effect_\(numbers.0):input"),
+        ]
+        let fed = try JSONValue(parsing: try await bridge.request(input.serialized()))
+        #expect(fed["connections"] == ["system:capture_1"], "\(fed.jsonText)")
+    }
+}
