@@ -116,7 +116,7 @@ extension Session {
             board = next.pedalboard ?? board
             let systemWiring =
                 board.connections.contains { $0.touches(Connection.system) }
-                ? [] : SystemWiring.wires(for: board, catalogue: catalogue)
+                ? [] : SystemWiring.wires(for: board, catalogue: catalogue.catalogue)
             next.pedalboard?.connections += systemWiring
             state = next
             bridgeIDs = [:]
