@@ -56,6 +56,17 @@ extension Session {
                 case .load:
                     try await load(&plugins[index])
                     outcome.pluginsLoaded += 1
+                    // A pedalboard being loaded announces its plugins as load_plugin does; a re-sync
+                    // puts back plugins clients already know of, and says so once, when done.
+                    if !reconciling {
+                        publish(
+                            "plugin_loaded",
+                            [
+                                "instance_id": .string(instanceID), "uri": .string(plugins[index].uri),
+                                "name": .string(plugins[index].name),
+                            ]
+                        )
+                    }
                 }
             } catch {
                 outcome.failures.append(["instance_id": .string(instanceID), "error": .string(error.message)])

@@ -59,6 +59,13 @@ import Glibc
             )
         }
 
+        func pause() async throws { try signal(SIGSTOP) }
+        func resume() async throws { try signal(SIGCONT) }
+
+        private func signal(_ number: Int32) throws {
+            guard let pid = bridge?.pid, kill(pid, number) == 0 else { throw TestFailure("cannot signal the bridge") }
+        }
+
         func stop() async {
             try? await bridge?.stop(SIGTERM)
             try? await host?.stop(SIGTERM)
@@ -170,6 +177,39 @@ import Glibc
         let read = try await session.call("get_parameter", ["instance_id": .string(ampID), "port": "gain"])
         #expect(read["source"] == "host")
         #expect(read["current_value"] == -12.0)
+        // A bridge that stops answering (SIGSTOP) holds up the call waiting on it, and nothing else:
+        // health and stored state answer at once, and the call ends when the bridge resumes.
+        try await side.pause()
+        let other = RPCClient(RPCClientConfiguration(endpoint: session.server.rpc.endpoint, timeout: .seconds(10)))
+        let stuck = Task { () throws -> (JSONValue, ContinuousClock.Instant) in
+            let result = try await other.call(
+                "set_parameter",
+                params: ["instance_id": .string(ampID), "parameter": "gain", "value": -12]
+            )
+            return (result, ContinuousClock.now)
+        }
+        // For a quarter of a second (shorter than the session's 0.5 s health probe timeout, so the
+        // link is not declared down), while that call waits on the stopped bridge, everything else
+        // answers.
+        let clock = ContinuousClock()
+        let window = clock.now + .milliseconds(250)
+        var answered = 0
+        while clock.now < window {
+            let asked = clock.now
+            _ = try await session.call("health_check")
+            _ = try await session.call("get_current_pedalboard")
+            _ = try await session.call("get_pedalboard_list")
+            #expect(clock.now - asked < .seconds(1))
+            answered += 1
+        }
+        #expect(answered > 1)
+        let resumed = clock.now
+        try await side.resume()
+        let (result, finished) = try await stuck.value
+        #expect(result["success"] == true)
+        #expect(finished >= resumed, "the call did not wait for the bridge")
+        await other.shutdown()
+
         _ = try await session.call("create_snapshot", ["name": "Quiet"])
         _ = try await session.call("set_parameter", ["instance_id": .string(ampID), "parameter": "gain", "value": 3])
         let applied = try await session.call("apply_snapshot", ["id": "1"])
