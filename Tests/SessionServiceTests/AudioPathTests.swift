@@ -130,6 +130,7 @@ import Glibc
         let request: JSONValue = ["command": .string("param_get \(number) \(symbol)")]
         let frame = try await bridge.request(request.serialized())
         let reply = try JSONValue(parsing: frame)
+        guard reply["error"] == nil else { return nil }  // e.g. ERR_INSTANCE_NON_EXISTS
         return reply["raw"]?.stringValue?.split(separator: " ").last.flatMap { Double($0) }
     }
 
@@ -222,7 +223,8 @@ import Glibc
         try await side.bridge?.stop(SIGKILL)
         try await side.startBridge()
         try await Self.untilResynced(session, after: before)
-        let afterBridge = try await Self.resynced(&received)
+        var seen: Set<String> = []
+        let afterBridge = try await Self.next("pedalboard_resynced", &received, seen: &seen)
         #expect(afterBridge["failed"] == [], "\(afterBridge.jsonText)")
         try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
 
@@ -231,8 +233,31 @@ import Glibc
         try await side.host?.stop(SIGKILL)
         try await side.startHost()
         try await Self.untilResynced(session, after: before)
-        let afterHost = try await Self.resynced(&received)
+        let afterHost = try await Self.next("pedalboard_resynced", &received, seen: &seen)
         #expect(afterHost["failed"] == [], "\(afterHost.jsonText)")
+        try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
+        // Everything on the way was announced.
+        for type in [
+            "pedalboard_created", "plugin_loaded", "parameter_changed", "plugin_bypassed", "connection_created",
+            "snapshot_created", "snapshot_applied", "pedalboard_changed",
+        ] {
+            #expect(seen.contains(type), "no \(type) event")
+        }
+
+        // Saved, replaced by an empty pedalboard (the host emptied), and loaded back from its file.
+        let saved = try #require(try await session.call("save_pedalboard")["saved_id"]?.stringValue)
+        _ = try await session.call("create_pedalboard", ["name": "Empty"])
+        #expect(try await session.call("list_instances")["count"] == 0)
+        let unloaded = try await Self.next("pedalboard_created", &received, seen: &seen)
+        #expect(unloaded["name"] == "Empty")
+        #expect(seen.contains("plugin_unloaded"))
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == nil)
+        let loaded = try await session.call("load_pedalboard", ["id": .string(saved)])
+        #expect(loaded["plugins_loaded"] == 2)
+        #expect(loaded["connections_created"] == 2)
+        #expect(loaded["failed"] == [])
+        let event = try await Self.next("pedalboard_loaded", &received, seen: &seen)
+        #expect(event["plugins_loaded"] == 2)
         try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
         await events.shutdown()
     }
@@ -249,10 +274,17 @@ import Glibc
         }
     }
 
-    /// The next `pedalboard_resynced` event's data (one was reported: it is already on its way).
-    static func resynced(_ received: inout AsyncStream<[Data]>.Iterator) async throws -> JSONValue {
+    /// The data of the next event of `type` (one was reported: it is already on its way); the types
+    /// passed on the way are added to `seen`.
+    static func next(
+        _ type: String,
+        _ received: inout AsyncStream<[Data]>.Iterator,
+        seen: inout Set<String>
+    ) async throws -> JSONValue {
         while let frames = await received.next() {
-            if let event = EventEnvelope(frames: frames), event.eventType == "pedalboard_resynced" { return event.data }
+            guard let event = EventEnvelope(frames: frames) else { continue }
+            seen.insert(event.eventType)
+            if event.eventType == type { return event.data }
         }
         throw TestFailure("event stream ended")
     }
