@@ -39,10 +39,12 @@ extension Session {
         return try createSnapshot(name: name)
     }
 
-    /// Sets every stored value and bypass state in the host, then records them.
+    /// Sets every stored value and bypass state in the host, recording each as the host accepts it
+    /// (a bridge lost half-way leaves the state saying what the host really has).
     public func applySnapshot(_ id: String) async throws -> JSONValue {
         try await exclusive {
             let snapshot = try state.snapshot(id)
+            defer { changed() }
             var applied = 0
             var skipped: [JSONValue] = []
             for plugin in state.plugins {
@@ -78,7 +80,6 @@ extension Session {
                 }
             }
             state.pedalboard?.currentSnapshotID = id
-            changed()
             publish(
                 "snapshot_applied",
                 [

@@ -217,6 +217,31 @@ import Glibc
         #expect(applied["parameters_applied"]?.intValue ?? 0 >= 2)
         #expect(try await Self.hostValue(bridge, ampNumber, "gain") == -12)
 
+        // Presets: the user's (kept by the session, applied value by value) and an LV2 one (loaded by
+        // the host, its values read back from it).
+        let userPreset = try await session.call("save_preset", ["instance_id": .string(ampID), "label": "Quiet amp"])
+        _ = try await session.call("set_parameter", ["instance_id": .string(ampID), "parameter": "gain", "value": 3])
+        _ = try await session.call(
+            "load_preset",
+            ["instance_id": .string(ampID), "preset_uri": userPreset["preset"]?["uri"] ?? ""]
+        )
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == -12)
+        let leslie = try await session.call("add_plugin", ["uri": .string(SessionHarness.leslie)])
+        let leslieID = try #require(leslie["instance_id"]?.stringValue)
+        let leslieNumber = try #require(leslie["plugin"]?["host_instance"]?.intValue)
+        let presets = try #require(
+            try await session.call("show_presets", ["instance_id": .string(leslieID)])["presets"]?.arrayValue
+        )
+        let slow = try #require(presets.first { $0["label"] == "Slow" }?["uri"])
+        let loadedPreset = try await session.call(
+            "load_preset",
+            ["instance_id": .string(leslieID), "preset_uri": slow]
+        )
+        let depth = try #require(loadedPreset["parameters"]?["hi_depth"]?.doubleValue)
+        #expect(abs(depth - 0.75) < 0.001)
+        #expect(try await Self.hostValue(bridge, leslieNumber, "hi_depth").map { abs($0 - 0.75) < 0.001 } == true)
+        _ = try await session.call("remove_plugin", ["instance_id": .string(leslieID)])
+
         // The bridge dies and comes back on the same ports: the host lost nothing, but the new
         // bridge knows no instance. The session re-applies the pedalboard.
         var before = try await Self.lastResync(session)
