@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// The audio methods, through the bridge's own JACK client, against a real jackd (dummy driver).
-@Suite(.serialized, .timeLimit(.minutes(2))) struct BridgeAudioTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct BridgeAudioTests {
     static func audio(_ method: String, _ fields: [String: JSONValue] = [:]) -> JSONValue {
         .object(fields.merging(["action": "audio", "method": .string(method)]) { $1 })
     }

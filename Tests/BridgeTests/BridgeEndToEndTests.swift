@@ -61,7 +61,7 @@ struct LV2HostProcess {
 }
 
 /// The bridge against a real LV2 host on a real jackd, with the real swh amp: issue item 7.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct BridgeEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct BridgeEndToEndTests {
     static let amp = BridgeRequestTests.amp
 
     @Test func againstMarliseHost() async throws {

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The JACK client wrapper against a real jackd on the dummy driver.
-@Suite(.timeLimit(.minutes(1))) struct JackClientTests {
+@Suite(.timeLimit(.minutes(10))) struct JackClientTests {
     @Test func readsTheServersFormatAndSystemPorts() async throws {
         try await withJackServer(sampleRate: 44100, period: 128) { server in
             let client = try JackClient(name: "reader", server: server.name)
