@@ -11,8 +11,9 @@ import Glibc
 /// The session on the real audio path: jackd (dummy driver), `marlise-host`, `marlise-bridge`,
 /// and the swh amp and mda Overdrive. The bridge and then the host are killed with SIGKILL and
 /// restarted mid-session; the session re-applies its pedalboard, confirmed by reading the host's
-/// own values back through the bridge.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct AudioPathTests {
+/// own values back through the bridge. The limit allows for waiting its turn at JACK behind the
+/// other suites that use it.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct AudioPathTests {
     /// The processes of the audio side, on free ports.
     final class AudioSide: @unchecked Sendable {  // mutated only by the one test that owns it
         let jack: String
