@@ -49,7 +49,6 @@ public final class BridgeClient: Sendable {
     public let resyncRequests: AsyncStream<String>
     private let resyncContinuation: AsyncStream<String>.Continuation
     private let calls: RPCClient
-    private let singleShot: RPCClient
     private let probe: RPCClient
     private let link = Mutex(BridgeLink())
     /// The subscriber on the bridge's events, kept so ``shutdown()`` can end ``run()``'s watch.
@@ -57,16 +56,11 @@ public final class BridgeClient: Sendable {
 
     public init(_ settings: Settings) {
         self.settings = settings
-        var calls = RPCClientConfiguration(
-            endpoint: settings.endpoint,
-            timeout: settings.timeout,
-            retry: settings.retry
-        )
+        // One try per request: ``send(_:idempotent:)`` retries itself, so it can stop retrying the
+        // moment the probe finds the bridge gone.
+        var calls = RPCClientConfiguration(endpoint: settings.endpoint, timeout: settings.timeout)
         calls.sourceService = "session_manager"
         self.calls = RPCClient(calls)
-        var single = calls
-        single.retry = RetryPolicy()
-        singleShot = RPCClient(single)
         probe = RPCClient(RPCClientConfiguration(endpoint: settings.healthEndpoint, timeout: settings.probeTimeout))
         (resyncRequests, resyncContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -79,20 +73,32 @@ public final class BridgeClient: Sendable {
 
     /// Sends one request and returns the bridge's reply object.
     ///
-    /// `idempotent: false` (loading a plugin) is tried once: a retry after a lost reply could load
-    /// it twice. Throws `BRIDGE_ERROR` when the bridge is down, does not answer, or answers an error.
+    /// A request that times out is tried again (`1 + BRIDGE_CONNECT_RETRIES` tries, the retry delay
+    /// between them) while the probe still finds the bridge up; `idempotent: false` (loading a
+    /// plugin) is tried once: a retry after a lost reply could load it twice. Throws `BRIDGE_ERROR`
+    /// when the bridge is down, does not answer, or answers an error.
     @discardableResult
     public func send(_ request: JSONValue, idempotent: Bool = true) async throws(RPCError) -> JSONValue {
-        guard link.withLock({ $0.state == .up }) else {
-            throw RPCError(.bridgeError, "Bridge not reachable at \(settings.endpoint)")
+        let body = request.serialized()
+        let attempts = idempotent ? settings.retry.attempts : 1
+        var attempt = 0
+        var frame: Data?
+        while frame == nil {
+            // Checked before every try: once the probe has found the bridge gone, nothing waits.
+            guard link.withLock({ $0.state == .up }) else {
+                throw RPCError(.bridgeError, "Bridge not reachable at \(settings.endpoint)")
+            }
+            attempt += 1
+            do {
+                frame = try await calls.request(body)
+            } catch  where error.code == .timeout && attempt < attempts {
+                try? await Task.sleep(for: settings.retry.delay)
+            } catch {
+                if error.code != .shutdown { link.withLock { $0.callFailed() } }
+                throw RPCError(.bridgeError, "Bridge did not answer: \(error.message)")
+            }
         }
-        let frame: Data
-        do {
-            frame = try await (idempotent ? calls : singleShot).request(request.serialized())
-        } catch {
-            link.withLock { $0.callFailed() }
-            throw RPCError(.bridgeError, "Bridge did not answer: \(error.message)")
-        }
+        guard let frame else { throw RPCError(.bridgeError, "Bridge did not answer") }
         perform(link.withLock { $0.callAnswered() })
         let reply: JSONValue
         do {
@@ -101,9 +107,14 @@ public final class BridgeClient: Sendable {
             throw RPCError(.bridgeError, "Bridge answered something that is not JSON: \(error)")
         }
         if let message = reply["error"], !message.isNull {
-            throw RPCError(.bridgeError, message.stringValue ?? message.jsonText)
+            // The bridge's own code (HOST_UNAVAILABLE, INSTANCE_NOT_FOUND, …) stays readable in the text.
+            let code = reply["code"]?.stringValue.map { " [\($0)]" } ?? ""
+            throw RPCError(.bridgeError, (message.stringValue ?? message.jsonText) + code)
         }
-        guard case .object = reply else {
+        switch reply {
+        case .object: break
+        case .array: return reply  // `get_jack_hardware_ports` answers a bare list of port names
+        default:
             throw RPCError(.bridgeError, "Bridge answered \(reply.jsonText.prefix(200)) instead of an object")
         }
         if reply["success"] == false {
@@ -188,7 +199,6 @@ public final class BridgeClient: Sendable {
         }
         await events?.shutdown()
         await calls.shutdown()
-        await singleShot.shutdown()
         await probe.shutdown()
     }
 

@@ -13,6 +13,27 @@ extension PluginCatalogue {
     }
 }
 
+/// The catalogue with its plugins indexed by URI: `set_parameter` looks its plugin up on every call.
+struct IndexedCatalogue: Sendable {
+    let catalogue: PluginCatalogue
+    private let byURI: [String: PluginInfo]
+
+    init(_ catalogue: PluginCatalogue) {
+        self.catalogue = catalogue
+        byURI = Dictionary(catalogue.plugins.map { ($0.uri, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    var plugins: [PluginInfo] { catalogue.plugins }
+
+    func plugin(uri: String) -> PluginInfo? { byURI[uri] }
+
+    /// The plugin, or `PLUGIN_NOT_FOUND`.
+    func require(uri: String) throws(RPCError) -> PluginInfo {
+        guard let plugin = byURI[uri] else { throw RPCError(.pluginNotFound, "Plugin not found: \(uri)") }
+        return plugin
+    }
+}
+
 extension PluginInfo {
     /// The control input `symbol`, with `value` checked against its declared range.
     public func checkedControl(_ symbol: String, value: Double) throws(RPCError) -> PortInfo {

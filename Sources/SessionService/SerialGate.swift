@@ -10,6 +10,15 @@ final class SerialGate: Sendable {
 
     private let state = Mutex(State())
 
+    /// Enters at once if nobody is inside, without suspending; `false` when it must wait.
+    func tryEnter() -> Bool {
+        state.withLock { state in
+            guard !state.busy else { return false }
+            state.busy = true
+            return true
+        }
+    }
+
     func enter() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let enterNow = state.withLock { state in

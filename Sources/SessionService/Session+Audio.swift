@@ -9,21 +9,20 @@ import Glibc
 extension Session {
     /// The true state: the bridge as its health endpoint last answered (probed continuously, so this
     /// reply never waits on it), the host and JACK as the bridge reports them, and every stored file
-    /// that could not be read.
-    public func health() -> JSONValue {
+    /// that could not be read (as found at start-up and at the last listing: health reads no files).
+    /// `healthy` is about the audio path; a skipped file is reported, not a reason to restart.
+    public nonisolated func health() -> JSONValue {
         let status = bridge.status
-        let (_, problems) = store.pedalboards.list()
-        let allProblems =
-            startupProblems.map { "\($0.file): \($0.reason)" } + problems.map { "\($0.file): \($0.reason)" }
+        let facts = facts.withLock { $0 }
         let host = status.hostConnected ?? false
         return [
-            "healthy": .bool(status.bridgeConnected && host && allProblems.isEmpty),
+            "healthy": .bool(status.bridgeConnected && host),
             "bridge_connected": .bool(status.bridgeConnected), "mod_host_connected": .bool(host),
             "jack_running": status.jackRunning.map { .bool($0) } ?? .null,
             "details": [
-                "bridge_endpoint": .string(bridge.settings.endpoint),
-                "storage_problems": .array(allProblems.map { .string($0) }),
-                "active_plugins": .int(state.plugins.count), "last_resync": lastResync,
+                "bridge_endpoint": .string(bridge.settings.endpoint), "storage_ok": .bool(facts.problems.isEmpty),
+                "storage_problems": .array(facts.problems.map { .string($0) }),
+                "active_plugins": .int(facts.activePlugins), "last_resync": facts.lastResync,
             ],
         ]
     }

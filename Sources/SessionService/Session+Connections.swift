@@ -1,4 +1,4 @@
-public import LV2
+import LV2
 public import Messaging
 
 /// Wires between plugin ports and the audio interface, made in the host by their JACK names.

@@ -75,6 +75,9 @@ extension Session {
     /// Every readable pedalboard, and every file that is not one.
     public func pedalboardList() -> JSONValue {
         let (pedalboards, problems) = store.pedalboards.list()
+        pedalboardProblems = problems
+        let all = (startupProblems + problems).map { "\($0.file): \($0.reason)" }
+        facts.withLock { $0.problems = all }
         return [
             "pedalboards": .array(
                 pedalboards.map { entry in
@@ -111,7 +114,9 @@ extension Session {
             var next = SessionState(pedalboard: board, storeID: storeID)
             next.assignHostNumbers()
             board = next.pedalboard ?? board
-            let systemWiring = board.connections.contains { $0.touches(Connection.system) } ? [] : systemWires(board)
+            let systemWiring =
+                board.connections.contains { $0.touches(Connection.system) }
+                ? [] : SystemWiring.wires(for: board, catalogue: catalogue.catalogue)
             next.pedalboard?.connections += systemWiring
             state = next
             bridgeIDs = [:]
@@ -165,41 +170,6 @@ extension Session {
                 _ = try catalogue.require(uri: instance.uri).checkedPort(port, direction: direction)
             }
         }
-    }
-
-    /// Capture ports into the first plugin's audio inputs, the last plugin's audio outputs into the
-    /// playback ports, by the plugins' real port symbols (the reference hard-coded `in_1`/`out_1`).
-    func systemWires(_ board: Pedalboard) -> [Connection] {
-        guard let first = board.plugins.first, let last = board.plugins.last,
-            let firstInfo = catalogue.plugin(uri: first.uri), let lastInfo = catalogue.plugin(uri: last.uri)
-        else { return [] }
-        func port(_ name: String) -> String { String(name.split(separator: ":").last ?? "") }
-        var wires: [Connection] = []
-        let inputs = firstInfo.audioInputs
-        for (index, capture) in board.systemInputs.enumerated() where index < inputs.count {
-            let symbol = inputs[index].symbol
-            wires.append(
-                Connection(
-                    sourcePlugin: Connection.system,
-                    sourcePort: port(capture),
-                    targetPlugin: first.instanceID,
-                    targetPort: symbol
-                )
-            )
-        }
-        let outputs = lastInfo.audioOutputs
-        for (index, playback) in board.systemOutputs.enumerated() where !outputs.isEmpty {
-            let symbol = outputs[min(index, outputs.count - 1)].symbol
-            wires.append(
-                Connection(
-                    sourcePlugin: last.instanceID,
-                    sourcePort: symbol,
-                    targetPlugin: Connection.system,
-                    targetPort: port(playback)
-                )
-            )
-        }
-        return wires
     }
 
     /// Deletes a stored pedalboard; if it is the current one, that stays loaded but unsaved.

@@ -26,7 +26,7 @@ extension Session {
 
     /// Reads the installed plugins again (after a package was installed).
     public func rescan(_ catalogue: PluginCatalogue) -> JSONValue {
-        self.catalogue = catalogue
+        self.catalogue = IndexedCatalogue(catalogue)
         return ["count": .int(catalogue.plugins.count)]
     }
 

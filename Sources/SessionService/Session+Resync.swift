@@ -1,4 +1,4 @@
-public import Messaging
+import Messaging
 
 /// Putting the current pedalboard back into a host that lost it (a crash, a restart of the bridge
 /// or the host, a restart of the session itself): same instances, values, bypass states and wires.
@@ -28,43 +28,48 @@ extension Session {
         publish("pedalboard_resynced", data)
     }
 
-    /// Makes the host hold exactly the state's plugins, values, bypass states and wires.
-    ///
-    /// With `reconciling`, what the bridge still holds is looked at first (`list_instances`): an
-    /// instance under one of our host numbers with the same plugin is adopted and given our values
-    /// (a restarted session does not interrupt the sound); anything else is unloaded, and our
-    /// numbers are cleared in the host (a restarted bridge does not know what its host kept).
-    /// Plugins are then loaded in ascending host-number order, so a bridge that hands out the
-    /// lowest free number gives each its old one back. Failures are collected, not thrown: one
-    /// plugin that no longer loads must not keep the rest silent.
+    /// Makes the host hold exactly the state's plugins, values, bypass states and wires, as
+    /// ``ResyncPlan`` decides (with `reconciling`, after looking at what the bridge still holds).
+    /// Failures are collected, not thrown: one plugin that no longer loads must not keep the rest
+    /// silent.
     func applyRig(reconciling: Bool) async -> ApplyOutcome {
         var outcome = ApplyOutcome()
         var plugins = state.plugins
-        var hosted: [Int: (id: String, uri: String)] = [:]
-        if reconciling {
-            hosted = await hostedInstances()
-            for (number, entry) in hosted where plugins.first(where: { $0.hostNumber == number })?.uri != entry.uri {
-                _ = try? await bridge.plugin("unload_plugin", ["instance_id": .string(entry.id)])
-                hosted[number] = nil
-            }
-            for number in plugins.compactMap(\.hostNumber) where hosted[number] == nil {
-                _ = try? await bridge.command("remove", [.int(number)])
-            }
+        let plan = ResyncPlan(plugins: plugins, hosted: reconciling ? await hostedInstances() : nil)
+        for bridgeID in plan.unload {
+            _ = try? await bridge.plugin("unload_plugin", ["instance_id": .string(bridgeID)])
         }
-        let order = plugins.indices.sorted { (plugins[$0].hostNumber ?? Int.max) < (plugins[$1].hostNumber ?? Int.max) }
-        for index in order {
+        for number in plan.clear {
+            _ = try? await bridge.command("remove", [.int(number)])
+        }
+        for step in plan.steps {
+            let instanceID: String
+            switch step {
+            case .adopt(let id, _), .load(let id): instanceID = id
+            }
+            guard let index = plugins.firstIndex(where: { $0.instanceID == instanceID }) else { continue }
             do {
-                if let number = plugins[index].hostNumber, let entry = hosted[number] {
-                    try await adopt(plugins[index], bridgeID: entry.id)
+                switch step {
+                case .adopt(_, let bridgeID):
+                    try await adopt(plugins[index], bridgeID: bridgeID)
                     outcome.pluginsAdopted += 1
-                } else {
+                case .load:
                     try await load(&plugins[index])
                     outcome.pluginsLoaded += 1
+                    // A pedalboard being loaded announces its plugins as load_plugin does; a re-sync
+                    // puts back plugins clients already know of, and says so once, when done.
+                    if !reconciling {
+                        publish(
+                            "plugin_loaded",
+                            [
+                                "instance_id": .string(instanceID), "uri": .string(plugins[index].uri),
+                                "name": .string(plugins[index].name),
+                            ]
+                        )
+                    }
                 }
             } catch {
-                outcome.failures.append(
-                    ["instance_id": .string(plugins[index].instanceID), "error": .string(error.message)]
-                )
+                outcome.failures.append(["instance_id": .string(instanceID), "error": .string(error.message)])
             }
         }
         state.pedalboard?.plugins = plugins

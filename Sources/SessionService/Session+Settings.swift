@@ -121,6 +121,13 @@ extension Session {
             let plugin = try state.instance(instanceID)
             let info = try catalogue.require(uri: plugin.uri)
             var values: [String: Double] = [:]
+            // What the host took is recorded even if the bridge goes half-way through.
+            defer {
+                if !values.isEmpty {
+                    state.setPreset(instanceID, presetURI, values: values)
+                    changed()
+                }
+            }
             if let preset = userPresets(plugin.uri).first(where: { $0["uri"]?.stringValue == presetURI }) {
                 for (symbol, value) in preset["values"]?.objectValue ?? [:] {
                     guard let number = value.doubleValue, (try? info.checkedControl(symbol, value: number)) != nil
@@ -150,8 +157,6 @@ extension Session {
                     if let value = reply["value"]?.doubleValue { values[port.symbol] = value }
                 }
             }
-            state.setPreset(instanceID, presetURI, values: values)
-            changed()
             for (symbol, value) in values.sorted(by: { $0.key < $1.key }) {
                 publish(
                     "parameter_changed",

@@ -22,8 +22,10 @@ extension Session {
         let name = name ?? existing?.name ?? Self.defaultSnapshotName()
         try Self.checkName(name)
         let snapshot = state.capture(id: id, name: name)
-        state.store(snapshot)
-        try persistSnapshots()
+        var next = state
+        next.store(snapshot)
+        try persistSnapshots(of: next)
+        state = next
         changed()
         publish("snapshot_created", ["snapshot_id": .string(id), "snapshot_name": .string(name)])
         return ["snapshot": snapshot.json, "id": .string(id)]
@@ -37,10 +39,12 @@ extension Session {
         return try createSnapshot(name: name)
     }
 
-    /// Sets every stored value and bypass state in the host, then records them.
+    /// Sets every stored value and bypass state in the host, recording each as the host accepts it
+    /// (a bridge lost half-way leaves the state saying what the host really has).
     public func applySnapshot(_ id: String) async throws -> JSONValue {
         try await exclusive {
             let snapshot = try state.snapshot(id)
+            defer { changed() }
             var applied = 0
             var skipped: [JSONValue] = []
             for plugin in state.plugins {
@@ -76,7 +80,6 @@ extension Session {
                 }
             }
             state.pedalboard?.currentSnapshotID = id
-            changed()
             publish(
                 "snapshot_applied",
                 [
@@ -106,17 +109,21 @@ extension Session {
         try Self.checkName(name)
         var snapshot = try state.snapshot(id)
         snapshot.name = name
-        if let index = state.pedalboard?.snapshotIndex(id) { state.pedalboard?.snapshots[index] = snapshot }
-        try persistSnapshots()
+        var next = state
+        if let index = next.pedalboard?.snapshotIndex(id) { next.pedalboard?.snapshots[index] = snapshot }
+        try persistSnapshots(of: next)
+        state = next
         changed()
         return ["id": .string(id), "name": .string(name)]
     }
 
     public func removeSnapshot(_ id: String) throws(RPCError) -> JSONValue {
         _ = try state.snapshot(id)
-        state.pedalboard?.snapshots.removeAll { $0.id == id }
-        if state.pedalboard?.currentSnapshotID == id { state.pedalboard?.currentSnapshotID = nil }
-        try persistSnapshots()
+        var next = state
+        next.pedalboard?.snapshots.removeAll { $0.id == id }
+        if next.pedalboard?.currentSnapshotID == id { next.pedalboard?.currentSnapshotID = nil }
+        try persistSnapshots(of: next)
+        state = next
         changed()
         return ["id": .string(id)]
     }
@@ -125,11 +132,18 @@ extension Session {
         ["id": .string(id), "name": .string(try state.snapshot(id).name)]
     }
 
-    /// Writes the snapshots into the pedalboard's stored file (and nothing else of the unsaved rig).
-    /// A pedalboard never saved keeps them in the session file until it is.
-    func persistSnapshots() throws(RPCError) {
-        guard let storeID = state.storeID, let board = state.pedalboard else { return }
-        guard case .object(var members) = try store.pedalboards.load(id: storeID) else { return }
+    /// Writes `next`'s snapshots into its pedalboard's stored file (and nothing else of the unsaved
+    /// rig) before the state takes them: a failed write changes nothing. A pedalboard never saved
+    /// (or deleted since) keeps them in the session file until it is saved.
+    func persistSnapshots(of next: SessionState) throws(RPCError) {
+        guard let storeID = next.storeID, let board = next.pedalboard else { return }
+        let document: JSONValue
+        do {
+            document = try store.pedalboards.load(id: storeID)
+        } catch  where error.code == .notFound {
+            return
+        }
+        guard case .object(var members) = document else { return }
         members["snapshots"] = .array(board.snapshots.map(\.json))
         members["current_snapshot_id"] = board.currentSnapshotID.map { .string($0) } ?? .null
         try store.pedalboards.save(id: storeID, document: .object(members))

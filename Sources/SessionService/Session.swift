@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import LV2
 public import Messaging
@@ -14,14 +15,21 @@ public actor Session {
     let store: SessionStore
     let bridge: BridgeClient
     let events: Publisher
-    var catalogue: PluginCatalogue
+    var catalogue: IndexedCatalogue
     var state: SessionState
     var settings: [SessionStore.Setting: JSONValue] = [:]
     /// Files found unreadable at start-up (session and settings; pedalboard files are re-listed live).
     var startupProblems: [PedalboardStore.Problem] = []
+    /// Pedalboard files that are not pedalboards, as the last listing found them.
+    var pedalboardProblems: [PedalboardStore.Problem] = []
     /// The bridge's instance id for each of ours, where it chose a different one.
     var bridgeIDs: [String: String] = [:]
-    var lastResync: JSONValue = .null
+    var lastResync: JSONValue = .null {
+        didSet { facts.withLock { $0.lastResync = lastResync } }
+    }
+    /// What `health_check` reports besides the bridge, kept where it can be read without entering
+    /// the actor: health is answered on the RPC socket's thread, with no hop.
+    let facts = Mutex(HealthFacts())
     let startedAt = ContinuousClock.now
     let gate = SerialGate()
     let persistence: SessionPersistence
@@ -39,7 +47,7 @@ public actor Session {
         self.store = store
         self.bridge = bridge
         self.events = events
-        self.catalogue = catalogue
+        self.catalogue = IndexedCatalogue(catalogue)
         persistence = SessionPersistence(store: store, delay: saveDelay)
         let (restored, problem) = store.loadSession()
         state = restored ?? SessionState()
@@ -50,8 +58,16 @@ public actor Session {
             if let problem { startupProblems.append(problem) }
         }
         state.assignHostNumbers()
+        let listing = store.pedalboards.list()
+        pedalboardProblems = listing.problems
+        let problems = (startupProblems + listing.problems).map { "\($0.file): \($0.reason)" }
+        let count = state.plugins.count
+        facts.withLock {
+            $0.problems = problems
+            $0.activePlugins = count
+        }
         let empty = state.pedalboard == nil
-        if autoCreateDefault && empty && store.pedalboards.list().pedalboards.isEmpty {
+        if autoCreateDefault && empty && listing.pedalboards.isEmpty {
             let board = Pedalboard(id: RequestID.make(), name: "Default")
             try store.pedalboards.save(id: board.id, document: board.json)
             state = SessionState(pedalboard: board, storeID: board.id)
@@ -63,16 +79,9 @@ public actor Session {
         }
     }
 
-    /// Writes the session when it has changed: until ``shutdown()``, re-syncs the host whenever the
-    /// bridge asks for it.
+    /// Until the bridge client shuts down, re-syncs the host whenever it asks for it.
     public func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.persistence.run() }
-            group.addTask {
-                for await reason in self.bridge.resyncRequests { await self.resync(reason: reason) }
-            }
-            await group.waitForAll()
-        }
+        for await reason in bridge.resyncRequests { await resync(reason: reason) }
     }
 
     /// Writes any pending change now and stops the writer.
@@ -80,11 +89,14 @@ public actor Session {
         persistence.finish()
     }
 
+    /// Every file found unreadable, for the log at start-up.
+    public var storageProblems: [PedalboardStore.Problem] { startupProblems + pedalboardProblems }
+
     // MARK: - Helpers shared by the operations
 
     /// Runs `body` alone among the rig-changing operations, in arrival order.
     func exclusive<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        await gate.enter()
+        if !gate.tryEnter() { await gate.enter() }
         defer { gate.leave() }
         return try await body()
     }
@@ -92,6 +104,8 @@ public actor Session {
     /// Records that the state changed: the current session is written after a short quiet period.
     func changed() {
         persistence.schedule(state)
+        let count = state.plugins.count
+        facts.withLock { $0.activePlugins = count }
     }
 
     func publish(_ event: String, _ data: JSONValue) {
@@ -151,49 +165,59 @@ public actor Session {
     var bridgeAnswers: Bool { bridge.status.bridgeConnected }
 }
 
+/// The session's side of `health_check`.
+struct HealthFacts: Sendable {
+    var activePlugins = 0
+    var problems: [String] = []
+    var lastResync: JSONValue = .null
+}
+
 /// The debounced writer of `session/current.json`: the latest state is written once changes
 /// pause for `delay`, and at shutdown.
+///
+/// It writes on a dispatch queue of its own: a write ends in two fsyncs, which must not block one
+/// of the few threads of Swift's cooperative pool while knobs are being turned.
 final class SessionPersistence: Sendable {
     private let store: SessionStore
     private let delay: Duration
-    private let pending = Mutex<SessionState?>(nil)
-    private let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    /// The state to write, and whether a write is already scheduled.
+    private let pending = Mutex<(state: SessionState?, scheduled: Bool)>((nil, false))
+    private let queue = DispatchQueue(label: "marlise.session.persistence")
 
     init(store: SessionStore, delay: Duration) {
         self.store = store
         self.delay = delay
-        (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     func schedule(_ state: SessionState) {
-        pending.withLock { $0 = state }
-        wake.yield()
+        let first = pending.withLock { pending in
+            pending.state = state
+            defer { pending.scheduled = true }
+            return !pending.scheduled
+        }
+        guard first else { return }
+        let nanoseconds = Int(delay / .nanoseconds(1))
+        queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
+            pending.withLock { $0.scheduled = false }
+            flush()
+        }
     }
 
     /// Writes what is pending; returns the error of a failed write (the state stays pending).
     @discardableResult
     func flush() -> RPCError? {
-        guard let state = pending.withLock({ $0.take() }) else { return nil }
+        guard let state = pending.withLock({ $0.state.take() }) else { return nil }
         do {
             try store.saveSession(state)
             return nil
         } catch {
-            pending.withLock { if $0 == nil { $0 = state } }
+            pending.withLock { if $0.state == nil { $0.state = state } }
             return error
         }
     }
 
-    func run() async {
-        for await _ in wakeups {
-            try? await Task.sleep(for: delay)
-            flush()
-        }
-        flush()
-    }
-
+    /// Writes whatever is pending now, after any write under way.
     func finish() {
-        wake.finish()
-        flush()
+        queue.sync { _ = flush() }
     }
 }

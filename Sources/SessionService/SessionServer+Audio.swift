@@ -6,7 +6,7 @@ extension SessionServer {
     static func registerHealthAndAudio(_ router: inout RPCRouter, _ session: Session) {
         let bridge = session.bridge
         router.register("echo") { request in .object(request.params) }
-        router.method("health_check") { _ in await session.health() }
+        router.method("health_check") { _ in session.health() }
         router.method("get_metrics") { _ in await session.metrics() }
         router.method("get_cpu_load") { _ in try await session.hostLoad("cpu_load") }
         router.method("get_max_cpu_load") { _ in try await session.hostLoad("max_cpu_load") }
@@ -103,7 +103,8 @@ extension SessionServer {
                             ["is_audio": .bool(audio), "is_output": .bool(output)]
                         )
                         let ports = reply["ports"] ?? reply["result"] ?? reply
-                        result["\(audio ? "audio" : "midi")_\(output ? "capture" : "playback")"] = ports
+                        // `is_output` names the system's outputs: the playback ports.
+                        result["\(audio ? "audio" : "midi")_\(output ? "playback" : "capture")"] = ports
                     }
                 }
                 return .object(result)

@@ -47,12 +47,15 @@ public final class SessionServer: Sendable {
         let bridge = BridgeClient(configuration.bridge)
         let session: Session
         do {
+            // The lilv scan and the first bridge probe (up to its timeout when no bridge answers)
+            // overlap: start-up waits for the longer of the two, not their sum.
+            async let scanned = Self.catalogue(catalogue)
             await bridge.probeOnce()
             session = try Session(
                 store: store,
                 bridge: bridge,
                 events: events,
-                catalogue: catalogue ?? PluginCatalogue.load(),
+                catalogue: try await scanned,
                 autoCreateDefault: configuration.autoCreateDefault
             )
         } catch {
@@ -73,6 +76,12 @@ public final class SessionServer: Sendable {
             await events.shutdown()
             throw error
         }
+        for problem in await session.storageProblems {
+            logger.warning(
+                "unreadable file skipped",
+                metadata: ["file": "\(problem.file)", "reason": "\(problem.reason)"]
+            )
+        }
         let background = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await bridge.run() }
@@ -87,6 +96,12 @@ public final class SessionServer: Sendable {
             ]
         )
         return SessionServer(rpc: rpc, events: events, session: session, bridge: bridge, background: background)
+    }
+
+    /// The given catalogue, or a lilv scan on a thread of its own.
+    private static func catalogue(_ given: PluginCatalogue?) async throws -> PluginCatalogue {
+        if let given { return given }
+        return try await onThread { PluginCatalogue.load() }
     }
 
     /// Stops answering, writes any pending session change, closes every socket.

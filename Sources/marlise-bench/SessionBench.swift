@@ -56,6 +56,22 @@ struct SessionBench: AsyncParsableCommand {
             ("raw libzmq floor", []), ("health_check", []), ("health_check x\(clients)", []), (setLabel, []),
             ("\(setLabel) x\(clients)", []),
         ]
+        // The bridge alone (client → bridge → host), the floor under the session's set_parameter.
+        var direct: (endpoint: String, request: Data)?
+        if let bridge, instance != nil {
+            let client = RPCClient(RPCClientConfiguration(endpoint: bridge))
+            let list: JSONValue = ["action": "plugin", "method": "list_instances"]
+            let listed = try JSONValue(parsing: try await client.request(list.serialized()))
+            await client.shutdown()
+            if let id = listed["instances"]?.objectValue?.keys.first {
+                let request: JSONValue = [
+                    "action": "plugin", "method": "set_parameter", "instance_id": .string(id),
+                    "parameter": .string(parameter), "value": 1.5,
+                ]
+                direct = (bridge, request.serialized())
+                table.append(("bridge set_parameter (floor)", []))
+            }
+        }
         let messaging = MessagingBench()
         let setParams: [String: JSONValue] = [
             "instance_id": .string(instance ?? "plugin_0"), "parameter": .string(parameter), "value": 1.5,
@@ -66,12 +82,27 @@ struct SessionBench: AsyncParsableCommand {
             table[2].1.append(try await calls(server.rpc.endpoint, "health_check", [:], clients: clients))
             table[3].1.append(try await calls(server.rpc.endpoint, "set_parameter", setParams, clients: 1))
             table[4].1.append(try await calls(server.rpc.endpoint, "set_parameter", setParams, clients: clients))
+            if let direct { table[5].1.append(try await raw(direct.endpoint, direct.request)) }
         }
         print("name                                          p50      p99      max")
         for (name, figures) in table {
             print(name.padding(toLength: 40, withPad: " ", startingAt: 0), Figures.median(figures).formatted)
         }
         await server.shutdown()
+    }
+
+    /// One client sending `request` as is, `count` times in a row.
+    func raw(_ endpoint: String, _ request: Data) async throws -> Figures {
+        let client = RPCClient(RPCClientConfiguration(endpoint: endpoint))
+        let clock = ContinuousClock()
+        var samples: [Duration] = []
+        for index in 0..<(count + 200) {
+            let start = clock.now
+            _ = try await client.request(request)
+            if index >= 200 { samples.append(clock.now - start) }
+        }
+        await client.shutdown()
+        return Figures(samples)
     }
 
     /// `clients` clients, each calling `count` times in a row (after 200 warm-up calls); every

@@ -169,11 +169,14 @@ import Testing
         _ = try await session.call("set_plugin_position", ["instance_id": "amp", "x": 100, "y": 50])
         #expect(try await session.call("get_plugin_info", ["instance_id": "amp"])["plugin"]?["x"] == 100.0)
         try await session.fails("set_bypass", ["instance_id": "amp", "bypass": true], .bridgeError)
+        try await session.fails("bypass_plugin", ["instance_id": "amp", "enabled": false], .bridgeError)
+        try await session.fails("set_bypass", ["instance_id": "amp"], .invalidParameters)
         try await session.fails("unload_plugin", ["instance_id": "amp"], .bridgeError)
         try await session.fails("remove_plugin", ["instance_id": "drive"], .bridgeError)
 
         // Wires: ends checked against real symbols and directions first.
         #expect(try await session.call("list_connections")["connections"]?.arrayValue?.first?["connection_id"] == "w1")
+        #expect(try await session.call("get_connections")["count"] == 1)
         try await session.fails(
             "create_connection",
             ["source_plugin": "amp", "source_port": "input", "target_plugin": "drive", "target_port": "left_in"],

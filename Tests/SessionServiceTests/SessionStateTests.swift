@@ -141,3 +141,41 @@ import Testing
         #expect(error?.code == .storageError)
     }
 }
+
+/// A pedalboard saved without wires to the interface gets them by its plugins' real symbols.
+@Suite struct SystemWiringTests {
+    static func board(_ uris: [String]) -> Pedalboard {
+        var board = Pedalboard(id: "b", name: "B")
+        board.plugins = uris.enumerated().map { index, uri in
+            PluginInstance(instanceID: "p\(index)", uri: uri, name: "")
+        }
+        return board
+    }
+
+    @Test func aMonoPluginTakesTheFirstCaptureAndFeedsBothPlaybacks() {
+        let wires = SystemWiring.wires(for: Self.board([SessionHarness.amp]), catalogue: SessionHarness.catalogue)
+        #expect(
+            wires.map { "\($0.source) \($0.target)" } == [
+                "system:capture_1 p0:input", "p0:output system:playback_1", "p0:output system:playback_2",
+            ]
+        )
+    }
+
+    @Test func aChainIsWiredAtItsEndsByRealSymbols() {
+        let wires = SystemWiring.wires(
+            for: Self.board([SessionHarness.overdrive, SessionHarness.amp, SessionHarness.overdrive]),
+            catalogue: SessionHarness.catalogue
+        )
+        #expect(
+            wires.map { "\($0.source) \($0.target)" } == [
+                "system:capture_1 p0:left_in", "system:capture_2 p0:right_in", "p2:left_out system:playback_1",
+                "p2:right_out system:playback_2",
+            ]
+        )
+    }
+
+    @Test func unknownPluginsAndEmptyBoardsGetNoWires() {
+        #expect(SystemWiring.wires(for: Self.board([]), catalogue: SessionHarness.catalogue).isEmpty)
+        #expect(SystemWiring.wires(for: Self.board(["urn:nope"]), catalogue: SessionHarness.catalogue).isEmpty)
+    }
+}

@@ -102,7 +102,8 @@ import Testing
 
     @Test(arguments: [
         "shutdown", "reboot", "install_package", "install_update", "switch_cpu_frequency", "login", "logout",
-        "upload_file", "download_file", "delete_file", "list_files", "remove_package",
+        "upload_file", "download_file", "delete_file", "list_files", "remove_package", "get_user_info", "clear_logs",
+        "get_logs",
     ])
     func administrationIsRefused(_ method: String) async throws {
         let session = try await SessionHarness.start()

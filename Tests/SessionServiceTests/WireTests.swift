@@ -28,6 +28,7 @@ import Testing
             ([Data(text: #"{"method":"echo"}"#), Data(text: "{}")], "INVALID_REQUEST"),
             ([Data(text: #"{"method":"no_such_method","request_id":7}"#)], "METHOD_NOT_FOUND"),
             ([Data(text: big)], nil),
+            ([Data(repeating: 0x20, count: 17 << 20)], "MESSAGE_TOO_LARGE"),
         ]
         for (frames, code) in cases {
             try await peer.send([Data()] + frames)  // the empty delimiter a REQ client sends
@@ -80,6 +81,7 @@ import Testing
         #expect(health["healthy"] == false)
         #expect(health["bridge_connected"] == false)
         #expect(health["mod_host_connected"] == false)
+        #expect(health["details"]?["storage_ok"] == false)
         let listed = health["details"]?["storage_problems"]?.arrayValue ?? []
         let problems = listed.compactMap(\.stringValue)
         #expect(problems.count >= 3, "\(problems)")

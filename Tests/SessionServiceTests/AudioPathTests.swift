@@ -1,0 +1,353 @@
+import Foundation
+import Messaging
+import SessionService
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The session on the real audio path: jackd (dummy driver), `marlise-host`, `marlise-bridge`,
+/// and the swh amp and mda Overdrive. The bridge and then the host are killed with SIGKILL and
+/// restarted mid-session; the session re-applies its pedalboard, confirmed by reading the host's
+/// own values back through the bridge. The limit allows for waiting its turn at JACK behind the
+/// other suites that use it.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct AudioPathTests {
+    /// The processes of the audio side, on free ports.
+    final class AudioSide: @unchecked Sendable {  // mutated only by the one test that owns it
+        let jack: String
+        let hostPorts: (Int, Int)
+        let bridgePorts: (rep: String, pub: String, health: String)
+        var host: TestProcess?
+        var bridge: TestProcess?
+        let logs = FileManager.default.temporaryDirectory
+
+        init(jack: String) throws {
+            self.jack = jack
+            hostPorts = (try freePort(), try freePort())
+            bridgePorts = (
+                "tcp://127.0.0.1:\(try freePort())", "tcp://127.0.0.1:\(try freePort())",
+                "tcp://127.0.0.1:\(try freePort())"
+            )
+        }
+
+        func startHost() async throws {
+            let host = try await TestProcess(
+                product("marlise-host"),
+                ["-p", "\(hostPorts.0)", "-f", "\(hostPorts.1)", "--jack-server", jack],
+                environment: ["JACK_DEFAULT_SERVER": jack],
+                log: logs.appendingPathComponent("session-audio-host-\(hostPorts.0).log")
+            )
+            self.host = host
+            let port = hostPorts.0
+            try await eventually(within: .seconds(20)) {
+                guard host.process.isRunning else { throw TestFailure("marlise-host exited") }
+                try await onThread { try Self.connect(port) }
+            }
+        }
+
+        func startBridge() async throws {
+            bridge = try await TestProcess(
+                product("marlise-bridge"),
+                [],
+                environment: [
+                    "MOD_HOST_PORT": "\(hostPorts.0)", "MOD_HOST_FEEDBACK_PORT": "\(hostPorts.1)",
+                    "MODHOST_BRIDGE_REP": bridgePorts.rep, "MODHOST_BRIDGE_PUB": bridgePorts.pub,
+                    "MODHOST_BRIDGE_HEALTH": bridgePorts.health, "JACK_DEFAULT_SERVER": jack,
+                ],
+                log: logs.appendingPathComponent("session-audio-bridge-\(hostPorts.0).log")
+            )
+        }
+
+        func pause() async throws { try signal(SIGSTOP) }
+        func resume() async throws { try signal(SIGCONT) }
+
+        private func signal(_ number: Int32) throws {
+            guard let pid = bridge?.pid, kill(pid, number) == 0 else { throw TestFailure("cannot signal the bridge") }
+        }
+
+        func stop() async {
+            try? await bridge?.stop(SIGTERM)
+            try? await host?.stop(SIGTERM)
+        }
+
+        /// A TCP connect to 127.0.0.1:`port`, closed at once.
+        static func connect(_ port: Int) throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else { throw TestFailure("nothing listens on \(port)") }
+        }
+    }
+
+    @Test func theRigComesBackAfterTheBridgeAndThenTheHostAreKilled() async throws {
+        try await withJackServer { server in
+            let side = try AudioSide(jack: server.name)
+            try await side.startHost()
+            try await side.startBridge()
+            var configuration = SessionConfiguration()
+            configuration.dataDirectory = SessionHarness.makeDataDirectory()
+            configuration.bridgeEndpoint = side.bridgePorts.rep
+            configuration.bridgeEventsEndpoint = side.bridgePorts.pub
+            configuration.bridgeHealthEndpoint = side.bridgePorts.health
+            configuration.bridgeTimeout = .seconds(3)
+            let server = try await SessionServer.start(
+                configuration,
+                catalogue: SessionHarness.catalogue,
+                rpcEndpoint: "tcp://127.0.0.1:*",
+                pubEndpoint: "tcp://127.0.0.1:*"
+            )
+            let session = SessionHarness(
+                server: server,
+                client: RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint, timeout: .seconds(10))),
+                data: configuration.dataDirectory
+            )
+            let bridge = RPCClient(RPCClientConfiguration(endpoint: side.bridgePorts.rep, timeout: .seconds(3)))
+            do {
+                try await exercise(session, side: side, bridge: bridge)
+            } catch {
+                await bridge.shutdown()
+                await session.stop()
+                await side.stop()
+                throw error
+            }
+            await bridge.shutdown()
+            await session.stop()
+            await side.stop()
+        }
+    }
+
+    /// The host's value of `symbol` on instance `number`, asked through the bridge.
+    static func hostValue(_ bridge: RPCClient, _ number: Int, _ symbol: String) async throws -> Double? {
+        let request: JSONValue = ["command": .string("param_get \(number) \(symbol)")]
+        let frame = try await bridge.request(request.serialized())
+        let reply = try JSONValue(parsing: frame)
+        guard reply["error"] == nil else { return nil }  // e.g. ERR_INSTANCE_NON_EXISTS
+        return reply["raw"]?.stringValue?.split(separator: " ").last.flatMap { Double($0) }
+    }
+
+    private func exercise(_ session: SessionHarness, side: AudioSide, bridge: RPCClient) async throws {
+        try await eventually(within: .seconds(20)) {
+            let health = try await session.client.call("health_check")
+            guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
+        }
+        let events = try await Subscriber.start(connectingTo: [session.server.events.endpoint])
+        var received = events.messages.makeAsyncIterator()
+        let publisher = session.server.events
+        let syncing = Task {
+            while !Task.isCancelled {
+                publisher.publish("sync", data: nil)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        _ = await received.next()
+        syncing.cancel()
+
+        _ = try await session.call("create_pedalboard", ["name": "Stage"])
+        let amp = try await session.call(
+            "load_plugin",
+            ["uri": .string(SessionHarness.amp), "x": 10, "y": 20, "parameters": ["gain": 6]]
+        )
+        let drive = try await session.call("add_plugin", ["uri": .string(SessionHarness.overdrive)])
+        let ampID = try #require(amp["instance_id"]?.stringValue)
+        let driveID = try #require(drive["instance_id"]?.stringValue)
+        let ampNumber = try #require(amp["plugin"]?["host_instance"]?.intValue)
+        let driveNumber = try #require(drive["plugin"]?["host_instance"]?.intValue)
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == 6)
+
+        _ = try await session.call("set_parameter", ["instance_id": .string(ampID), "parameter": "gain", "value": -12])
+        _ = try await session.call("set_parameter", ["instance_id": .string(driveID), "port": "drive", "value": 0.25])
+        _ = try await session.call("set_bypass", ["instance_id": .string(driveID), "bypass": true])
+        _ = try await session.call(
+            "create_connection",
+            ["source": "system:capture_1", "target": .string("\(ampID):input")]
+        )
+        _ = try await session.call(
+            "create_connection",
+            ["source": .string("\(ampID):output"), "target": .string("\(driveID):left_in")]
+        )
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == -12)
+        let read = try await session.call("get_parameter", ["instance_id": .string(ampID), "port": "gain"])
+        #expect(read["source"] == "host")
+        #expect(read["current_value"] == -12.0)
+        // A bridge that stops answering (SIGSTOP) holds up the call waiting on it, and nothing else:
+        // health and stored state answer at once, and the call ends when the bridge resumes.
+        try await side.pause()
+        let other = RPCClient(RPCClientConfiguration(endpoint: session.server.rpc.endpoint, timeout: .seconds(10)))
+        let stuck = Task { () throws -> (JSONValue, ContinuousClock.Instant) in
+            let result = try await other.call(
+                "set_parameter",
+                params: ["instance_id": .string(ampID), "parameter": "gain", "value": -12]
+            )
+            return (result, ContinuousClock.now)
+        }
+        // For a quarter of a second (shorter than the session's 0.5 s health probe timeout, so the
+        // link is not declared down), while that call waits on the stopped bridge, everything else
+        // answers.
+        let clock = ContinuousClock()
+        let window = clock.now + .milliseconds(250)
+        var answered = 0
+        while clock.now < window {
+            let asked = clock.now
+            _ = try await session.call("health_check")
+            _ = try await session.call("get_current_pedalboard")
+            _ = try await session.call("get_pedalboard_list")
+            #expect(clock.now - asked < .seconds(1))
+            answered += 1
+        }
+        #expect(answered > 1)
+        let resumed = clock.now
+        try await side.resume()
+        let (result, finished) = try await stuck.value
+        #expect(result["success"] == true)
+        #expect(finished >= resumed, "the call did not wait for the bridge")
+        await other.shutdown()
+
+        _ = try await session.call("create_snapshot", ["name": "Quiet"])
+        _ = try await session.call("set_parameter", ["instance_id": .string(ampID), "parameter": "gain", "value": 3])
+        let applied = try await session.call("apply_snapshot", ["id": "1"])
+        #expect(applied["parameters_applied"]?.intValue ?? 0 >= 2)
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == -12)
+
+        // Presets: the user's (kept by the session, applied value by value) and an LV2 one (loaded by
+        // the host, its values read back from it).
+        let userPreset = try await session.call("save_preset", ["instance_id": .string(ampID), "label": "Quiet amp"])
+        _ = try await session.call("set_parameter", ["instance_id": .string(ampID), "parameter": "gain", "value": 3])
+        _ = try await session.call(
+            "load_preset",
+            ["instance_id": .string(ampID), "preset_uri": userPreset["preset"]?["uri"] ?? ""]
+        )
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == -12)
+        let leslie = try await session.call("add_plugin", ["uri": .string(SessionHarness.leslie)])
+        let leslieID = try #require(leslie["instance_id"]?.stringValue)
+        let leslieNumber = try #require(leslie["plugin"]?["host_instance"]?.intValue)
+        let presets = try #require(
+            try await session.call("show_presets", ["instance_id": .string(leslieID)])["presets"]?.arrayValue
+        )
+        let slow = try #require(presets.first { $0["label"] == "Slow" }?["uri"])
+        let loadedPreset = try await session.call(
+            "load_preset",
+            ["instance_id": .string(leslieID), "preset_uri": slow]
+        )
+        let depth = try #require(loadedPreset["parameters"]?["hi_depth"]?.doubleValue)
+        #expect(abs(depth - 0.75) < 0.001)
+        #expect(try await Self.hostValue(bridge, leslieNumber, "hi_depth").map { abs($0 - 0.75) < 0.001 } == true)
+        _ = try await session.call("remove_plugin", ["instance_id": .string(leslieID)])
+
+        // The bridge dies and comes back on the same ports: the host lost nothing, but the new
+        // bridge knows no instance. The session re-applies the pedalboard.
+        var before = try await Self.lastResync(session)
+        try await side.bridge?.stop(SIGKILL)
+        try await side.startBridge()
+        try await Self.untilResynced(session, after: before)
+        var seen: Set<String> = []
+        let afterBridge = try await Self.next("pedalboard_resynced", &received, seen: &seen)
+        #expect(afterBridge["failed"] == [], "\(afterBridge.jsonText)")
+        try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
+
+        // The host dies and comes back on the same ports: every instance is gone from it.
+        before = try await Self.lastResync(session)
+        try await side.host?.stop(SIGKILL)
+        try await side.startHost()
+        try await Self.untilResynced(session, after: before)
+        let afterHost = try await Self.next("pedalboard_resynced", &received, seen: &seen)
+        #expect(afterHost["failed"] == [], "\(afterHost.jsonText)")
+        try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
+        // Everything on the way was announced.
+        for type in [
+            "pedalboard_created", "plugin_loaded", "parameter_changed", "plugin_bypassed", "connection_created",
+            "snapshot_created", "snapshot_applied", "pedalboard_changed",
+        ] {
+            #expect(seen.contains(type), "no \(type) event")
+        }
+
+        // Saved, replaced by an empty pedalboard (the host emptied), and loaded back from its file.
+        let saved = try #require(try await session.call("save_pedalboard")["saved_id"]?.stringValue)
+        _ = try await session.call("create_pedalboard", ["name": "Empty"])
+        #expect(try await session.call("list_instances")["count"] == 0)
+        let unloaded = try await Self.next("pedalboard_created", &received, seen: &seen)
+        #expect(unloaded["name"] == "Empty")
+        #expect(seen.contains("plugin_unloaded"))
+        #expect(try await Self.hostValue(bridge, ampNumber, "gain") == nil)
+        let loaded = try await session.call("load_pedalboard", ["id": .string(saved)])
+        #expect(loaded["plugins_loaded"] == 2)
+        #expect(loaded["connections_created"] == 2)
+        #expect(loaded["failed"] == [])
+        let event = try await Self.next("pedalboard_loaded", &received, seen: &seen)
+        #expect(event["plugins_loaded"] == 2)
+        try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
+        await events.shutdown()
+    }
+
+    /// When the session last re-synced, as `health_check` reports it.
+    static func lastResync(_ session: SessionHarness) async throws -> JSONValue {
+        try await session.client.call("health_check")["details"]?["last_resync"]?["timestamp"] ?? .null
+    }
+
+    /// Waits (bounded) until `health_check` reports a re-sync newer than `before`.
+    static func untilResynced(_ session: SessionHarness, after before: JSONValue) async throws {
+        try await eventually(within: .seconds(30)) {
+            guard try await lastResync(session) != before else { throw TestFailure("no re-sync yet") }
+        }
+    }
+
+    /// The data of the next event of `type` (one was reported: it is already on its way); the types
+    /// passed on the way are added to `seen`.
+    static func next(
+        _ type: String,
+        _ received: inout AsyncStream<[Data]>.Iterator,
+        seen: inout Set<String>
+    ) async throws -> JSONValue {
+        while let frames = await received.next() {
+            guard let event = EventEnvelope(frames: frames) else { continue }
+            seen.insert(event.eventType)
+            if event.eventType == type { return event.data }
+        }
+        throw TestFailure("event stream ended")
+    }
+
+    /// The host holds our values under the same instance numbers, and the session says so too.
+    private func expectRig(
+        _ session: SessionHarness,
+        _ bridge: RPCClient,
+        ampID: String,
+        driveID: String,
+        numbers: (Int, Int)
+    ) async throws {
+        let instances = try await session.call("list_instances")
+        #expect(instances["instances"]?["instances"]?[ampID]?["host_instance"] == .int(numbers.0))
+        #expect(instances["instances"]?["instances"]?[driveID]?["host_instance"] == .int(numbers.1))
+        try await eventually(within: .seconds(10)) {
+            guard try await Self.hostValue(bridge, numbers.0, "gain") == -12,
+                try await Self.hostValue(bridge, numbers.1, "drive") == 0.25
+            else { throw TestFailure("host values not back") }
+        }
+        #expect(
+            try await session.call("get_parameter", ["instance_id": .string(ampID), "port": "gain"])["current_value"]
+                == -12.0
+        )
+        #expect(try await session.call("list_connections")["count"] == 2)
+        // The wires as JACK itself has them, asked through the bridge's own JACK client.
+        let initJack: JSONValue = ["action": "audio", "method": "init_jack"]
+        _ = try await bridge.request(initJack.serialized())
+        let wires: JSONValue = [
+            "action": "audio", "method": "get_jack_port_connections", "port": .string("effect_\(numbers.0):output"),
+        ]
+        let reply = try JSONValue(parsing: try await bridge.request(wires.serialized()))
+        #expect(reply["connections"] == [.string("effect_\(numbers.1):left_in")], "\(reply.jsonText)")
+        let input: JSONValue = [
+            "action": "audio", "method": "get_jack_port_connections", "port": .string("effect_\(numbers.0):input"),
+        ]
+        let fed = try JSONValue(parsing: try await bridge.request(input.serialized()))
+        #expect(fed["connections"] == ["system:capture_1"], "\(fed.jsonText)")
+    }
+}
