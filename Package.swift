@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "marlise-bench",
             dependencies: [
-                "Messaging", "Supervisor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Messaging", "Supervisor", "Jack", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),

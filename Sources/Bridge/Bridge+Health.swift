@@ -5,7 +5,7 @@ public import Messaging
 extension Bridge {
     /// `{"action":"health"}` (or a Marlise `health_check` probe) → the health object; anything
     /// else gets the C++ bridge's errors.
-    func healthReply(to request: FrameServer.Request) async -> Data {
+    func healthReply(to request: FrameServer.Request) -> Data {
         let reply: JSONValue
         switch request {
         case .malformed:

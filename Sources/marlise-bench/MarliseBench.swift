@@ -7,7 +7,7 @@ struct MarliseBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlise-bench",
         abstract: "Benchmarks that print figures (medians over runs; these machines are noisy).",
-        subcommands: [MessagingBench.self, SupervisorBench.self]
+        subcommands: [MessagingBench.self, SupervisorBench.self, BridgeBench.self]
     )
 }
 
