@@ -8,7 +8,7 @@ extension Bridge {
     func healthReply(to request: FrameServer.Request) -> Data {
         let reply: JSONValue
         switch request {
-        case .malformed:
+        case .malformed, .busy:
             reply = [
                 "error": "Invalid JSON format", "success": false, "code": .string(ErrorCode.invalidRequest.rawValue),
             ]

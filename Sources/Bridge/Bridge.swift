@@ -119,6 +119,8 @@ public final class Bridge: Sendable {
             return .now(
                 BridgeError(.invalidRequest, "Invalid request format: \(why)").json.serialized(sortedKeys: true)
             )
+        case .busy:
+            return .now(BridgeError(.busy, "Too many requests in flight; try again").json.serialized(sortedKeys: true))
         case .frame(let frame):
             guard let parsed = try? JSONValue(parsing: frame), let members = parsed.objectValue, !members.isEmpty else {
                 return .now(BridgeError(.invalidRequest, "Invalid request format").json.serialized(sortedKeys: true))

@@ -14,6 +14,8 @@ public final class FrameServer: Sendable {
         case frame(Data)
         /// Zero or several body frames, or one larger than the limit: refused by the handler.
         case malformed(String)
+        /// More requests are waiting on tasks than the server allows: refused by the handler.
+        case busy
     }
 
     /// A reply computed on the socket's thread, or work that must wait for something.
@@ -47,12 +49,15 @@ public final class FrameServer: Sendable {
     ///
     /// - Parameters:
     ///   - maxRequestBytes: a larger frame is handed to the handler as `.malformed`, unread.
+    ///   - maxInFlight: while this many replies are being computed by tasks, requests are handed
+    ///     to the handler as `.busy`.
     ///   - publishEndpoint: where to bind a PUB socket owned by the same thread, for ``publish(frames:)``:
     ///     an event published while a request is handled then costs no thread wake-up at all.
     public static func start(
         endpoint: String,
         publishEndpoint: String? = nil,
         maxRequestBytes: Int = 16 << 20,
+        maxInFlight: Int = 1024,
         logger: Logger = Logger(label: "marlise.frame-server"),
         handler: @escaping Handler
     ) async throws(ZMQError) -> FrameServer {
@@ -63,6 +68,7 @@ public final class FrameServer: Sendable {
                     endpoint: endpoint,
                     publishEndpoint: publishEndpoint,
                     maxRequestBytes: maxRequestBytes,
+                    maxInFlight: maxInFlight,
                     handler: handler,
                     mailbox: mailbox,
                     logger: logger
@@ -102,6 +108,8 @@ final class FrameServerLoop: SocketLoop {
     let publisher: ZMQSocket?
     var socket: ZMQSocket? { boundSocket }
     private let maxRequestBytes: Int
+    private let maxInFlight: Int
+    private var inFlight = 0
     private let handler: FrameServer.Handler
     private let mailbox: Mailbox<Command>
     private let logger: Logger
@@ -110,6 +118,7 @@ final class FrameServerLoop: SocketLoop {
         endpoint: String,
         publishEndpoint: String?,
         maxRequestBytes: Int,
+        maxInFlight: Int,
         handler: @escaping FrameServer.Handler,
         mailbox: Mailbox<Command>,
         logger: Logger
@@ -126,6 +135,7 @@ final class FrameServerLoop: SocketLoop {
             publisher = nil
         }
         self.maxRequestBytes = maxRequestBytes
+        self.maxInFlight = maxInFlight
         self.handler = handler
         self.mailbox = mailbox
         self.logger = logger
@@ -138,7 +148,9 @@ final class FrameServerLoop: SocketLoop {
     func handle(_ commands: [Command]) -> Bool {
         for command in commands {
             switch command {
-            case .reply(let route, let body): send(route: route, body: body)
+            case .reply(let route, let body):
+                inFlight -= 1
+                send(route: route, body: body)
             case .publish(let frames): _ = try? publisher?.send(frames, dontWait: true)
             case .stop: return false
             }
@@ -165,6 +177,8 @@ final class FrameServerLoop: SocketLoop {
         let request: FrameServer.Request
         if body.count != 1 {
             request = .malformed("a request is one frame, not \(body.count)")
+        } else if inFlight >= maxInFlight {
+            request = .busy
         } else if let frame = body.first, frame.count <= maxRequestBytes {
             request = .frame(frame)
         } else {
@@ -175,6 +189,7 @@ final class FrameServerLoop: SocketLoop {
             send(route: route, body: reply)
             then?()
         case .later(let work):
+            inFlight += 1
             Task { [mailbox] in mailbox.post(.reply(route: route, body: await work())) }
         }
     }

@@ -48,15 +48,46 @@ struct BridgeBench: AsyncParsableCommand {
         }
         let bridge = try await stack.startBridge()
         var through: [(Figures, Double)] = []
+        var local: [(Figures, Double)] = []
         let id = try await onThread { try loadAmp(bridge) }
-        for _ in 0..<runs { through.append(try await onThread { try bridgeRun(bridge, id: id, count: count) }) }
+        let setParameter: @Sendable (Int) -> String = { index in
+            #"{"action":"plugin","method":"set_parameter","instance_id":"\#(id)","parameter":"gain","value":\#(index % 40 - 20)}"#
+        }
+        for _ in 0..<runs {
+            through.append(try await onThread { try bridgeRun(bridge, count: count, request: setParameter) })
+            // The same round trip with no mod-host I/O: what ZeroMQ and the bridge cost alone.
+            local.append(
+                try await onThread {
+                    try bridgeRun(bridge, count: count) { _ in #"{"action":"plugin","method":"list_instances"}"# }
+                }
+            )
+        }
 
         let floorFigures = Figures.median(floor.map(\.0))
         let bridgeFigures = Figures.median(through.map(\.0))
-        print("path                  p50      p99      max   commands/s")
-        print("direct TCP (floor)", floorFigures.formatted, String(format: "%10.0f", median(floor.map(\.1))))
-        print("through the bridge", bridgeFigures.formatted, String(format: "%10.0f", median(through.map(\.1))))
+        print("path                                   p50      p99      max   commands/s")
+        for (name, figures) in [
+            ("direct TCP to the host (floor)", floor), ("bridge set_parameter", through),
+            ("bridge list_instances (no host I/O)", local),
+        ] {
+            print(
+                name.padding(toLength: 35, withPad: " ", startingAt: 0),
+                Figures.median(figures.map(\.0)).formatted,
+                String(format: "%10.0f", median(figures.map(\.1)))
+            )
+        }
         print(String(format: "bridge p50 - floor p50: %.1f µs (goal ≤ 100)", bridgeFigures.p50 - floorFigures.p50))
+
+        // The host dies: calls must fail at once with HOST_UNAVAILABLE.
+        stack.host.signalGroup(SIGKILL)
+        _ = await stack.host.exitStatus
+        try await waitUntil("the bridge notices") {
+            (try? bridgeRun(bridge, count: 1, expect: "HOST_UNAVAILABLE", request: setParameter)) != nil
+        }
+        let down = try await onThread {
+            try bridgeRun(bridge, count: 1000, expect: "HOST_UNAVAILABLE", request: setParameter)
+        }
+        print("host down: set_parameter → HOST_UNAVAILABLE", down.0.formatted)
     }
 }
 
@@ -107,27 +138,34 @@ private func loadAmp(_ endpoint: String) throws -> String {
     return id
 }
 
-private func bridgeRun(_ endpoint: String, id: String, count: Int) throws -> (Figures, Double) {
+/// `count` requests on one REQ socket, each reply checked for `expect`; the first 200 (or 10 %
+/// for short runs) are warm-up.
+private func bridgeRun(
+    _ endpoint: String,
+    count: Int,
+    expect: String = #""success":true"#,
+    request: (Int) -> String
+) throws -> (Figures, Double) {
     let socket = try ZMQSocket(.req)
     defer { socket.close() }
     try socket.set(.receiveTimeout(.seconds(10)))
     try socket.connect(endpoint)
+    let warmUp = min(200, count / 10)
     let clock = ContinuousClock()
     var samples: [Duration] = []
     samples.reserveCapacity(count)
     let started = clock.now
-    for index in 0..<(count + 200) {
-        let request =
-            #"{"action":"plugin","method":"set_parameter","instance_id":"\#(id)","parameter":"gain","value":\#(index % 40 - 20)}"#
+    for index in 0..<(count + warmUp) {
+        let body = Data(request(index).utf8)
         let start = clock.now
-        try socket.send([Data(request.utf8)])
+        try socket.send([body])
         guard let frame = try socket.receive()?.first else { throw BenchFailure("no reply") }
-        if index >= 200 { samples.append(clock.now - start) }
-        guard String(decoding: frame, as: UTF8.self).contains(#""success":true"#) else {
-            throw BenchFailure("set_parameter failed: \(String(decoding: frame, as: UTF8.self))")
+        if index >= warmUp { samples.append(clock.now - start) }
+        guard String(decoding: frame, as: UTF8.self).contains(expect) else {
+            throw BenchFailure("expected \(expect): \(String(decoding: frame, as: UTF8.self))")
         }
     }
-    return (Figures(samples), Double(count + 200) / seconds(clock.now - started))
+    return (Figures(samples), Double(count + warmUp) / seconds(clock.now - started))
 }
 
 struct BenchFailure: Error, CustomStringConvertible {
@@ -195,6 +233,8 @@ struct BenchHostStack {
     /// Starts marlise-bridge against the host and returns its request endpoint once it is healthy.
     func startBridge() async throws -> String {
         let (rep, pub, health) = (try freeTCPPort(), try freeTCPPort(), try freeTCPPort())
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(server)-bridge.log").path
+        let output = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         let process = try await ChildProcess.spawn(
             Command(
                 executable: "\(bin)/marlise-bridge",
@@ -205,7 +245,9 @@ struct BenchHostStack {
                     "MODHOST_BRIDGE_PUB": "tcp://127.0.0.1:\(pub)",
                     "MODHOST_BRIDGE_HEALTH": "tcp://127.0.0.1:\(health)",
                     "JACK_DEFAULT_SERVER": server,
-                ]) { $1 }
+                ]) { $1 },
+                standardOutput: output,
+                standardError: dup(output)
             )
         )
         bridge.fulfil(process)
