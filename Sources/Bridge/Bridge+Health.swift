@@ -1,4 +1,5 @@
 import Foundation
+import Health
 public import Messaging
 
 /// The health endpoint, and what the bridge does when its link to mod-host changes.
@@ -77,6 +78,8 @@ extension Bridge {
             ]
         )
         logger.info("mod-host link \(health.status.rawValue)", metadata: ["error": "\(health.lastError ?? "-")"])
+        // `systemctl status` shows it; a no-op when not started by systemd or the supervisor.
+        SystemdNotifier().notify("STATUS=mod-host link \(health.status.rawValue): \(health.message)")
     }
 
     /// Asks mod-host about every tracked instance (`param_get <n> <nonexistent symbol>` answers
