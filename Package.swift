@@ -127,7 +127,8 @@ let package = Package(
         .executableTarget(
             name: "marlise-bench",
             dependencies: [
-                "Messaging", "Supervisor", "Jack", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Messaging", "Supervisor", "SessionService", "Jack",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -157,9 +158,10 @@ let package = Package(
         ),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "StackTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",
-            dependencies: ["SessionService", "TestSupport"],
+            dependencies: ["SessionService", "LV2", "TestSupport"],
             swiftSettings: strict
         ),
     ]

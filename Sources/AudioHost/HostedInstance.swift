@@ -6,7 +6,7 @@ import Synchronization
 /// audio thread uses. Made, changed and closed by the host's command thread only.
 final class HostedInstance {
     let number: Int
-    let plugin: PluginInstance
+    let plugin: LoadedPlugin
     let client: JackClient
     private let realtime: UnsafeMutablePointer<RealtimeInstance>
     /// Port slot (= LV2 index) of each symbol.
@@ -24,9 +24,9 @@ final class HostedInstance {
         server: String?,
         shared: UnsafePointer<SharedFlags>
     ) throws(HostFailure) {
-        let plugin: PluginInstance
+        let plugin: LoadedPlugin
         do {
-            plugin = try PluginInstance(world: world, uri: uri, features: features)
+            plugin = try LoadedPlugin(world: world, uri: uri, features: features)
         } catch {
             throw HostFailure(code: error.kind == .unknownURI ? -101 : -102, message: error.message)
         }
@@ -204,5 +204,12 @@ final class HostedInstance {
 struct HostFailure: Error, CustomStringConvertible {
     var code: Int
     var message: String
+
+    init(code: Int, message: String) {
+        self.code = code
+        // Messages quote what clients sent, which may be huge.
+        self.message = message.count > 300 ? String(message.prefix(300)) + "…" : message
+    }
+
     var description: String { "\(code): \(message)" }
 }

@@ -77,6 +77,14 @@ extension Bridge {
                 }
             } catch { throw Self.audioFailure(error) }
             return ["success": true]
+        case "get_jack_port_connections":
+            // Ours: what JACK itself has wired to a port, so a client can check the rig, not its memory.
+            let client = try audio.client()
+            let port = try portName(fields, "port")
+            guard client.hasPort(port) else { throw BridgeError(.notFound, "\(Self.audioContext): no port \(port)") }
+            return [
+                "port": .string(port), "connections": .array(client.connections(of: port).sorted().map { .string($0) }),
+            ]
         case "disconnect_all_jack_ports":
             let client = try audio.client()
             let port = try portName(fields, "port")

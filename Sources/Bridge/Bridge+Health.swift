@@ -45,7 +45,7 @@ extension Bridge {
         }
         let (instances, lost) = (registry.withLock { $0.all.count }, lostInstances.withLock { $0 })
         return [
-            "status": .string(status), "message": .string(message),
+            "status": .string(status), "message": .string(message), "bridge_id": .string(bridgeBootID),
             "command_connected": .bool(link.commandConnected), "feedback_connected": .bool(link.feedbackConnected),
             "host": [
                 "host": .string(configuration.modHostHost), "port": .int(configuration.modHostPort),
@@ -112,3 +112,7 @@ extension Bridge {
         )
     }
 }
+
+/// Differs in every bridge process: with `host.reconnects` it tells a client that probes now and
+/// then that the bridge or its host was replaced in between, however quickly it came back.
+let bridgeBootID = String(UInt64.random(in: 1...UInt64.max), radix: 16)

@@ -43,7 +43,7 @@ extension LV2World {
     /// Saves `values` as a preset of `instance` in `directory/fileName` (a bundle), labelled
     /// `label`, and loads it so `presetValues` finds it. Returns the preset's URI.
     public func savePreset(
-        of instance: PluginInstance,
+        of instance: LoadedPlugin,
         label: String,
         values: [String: Float],
         directory: String,

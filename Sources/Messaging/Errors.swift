@@ -38,6 +38,10 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static let audioUnavailable = ErrorCode(rawValue: "AUDIO_UNAVAILABLE")
     /// JACK refused an operation (a connection, a buffer size).
     public static let audioError = ErrorCode(rawValue: "AUDIO_ERROR")
+    /// The URI names no installed plugin.
+    public static let pluginNotFound = ErrorCode(rawValue: "PLUGIN_NOT_FOUND")
+    /// A method this service refuses on purpose (host administration, file access outside its data).
+    public static let notSupported = ErrorCode(rawValue: "NOT_SUPPORTED")
     /// Stored state could not be written or read.
     public static let storageError = ErrorCode(rawValue: "STORAGE_ERROR")
     /// A transport failure: the socket could not be opened, bound or written.

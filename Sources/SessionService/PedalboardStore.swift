@@ -47,14 +47,9 @@ public struct PedalboardStore: Sendable {
         guard case .object = document else { throw RPCError(.invalidParameters, "A pedalboard is a JSON object") }
         let path = self.path(id)
         if FileManager.default.fileExists(atPath: path), case .failure = read(path) {
-            let aside = "\(path).corrupt-\(Int(Date().timeIntervalSince1970))"
-            guard rename(path, aside) == 0 else {
-                throw RPCError(.storageError, "cannot move \(path) aside: \(errnoText())")
-            }
+            try DurableFile.moveAside(path)
         }
-        var bytes = Array(document.serialized(sortedKeys: true))
-        bytes.append(0x0A)
-        try writeDurably(bytes, to: path)
+        try DurableFile.write(document, to: path)
     }
 
     /// The pedalboard stored as `id`.
@@ -79,7 +74,7 @@ public struct PedalboardStore: Sendable {
             if errno == ENOENT { return false }
             throw RPCError(.storageError, "cannot delete pedalboard '\(id)': \(errnoText())")
         }
-        syncFolder()
+        DurableFile.syncFolder(folder)
         return true
     }
 
@@ -121,48 +116,6 @@ public struct PedalboardStore: Sendable {
         }
         return .success(document)
     }
-
-    /// temp file → write → fsync → rename → fsync of the folder.
-    private func writeDurably(_ bytes: [UInt8], to path: String) throws(RPCError) {
-        let temporary = (folder as NSString).appendingPathComponent(
-            ".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        )
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RPCError(.storageError, "cannot create \(temporary): \(errnoText())") }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                let reason = errnoText()
-                close(fd)
-                unlink(temporary)
-                throw RPCError(.storageError, "cannot write \(temporary): \(reason)")
-            }
-            offset += written
-        }
-        guard fsync(fd) == 0 else {
-            let reason = errnoText()
-            close(fd)
-            unlink(temporary)
-            throw RPCError(.storageError, "cannot sync \(temporary): \(reason)")
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let reason = errnoText()
-            unlink(temporary)
-            throw RPCError(.storageError, "cannot replace \(path): \(reason)")
-        }
-        syncFolder()
-    }
-
-    /// Makes a rename or unlink itself durable.
-    private func syncFolder() {
-        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
-    }
 }
 
 extension UInt8 {
@@ -171,4 +124,4 @@ extension UInt8 {
     }
 }
 
-private func errnoText() -> String { String(cString: strerror(errno)) }
+private func errnoText() -> String { DurableFile.errnoText() }

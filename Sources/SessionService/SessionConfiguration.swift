@@ -4,6 +4,10 @@ public import Messaging
 public struct SessionConfiguration: Sendable, Equatable {
     /// `MODHOST_BRIDGE_ENDPOINT`: where the bridge's REP socket is.
     public var bridgeEndpoint = "tcp://127.0.0.1:6000"
+    /// `MODHOST_BRIDGE_HEALTH`: the bridge's health endpoint, probed for the state of bridge, host and JACK.
+    public var bridgeHealthEndpoint = "tcp://127.0.0.1:6002"
+    /// `MODHOST_BRIDGE_PUB`: the bridge's events, watched for `host_reconnected`.
+    public var bridgeEventsEndpoint = "tcp://127.0.0.1:6001"
     /// `MODHOST_BRIDGE_TIMEOUT`: how long one bridge call waits for its reply.
     public var bridgeTimeout: Duration = .seconds(5)
     /// `BRIDGE_CONNECT_RETRIES`: further tries of a bridge call that timed out.
@@ -23,6 +27,8 @@ public struct SessionConfiguration: Sendable, Equatable {
     public init(environment: Environment) throws(ConfigurationError) {
         self.init()
         if let value = environment.string("MODHOST_BRIDGE_ENDPOINT") { bridgeEndpoint = value }
+        if let value = environment.string("MODHOST_BRIDGE_HEALTH") { bridgeHealthEndpoint = value }
+        if let value = environment.string("MODHOST_BRIDGE_PUB") { bridgeEventsEndpoint = value }
         if let value = try environment.seconds("MODHOST_BRIDGE_TIMEOUT") { bridgeTimeout = value }
         if let value = try environment.int("BRIDGE_CONNECT_RETRIES", in: 0...1000) { bridgeRetries = value }
         if let value = try environment.seconds("BRIDGE_CONNECT_RETRY_DELAY") { bridgeRetryDelay = value }
@@ -33,6 +39,17 @@ public struct SessionConfiguration: Sendable, Equatable {
 
     /// The session manager's own ports, derived from its service name.
     public var ports: ServicePorts { ServicePorts(service: "session_manager", base: basePort) }
+
+    /// The bridge client's settings: `1 + BRIDGE_CONNECT_RETRIES` tries per call.
+    public var bridge: BridgeClient.Settings {
+        BridgeClient.Settings(
+            endpoint: bridgeEndpoint,
+            healthEndpoint: bridgeHealthEndpoint,
+            eventsEndpoint: bridgeEventsEndpoint,
+            timeout: bridgeTimeout,
+            retry: RetryPolicy(attempts: bridgeRetries + 1, delay: bridgeRetryDelay)
+        )
+    }
 
     /// How calls to the bridge are made: `1 + BRIDGE_CONNECT_RETRIES` tries in all.
     public var bridgeClient: RPCClientConfiguration {

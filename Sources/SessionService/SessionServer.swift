@@ -1,76 +1,162 @@
 import Foundation
+public import LV2
 public import Logging
 public import Messaging
 
-/// The session service's sockets: RPC on the derived port (5718) and events on the next (6718).
-///
-/// So far it answers `echo` and a truthful `health_check`; the Session Manager API is built on
-/// this (issue 7).
+/// The session service: RPC on the derived port (5718), events on the next (6718), the
+/// ``Session`` behind them and the ``BridgeClient`` in front of the audio side.
 public final class SessionServer: Sendable {
     public let rpc: RPCServer
     public let events: Publisher
-    private let bridge: RPCClient
+    public let session: Session
+    private let bridge: BridgeClient
+    /// Runs the bridge probe, the re-sync loop and the session writer; owned here, ended in shutdown.
+    private let background: Task<Void, Never>
 
-    private init(rpc: RPCServer, events: Publisher, bridge: RPCClient) {
+    private init(
+        rpc: RPCServer,
+        events: Publisher,
+        session: Session,
+        bridge: BridgeClient,
+        background: Task<Void, Never>
+    ) {
         self.rpc = rpc
         self.events = events
+        self.session = session
         self.bridge = bridge
+        self.background = background
     }
 
-    /// Binds both sockets; `rpcEndpoint`/`pubEndpoint` override the derived ports (tests bind `:*`).
+    /// Opens the store, asks the bridge once (so the first requests see its true state), restores
+    /// the session (creating "Default" if configured), and only then binds and serves.
+    ///
+    /// `catalogue` defaults to a fresh lilv scan; tests pass one they share.
     public static func start(
         _ configuration: SessionConfiguration,
+        catalogue: PluginCatalogue? = nil,
         rpcEndpoint: String? = nil,
         pubEndpoint: String? = nil,
         logger: Logger = Logger(label: "marlise.session")
-    ) async throws(ZMQError) -> SessionServer {
-        // Health asks the bridge once, quickly: it reports the bridge's state, it does not wait it out.
-        var healthProbe = configuration.bridgeClient
-        healthProbe.timeout = min(configuration.bridgeTimeout, .seconds(2))
-        healthProbe.retry = RetryPolicy()
-        let bridge = RPCClient(healthProbe)
-
-        var router = RPCRouter()
-        router.register("echo") { request in .object(request.params) }
-        router.register("health_check") { _ in
-            let connected: Bool
-            do {
-                let reply = try JSONValue(
-                    parsing: try await bridge.request(Data(#"{"action":"audio","method":"get_jack_sample_rate"}"#.utf8))
-                )
-                connected = reply["error"] == nil
-            } catch {
-                connected = false
-            }
-            // mod-host's state is not reported by the bridge yet (issue 6), so it is not claimed.
-            return [
-                "success": true, "healthy": false, "bridge_connected": .bool(connected),
-                "mod_host_connected": false,
-            ]
-        }
+    ) async throws -> SessionServer {
+        let store = try SessionStore(dataDirectory: configuration.dataDirectory)
         let ports = configuration.ports
         let events = try await Publisher.start(
             endpoint: pubEndpoint ?? ports.pubEndpoint,
             sourceService: "session_manager"
         )
+        let bridge = BridgeClient(configuration.bridge)
+        let session: Session
+        do {
+            await bridge.probeOnce()
+            session = try Session(
+                store: store,
+                bridge: bridge,
+                events: events,
+                catalogue: catalogue ?? PluginCatalogue.load(),
+                autoCreateDefault: configuration.autoCreateDefault
+            )
+        } catch {
+            await bridge.shutdown()
+            await events.shutdown()
+            throw error
+        }
         let rpc: RPCServer
         do {
             rpc = try await RPCServer.start(
                 RPCServerConfiguration(endpoint: rpcEndpoint ?? ports.rpcEndpoint),
-                router: router,
+                router: Self.router(session),
                 logger: logger
             )
         } catch {
+            await bridge.shutdown()
+            await session.shutdown()
             await events.shutdown()
             throw error
         }
-        logger.info("session service listening", metadata: ["rpc": "\(rpc.endpoint)", "pub": "\(events.endpoint)"])
-        return SessionServer(rpc: rpc, events: events, bridge: bridge)
+        let background = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await bridge.run() }
+                group.addTask { await session.run() }
+            }
+        }
+        logger.info(
+            "session service listening",
+            metadata: [
+                "rpc": "\(rpc.endpoint)", "pub": "\(events.endpoint)", "data": "\(configuration.dataDirectory)",
+                "bridge": "\(configuration.bridgeEndpoint)",
+            ]
+        )
+        return SessionServer(rpc: rpc, events: events, session: session, bridge: bridge, background: background)
     }
 
+    /// Stops answering, writes any pending session change, closes every socket.
     public func shutdown() async {
         await rpc.shutdown()
-        await events.shutdown()
+        background.cancel()
         await bridge.shutdown()
+        await session.shutdown()
+        await background.value
+        await events.shutdown()
+    }
+
+    /// Every method on its wire name. Application errors are answered inside `result` as
+    /// `{"success": false, "error", "code"}`, as the reference does; only an unknown method or a
+    /// malformed request gets an envelope `error`.
+    static func router(_ session: Session) -> RPCRouter {
+        var router = RPCRouter()
+        registerHealthAndAudio(&router, session)
+        registerPlugins(&router, session)
+        registerPedalboards(&router, session)
+        registerConnectionsAndSnapshots(&router, session)
+        registerSettings(&router, session)
+        registerRefused(&router)
+        return router
+    }
+}
+
+extension RPCRouter {
+    /// Registers a method whose errors are answered at the result level, with `success` added.
+    mutating func method(_ name: String, _ body: @escaping @Sendable (RequestEnvelope) async throws -> JSONValue) {
+        register(name) { request in
+            do {
+                let result = try await body(request)
+                guard case .object(var members) = result else { return ["success": true, "result": result] }
+                members["success"] = true
+                return .object(members)
+            } catch let error as RPCError {
+                return ["success": false, "error": .string(error.message), "code": .string(error.code.rawValue)]
+            } catch {
+                return [
+                    "success": false, "error": .string("\(error)"), "code": .string(ErrorCode.internalError.rawValue),
+                ]
+            }
+        }
+    }
+}
+
+extension RequestEnvelope {
+    /// A store, instance or snapshot id: `^[A-Za-z0-9_-]+$`, else `INVALID_PARAMETERS`.
+    func id(_ name: String) throws(RPCError) -> String {
+        let value = try string(name)
+        try PedalboardStore.validate(id: value)
+        return value
+    }
+
+    /// The first of `names` present, as a string.
+    func string(oneOf names: [String]) throws(RPCError) -> String {
+        for name in names {
+            if let value = try optionalString(name) { return value }
+        }
+        throw RPCError(.invalidParameters, "Missing required parameter '\(names.joined(separator: "' or '"))'")
+    }
+
+    /// A pedalboard named by `id` or, failing that, `name`.
+    func pedalboard(idKey: String = "id", nameKey: String = "name") throws(RPCError) -> Session.Reference {
+        if let id = try optionalString(idKey) {
+            try PedalboardStore.validate(id: id)
+            return .id(id)
+        }
+        if let name = try optionalString(nameKey) { return .name(name) }
+        throw RPCError(.invalidParameters, "Missing required parameter '\(idKey)' or '\(nameKey)'")
     }
 }

@@ -22,7 +22,14 @@ enum ProbeRunner {
                 JackProbe.check(server: server).mapError { ProbeFailure(message: "\($0)") }
             }
         case .tcp(let port):
-            return await blocking(timeout: timeout) { connect(port: port, timeout: timeout) }
+            return await blocking(timeout: timeout) { connect(port: port, timeout: timeout).map { close($0) } }
+        case .modhost(let port):
+            return await blocking(timeout: timeout) {
+                connect(port: port, timeout: timeout).flatMap { fd in
+                    defer { close(fd) }
+                    return askCPULoad(fd, port: port, timeout: timeout)
+                }
+            }
         case .rpc(let endpoint, let method):
             let owned = client == nil ? RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout)) : nil
             defer { if let owned { Task { await owned.shutdown() } } }
@@ -54,11 +61,12 @@ enum ProbeRunner {
         return result
     }
 
-    /// A TCP connection to 127.0.0.1:`port`, closed at once.
-    private static func connect(port: Int, timeout: Duration) -> Result<Void, ProbeFailure> {
+    /// A non-blocking TCP connection to 127.0.0.1:`port`; the caller closes it.
+    private static func connect(port: Int, timeout: Duration) -> Result<Int32, ProbeFailure> {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .failure(ProbeFailure(message: "socket: \(String(cString: strerror(errno)))")) }
-        defer { close(fd) }
+        var keep = false
+        defer { if !keep { close(fd) } }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -83,6 +91,34 @@ enum ProbeRunner {
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
         guard error == 0 else {
             return .failure(ProbeFailure(message: "port \(port): \(String(cString: strerror(error)))"))
+        }
+        keep = true
+        return .success(fd)
+    }
+
+    /// Sends `cpu_load` and waits for a NUL-terminated `resp`.
+    private static func askCPULoad(_ fd: Int32, port: Int, timeout: Duration) -> Result<Void, ProbeFailure> {
+        let command = Array("cpu_load\0".utf8)
+        guard command.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == command.count
+        else { return .failure(ProbeFailure(message: "port \(port): cannot send")) }
+        let deadline = ContinuousClock.now + timeout
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while !reply.contains(0) {
+            let left = deadline - ContinuousClock.now
+            let milliseconds = Int32(
+                max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            )
+            var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard milliseconds > 0, poll(&item, 1, milliseconds) == 1 else {
+                return .failure(ProbeFailure(message: "port \(port): no reply to cpu_load within \(timeout)"))
+            }
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { return .failure(ProbeFailure(message: "port \(port): closed without a reply")) }
+            reply += buffer[..<count]
+        }
+        guard reply.starts(with: Array("resp ".utf8)) else {
+            return .failure(ProbeFailure(message: "port \(port): unexpected reply to cpu_load"))
         }
         return .success(())
     }

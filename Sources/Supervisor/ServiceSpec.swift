@@ -50,6 +50,10 @@ public enum Probe: Sendable, Equatable, CustomStringConvertible {
     case rpc(endpoint: String, method: String)
     /// The child said `READY=1` over the supervisor's notify socket (sd_notify), from its own PID.
     case notify
+    /// `cpu_load` on mod-host's command port gets a `resp` back: the host is serving, not just
+    /// listening (a stopped process still accepts TCP). Only for hosts that take several clients
+    /// (marlise-host): mod-host serves one at a time, and the bridge holds it.
+    case modhost(port: Int)
 
     public var description: String {
         switch self {
@@ -58,6 +62,7 @@ public enum Probe: Sendable, Equatable, CustomStringConvertible {
         case .tcp(let port): "tcp:\(port)"
         case .rpc(let endpoint, let method): "rpc:\(endpoint)#\(method)"
         case .notify: "notify"
+        case .modhost(let port): "modhost:\(port)"
         }
     }
 }

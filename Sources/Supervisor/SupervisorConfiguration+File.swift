@@ -295,7 +295,7 @@ private struct ConfigReader {
 
 extension Probe {
     /// Reads the config file's spelling: `spawned`, `notify`, `jack:<server>`, `tcp:<port>`,
-    /// `rpc:<endpoint>#<method>`.
+    /// `rpc:<endpoint>#<method>`, `modhost:<port>`.
     init?(configText text: String) {
         if text == "spawned" {
             self = .spawned
@@ -305,6 +305,8 @@ extension Probe {
             self = .jack(server: String(text.dropFirst(5)))
         } else if text.hasPrefix("tcp:"), let port = Int(text.dropFirst(4)), (1...65535).contains(port) {
             self = .tcp(port: port)
+        } else if text.hasPrefix("modhost:"), let port = Int(text.dropFirst(8)), (1...65535).contains(port) {
+            self = .modhost(port: port)
         } else if text.hasPrefix("rpc:"), let hash = text.lastIndex(of: "#") {
             let endpoint = String(text[text.index(text.startIndex, offsetBy: 4)..<hash])
             let method = String(text[text.index(after: hash)...])

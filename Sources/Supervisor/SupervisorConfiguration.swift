@@ -86,6 +86,7 @@ extension SupervisorConfiguration {
         var host = ServiceSpec(name: "host", executable: hostProgram, readiness: .tcp(port: hostPort))
         host.arguments = ["-n", "-p", String(hostPort), "-f", String(hostFeedbackPort)]
         host.dependencies = ["jack"]
+        if hostProgram.hasSuffix("/marlise-host") { host.liveness = .modhost(port: hostPort) }
 
         let cppBridge = environment["MODHOST_BRIDGE_BIN"].flatMap { $0.isEmpty ? nil : $0 }
         var bridge = ServiceSpec(
@@ -95,6 +96,12 @@ extension SupervisorConfiguration {
         )
         bridge.environment = ["MOD_HOST_PORT": String(hostPort), "MOD_HOST_FEEDBACK_PORT": String(hostFeedbackPort)]
         bridge.dependencies = ["host"]
+        if cppBridge == nil {
+            // Ours answers its health endpoint even while mod-host is away; silence means it is stuck.
+            let health =
+                environment["MODHOST_BRIDGE_HEALTH"].flatMap { $0.isEmpty ? nil : $0 } ?? "tcp://127.0.0.1:6002"
+            bridge.liveness = .rpc(endpoint: health, method: "health")
+        }
 
         // The session depends on JACK only: when the bridge restarts it keeps running and reconnects.
         var session = ServiceSpec(name: "session", executable: own("marlise-session"), readiness: .notify)

@@ -7,7 +7,7 @@ struct MarliseBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlise-bench",
         abstract: "Benchmarks that print figures (medians over runs; these machines are noisy).",
-        subcommands: [MessagingBench.self, SupervisorBench.self, BridgeBench.self]
+        subcommands: [MessagingBench.self, SupervisorBench.self, SessionBench.self, BridgeBench.self]
     )
 }
 
@@ -55,10 +55,10 @@ struct MessagingBench: AsyncParsableCommand {
     }
 
     /// The same request and reply bytes as the RPC run, on blocking sockets with no envelope work.
-    func rawRoundTrips() async throws -> Figures {
+    func rawRoundTrips(count: Int? = nil) async throws -> Figures {
         let request = RequestEnvelope(method: "health_check", sourceService: "bench").encoded()
-        let bound = await rawReplier()
-        let count = count
+        let count = count ?? self.count
+        let bound = await rawReplier(count: count)
         return try await measureOnThread(count: count) {
             let socket = try ZMQSocket(.req)
             try socket.connect(bound)
@@ -139,9 +139,9 @@ struct MessagingBench: AsyncParsableCommand {
 
     /// A blocking REP socket on its own thread answering every run's requests with a fixed reply;
     /// returns its endpoint.
-    func rawReplier() async -> String {
+    func rawReplier(count: Int? = nil) async -> String {
         let reply = ReplyEnvelope(requestID: "x", outcome: .success(["success": true, "healthy": true])).encoded()
-        let count = count
+        let count = count ?? self.count
         let endpoint = OneShot<String>()
         Thread {
             guard let socket = try? ZMQSocket(.rep), (try? socket.bind("tcp://127.0.0.1:*")) != nil,

@@ -87,8 +87,14 @@ struct RunningHost {
             environment: environment,
             log: log
         )
-        let port = commandPort
-        _ = try await eventually { try await onThread { try HostConnection(port: port) } }
+        // Ready is what the host prints, not a port that answers: another test's listener may hold it.
+        let log = log
+        let process = process
+        try await eventually(within: .seconds(20)) {
+            guard process.process.isRunning else { throw TestFailure("marlise-host exited") }
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            guard text.contains("mod-host ready!") else { throw TestFailure("marlise-host not ready: \(text)") }
+        }
     }
 
     func connect() async throws -> HostConnection {

@@ -2,7 +2,7 @@ import CLilv
 
 /// A running copy of a plugin. Made, activated and freed by one owner thread; only its
 /// ``RealtimePlugin`` is used from the audio thread.
-public final class PluginInstance {
+public final class LoadedPlugin {
     public let info: PluginInfo
     let plugin: OpaquePointer
     let instance: UnsafeMutablePointer<LilvInstance>

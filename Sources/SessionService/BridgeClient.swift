@@ -1,0 +1,227 @@
+import Foundation
+public import Messaging
+import Synchronization
+
+/// The session's line to the bridge: JSON requests on its REP socket, its health endpoint probed
+/// for the true state of bridge, host and JACK, and its events watched for `host_reconnected`.
+///
+/// Calls never wedge (``RPCClient`` is a Lazy Pirate) and, while the last probe or call found the
+/// bridge gone, calls fail at once with `BRIDGE_ERROR` instead of waiting out a timeout each.
+/// When the bridge or its host comes back, a re-sync is requested on ``resyncRequests``.
+public final class BridgeClient: Sendable {
+    /// Where the bridge is and how patiently it is called.
+    public struct Settings: Sendable {
+        public var endpoint: String
+        public var healthEndpoint: String
+        public var eventsEndpoint: String?
+        public var timeout: Duration
+        public var retry: RetryPolicy
+        /// How long a health probe waits: short, so a dead bridge is noticed quickly.
+        public var probeTimeout: Duration = .milliseconds(500)
+        /// Pause between probes while the bridge answers, and while it does not.
+        public var probeInterval: Duration = .milliseconds(500)
+        public var probeIntervalWhileDown: Duration = .milliseconds(100)
+
+        public init(
+            endpoint: String,
+            healthEndpoint: String,
+            eventsEndpoint: String?,
+            timeout: Duration,
+            retry: RetryPolicy
+        ) {
+            self.endpoint = endpoint
+            self.healthEndpoint = healthEndpoint
+            self.eventsEndpoint = eventsEndpoint
+            self.timeout = timeout
+            self.retry = retry
+        }
+    }
+
+    /// The link as last observed, for `health_check`.
+    public struct Status: Sendable, Equatable {
+        public var bridgeConnected: Bool
+        public var hostConnected: Bool?
+        public var jackRunning: Bool?
+    }
+
+    public let settings: Settings
+    /// Why a re-sync is due, one element per occasion.
+    public let resyncRequests: AsyncStream<String>
+    private let resyncContinuation: AsyncStream<String>.Continuation
+    private let calls: RPCClient
+    private let singleShot: RPCClient
+    private let probe: RPCClient
+    private let link = Mutex(BridgeLink())
+    /// The subscriber on the bridge's events, kept so ``shutdown()`` can end ``run()``'s watch.
+    private let subscriber = Mutex<(events: Subscriber?, closed: Bool)>((nil, false))
+
+    public init(_ settings: Settings) {
+        self.settings = settings
+        var calls = RPCClientConfiguration(
+            endpoint: settings.endpoint,
+            timeout: settings.timeout,
+            retry: settings.retry
+        )
+        calls.sourceService = "session_manager"
+        self.calls = RPCClient(calls)
+        var single = calls
+        single.retry = RetryPolicy()
+        singleShot = RPCClient(single)
+        probe = RPCClient(RPCClientConfiguration(endpoint: settings.healthEndpoint, timeout: settings.probeTimeout))
+        (resyncRequests, resyncContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var status: Status {
+        link.withLock {
+            Status(bridgeConnected: $0.state == .up, hostConnected: $0.hostConnected, jackRunning: $0.jackRunning)
+        }
+    }
+
+    /// Sends one request and returns the bridge's reply object.
+    ///
+    /// `idempotent: false` (loading a plugin) is tried once: a retry after a lost reply could load
+    /// it twice. Throws `BRIDGE_ERROR` when the bridge is down, does not answer, or answers an error.
+    @discardableResult
+    public func send(_ request: JSONValue, idempotent: Bool = true) async throws(RPCError) -> JSONValue {
+        guard link.withLock({ $0.state == .up }) else {
+            throw RPCError(.bridgeError, "Bridge not reachable at \(settings.endpoint)")
+        }
+        let frame: Data
+        do {
+            frame = try await (idempotent ? calls : singleShot).request(request.serialized())
+        } catch {
+            link.withLock { $0.callFailed() }
+            throw RPCError(.bridgeError, "Bridge did not answer: \(error.message)")
+        }
+        perform(link.withLock { $0.callAnswered() })
+        let reply: JSONValue
+        do {
+            reply = try JSONValue(parsing: frame)
+        } catch {
+            throw RPCError(.bridgeError, "Bridge answered something that is not JSON: \(error)")
+        }
+        if let message = reply["error"], !message.isNull {
+            throw RPCError(.bridgeError, message.stringValue ?? message.jsonText)
+        }
+        guard case .object = reply else {
+            throw RPCError(.bridgeError, "Bridge answered \(reply.jsonText.prefix(200)) instead of an object")
+        }
+        if reply["success"] == false {
+            throw RPCError(.bridgeError, reply["message"]?.stringValue ?? "Bridge reported failure")
+        }
+        return reply
+    }
+
+    /// `{"action": "plugin", "method": ...}` with the given fields.
+    @discardableResult
+    public func plugin(
+        _ method: String,
+        _ fields: [String: JSONValue] = [:],
+        idempotent: Bool = true
+    )
+        async throws(RPCError) -> JSONValue
+    {
+        var request = fields
+        request["action"] = "plugin"
+        request["method"] = .string(method)
+        return try await send(.object(request), idempotent: idempotent)
+    }
+
+    /// `{"action": "audio", "method": ...}` with the given fields.
+    @discardableResult
+    public func audio(_ method: String, _ fields: [String: JSONValue] = [:]) async throws(RPCError) -> JSONValue {
+        var request = fields
+        request["action"] = "audio"
+        request["method"] = .string(method)
+        return try await send(.object(request))
+    }
+
+    /// A structured host command `{"name", "args"}`, which the bridge validates and forwards.
+    @discardableResult
+    public func command(_ name: String, _ args: [JSONValue]) async throws(RPCError) -> JSONValue {
+        try await send(["name": .string(name), "args": .array(args)])
+    }
+
+    /// One health probe; the link's state follows its outcome.
+    public func probeOnce() async {
+        let action: BridgeLink.Action
+        do {
+            let reply = try JSONValue(parsing: try await probe.request(Data(#"{"action":"health"}"#.utf8)))
+            let host = reply["command_connected"]?.boolValue
+            // Ours reports `jack: {open, lost}` (open once `init_jack` ran); others may say it flat.
+            let jackDetail = reply["jack"]
+            let jack: Bool? =
+                if jackDetail?["lost"] == true {
+                    false
+                } else if jackDetail?["open"] == true {
+                    true
+                } else {
+                    reply["jack_running"]?.boolValue ?? reply["jack_connected"]?.boolValue
+                }
+            let identity = reply["bridge_id"]?.stringValue.map { id in
+                "\(id)/\(reply["host"]?["reconnects"]?.intValue ?? 0)"
+            }
+            action = link.withLock { $0.probeAnswered(hostConnected: host, jackRunning: jack, identity: identity) }
+        } catch {
+            link.withLock { $0.probeFailed() }
+            action = .none
+        }
+        perform(action)
+    }
+
+    /// Probes the bridge until cancelled, and watches its events for `host_reconnected`.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.probeLoop() }
+            if let endpoint = settings.eventsEndpoint {
+                group.addTask { await self.watchEvents(endpoint) }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    public func shutdown() async {
+        resyncContinuation.finish()
+        let events = subscriber.withLock { state -> Subscriber? in
+            state.closed = true
+            return state.events.take()
+        }
+        await events?.shutdown()
+        await calls.shutdown()
+        await singleShot.shutdown()
+        await probe.shutdown()
+    }
+
+    private func probeLoop() async {
+        while !Task.isCancelled {
+            await probeOnce()
+            let up = link.withLock { $0.state == .up }
+            do {
+                try await Task.sleep(for: up ? settings.probeInterval : settings.probeIntervalWhileDown)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// The bridge publishes `[topic, JSON]` (ours) or one JSON frame with a `type` (the C++ one).
+    private func watchEvents(_ endpoint: String) async {
+        guard let events = try? await Subscriber.start(connectingTo: [endpoint]) else { return }
+        let closed = subscriber.withLock { state -> Bool in
+            if !state.closed { state.events = events }
+            return state.closed
+        }
+        if closed { await events.shutdown() }
+        for await frames in events.messages {
+            let announced = frames.contains { frame in
+                if String(decoding: frame, as: UTF8.self) == "host_reconnected" { return true }
+                return (try? JSONValue(parsing: frame))?["type"]?.stringValue == "host_reconnected"
+            }
+            if announced { perform(link.withLock { $0.hostReconnected() }) }
+        }
+    }
+
+    private func perform(_ action: BridgeLink.Action) {
+        if case .resync(let reason) = action { resyncContinuation.yield(reason) }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Messaging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whole-file writes that survive a power cut at any instant: temp file → write → fsync → rename →
+/// fsync of the folder. A reader sees the old file or the new one, never a mix or a truncation.
+enum DurableFile {
+    /// Writes `bytes` to `path` (in an existing folder), durably and atomically.
+    static func write(_ bytes: [UInt8], to path: String) throws(RPCError) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let temporary = (folder as NSString).appendingPathComponent(
+            ".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        )
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RPCError(.storageError, "cannot create \(temporary): \(errnoText())") }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                let reason = errnoText()
+                close(fd)
+                unlink(temporary)
+                throw RPCError(.storageError, "cannot write \(temporary): \(reason)")
+            }
+            offset += written
+        }
+        guard fsync(fd) == 0 else {
+            let reason = errnoText()
+            close(fd)
+            unlink(temporary)
+            throw RPCError(.storageError, "cannot sync \(temporary): \(reason)")
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let reason = errnoText()
+            unlink(temporary)
+            throw RPCError(.storageError, "cannot replace \(path): \(reason)")
+        }
+        syncFolder(folder)
+    }
+
+    /// Writes a JSON document, keys sorted so a person can diff it, with a final newline.
+    static func write(_ document: JSONValue, to path: String) throws(RPCError) {
+        var bytes = Array(document.serialized(sortedKeys: true))
+        bytes.append(0x0A)
+        try write(bytes, to: path)
+    }
+
+    /// Reads a JSON document; `nil` when there is no file, an error when it is unreadable or not JSON.
+    static func read(_ path: String) throws(RPCError) -> JSONValue? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RPCError(.storageError, "\(path) cannot be read")
+        }
+        do {
+            return try JSONValue(parsing: data)
+        } catch {
+            throw RPCError(.storageError, "\(path) is not JSON: \(error)")
+        }
+    }
+
+    /// Moves an unreadable file aside (`<path>.corrupt-<time>`) so nothing overwrites it.
+    static func moveAside(_ path: String) throws(RPCError) {
+        let aside = "\(path).corrupt-\(Int(Date().timeIntervalSince1970))"
+        guard rename(path, aside) == 0 else {
+            throw RPCError(.storageError, "cannot move \(path) aside: \(errnoText())")
+        }
+    }
+
+    /// Makes a rename or unlink in `folder` itself durable.
+    static func syncFolder(_ folder: String) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,95 @@
+public import LV2
+public import Messaging
+
+/// What the session needs of the catalogue: plugin descriptions on the wire, and refusals of
+/// unknown URIs and out-of-range values before the bridge is called.
+extension PluginCatalogue {
+    /// The plugin, or `PLUGIN_NOT_FOUND`.
+    public func require(uri: String) throws(RPCError) -> PluginInfo {
+        guard let plugin = plugin(uri: uri) else {
+            throw RPCError(.pluginNotFound, "Plugin not found: \(uri)")
+        }
+        return plugin
+    }
+}
+
+extension PluginInfo {
+    /// The control input `symbol`, with `value` checked against its declared range.
+    public func checkedControl(_ symbol: String, value: Double) throws(RPCError) -> PortInfo {
+        guard let port = port(symbol: symbol), port.kind == .control, port.direction == .input else {
+            throw RPCError(.invalidParameters, "'\(symbol)' is not a control input of \(uri)")
+        }
+        guard value.isFinite else { throw RPCError(.invalidParameters, "Value for '\(symbol)' is not finite") }
+        if let minimum = port.minimum, value < minimum {
+            throw RPCError(.invalidParameters, "Value \(value) for '\(symbol)' is below its minimum \(minimum)")
+        }
+        if let maximum = port.maximum, value > maximum {
+            throw RPCError(.invalidParameters, "Value \(value) for '\(symbol)' is above its maximum \(maximum)")
+        }
+        return port
+    }
+
+    /// A port that can start a wire (an output), or `INVALID_PARAMETERS`.
+    public func checkedPort(_ symbol: String, direction: PortInfo.Direction) throws(RPCError) -> PortInfo {
+        guard let port = port(symbol: symbol), port.direction == direction, port.kind != .control else {
+            throw RPCError(.invalidParameters, "'\(symbol)' is not an \(direction) signal port of \(uri)")
+        }
+        return port
+    }
+
+    /// The reference's `ports` shape: symbols grouped by kind and direction.
+    public var portGroups: JSONValue {
+        func symbols(_ kind: PortInfo.Kind, _ direction: PortInfo.Direction) -> JSONValue {
+            .array(ports.filter { $0.kind == kind && $0.direction == direction }.map { .string($0.symbol) })
+        }
+        return [
+            "audio_inputs": symbols(.audio, .input), "audio_outputs": symbols(.audio, .output),
+            "control_inputs": symbols(.control, .input), "control_outputs": symbols(.control, .output),
+            "cv_inputs": symbols(.cv, .input), "cv_outputs": symbols(.cv, .output),
+            "midi_inputs": symbols(.atom, .input), "midi_outputs": symbols(.atom, .output),
+        ]
+    }
+
+    /// Every port in full: symbol, name, type, direction and, for controls, min/max/default.
+    public var portList: JSONValue {
+        .array(ports.map(\.json))
+    }
+
+    /// The control inputs by symbol, as the reference's `available_parameters`.
+    public var availableParameters: JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: controlInputs.map { ($0.symbol, $0.json) }))
+    }
+
+    /// The catalogue entry on the wire.
+    public var json: JSONValue {
+        [
+            "uri": .string(uri), "name": .string(name), "brand": .string(brand), "author": ["name": .string(author)],
+            "version": .string(version), "category": [.string(category)], "bundle": .string(bundleURI),
+            "ports": portGroups, "port_list": portList, "parameters": .array(controlInputs.map(\.json)),
+            "control_outputs": .array(controlOutputs.map(\.json)),
+            "presets": .array(presets.map { ["uri": .string($0.uri), "label": .string($0.label)] }),
+            "required_features": .array(requiredFeatures.map { .string($0) }),
+        ]
+    }
+}
+
+extension PortInfo {
+    public var json: JSONValue {
+        var members: [String: JSONValue] = [
+            "index": .int(index), "symbol": .string(symbol), "name": .string(name), "type": .string(kind.rawValue),
+            "direction": .string(direction.rawValue),
+        ]
+        if let minimum { members["min"] = .double(minimum) }
+        if let maximum { members["max"] = .double(maximum) }
+        if let defaultValue { members["default"] = .double(defaultValue) }
+        if let unit { members["units"] = .string(unit) }
+        if !properties.isEmpty { members["properties"] = .array(properties.map { .string($0) }) }
+        if !scalePoints.isEmpty {
+            members["scale_points"] = .array(
+                scalePoints.map { ["label": .string($0.label), "value": .double($0.value)] }
+            )
+        }
+        if kind == .atom { members["midi"] = .bool(supportsMIDI) }
+        return .object(members)
+    }
+}

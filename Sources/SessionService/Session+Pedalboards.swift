@@ -1,0 +1,312 @@
+import Foundation
+import LV2
+public import Messaging
+
+/// Pedalboards: create, save in place, list, load (checked before the rig is touched), rename,
+/// duplicate, delete, export/import inside the data directory, reset.
+extension Session {
+    /// A pedalboard named by `id` (its store id) or, failing that, by `name` (first match).
+    public enum Reference: Sendable {
+        case id(String)
+        case name(String)
+    }
+
+    /// The stored document and its store id.
+    func stored(_ reference: Reference) throws(RPCError) -> (id: String, document: JSONValue) {
+        switch reference {
+        case .id(let id):
+            return (id, try store.pedalboards.load(id: id))
+        case .name(let name):
+            guard
+                let found = store.pedalboards.list().pedalboards.first(where: {
+                    $0.document["name"]?.stringValue == name
+                })
+            else { throw RPCError(.notFound, "Pedalboard '\(name)' not found") }
+            return found
+        }
+    }
+
+    /// Starts an empty pedalboard and saves it at once under a stable id.
+    public func createPedalboard(name: String, description: String) async throws -> JSONValue {
+        try Self.checkName(name)
+        return try await exclusive {
+            try await unloadAll()
+            let board = Pedalboard(id: RequestID.make(), name: name, description: description)
+            try store.pedalboards.save(id: board.id, document: board.json)
+            state = SessionState(pedalboard: board, storeID: board.id)
+            bridgeIDs = [:]
+            changed()
+            publish(
+                "pedalboard_created",
+                ["id": .string(board.id), "name": .string(name), "description": .string(description)]
+            )
+            return ["pedalboard_id": .string(board.id), "pedalboard": describeCurrent()]
+        }
+    }
+
+    /// The current pedalboard; never writes anything (the reference saved a new file on every call).
+    public func currentPedalboard() -> JSONValue {
+        [
+            "pedalboard": describeCurrent(), "store_id": state.storeID.map { .string($0) } ?? .null,
+            "saved": .bool(state.storeID != nil),
+        ]
+    }
+
+    /// Saves the current pedalboard in place (the same file every time), optionally renamed.
+    public func saveCurrent(name: String?) throws(RPCError) -> JSONValue {
+        guard var board = state.pedalboard else { throw RPCError(.notFound, "No pedalboard currently loaded") }
+        if let name {
+            try Self.checkName(name)
+            board.name = name
+        }
+        let storeID =
+            state.storeID ?? ((try? PedalboardStore.validate(id: board.id)) != nil ? board.id : RequestID.make())
+        board.metadata["saved_at"] = .string(Timestamp.now())
+        board.modifiedAt = Timestamp.now()
+        try store.pedalboards.save(id: storeID, document: board.json)
+        state.pedalboard = board
+        state.storeID = storeID
+        changed()
+        let path = "\(store.pedalboards.folder)/\(storeID).json"
+        publish("pedalboard_saved", ["id": .string(storeID), "name": .string(board.name), "saved_path": .string(path)])
+        return ["pedalboard": describeCurrent(), "saved_id": .string(storeID), "saved_path": .string(path)]
+    }
+
+    /// Every readable pedalboard, and every file that is not one.
+    public func pedalboardList() -> JSONValue {
+        let (pedalboards, problems) = store.pedalboards.list()
+        return [
+            "pedalboards": .array(
+                pedalboards.map { entry in
+                    [
+                        "id": .string(entry.id), "path": .string("\(store.pedalboards.folder)/\(entry.id).json"),
+                        "name": entry.document["name"] ?? .null, "metadata": entry.document["metadata"] ?? [:],
+                        "description": entry.document["description"] ?? "",
+                        "plugin_count": .int(entry.document["plugins"]?.arrayValue?.count ?? 0),
+                        "snapshot_count": .int(entry.document["snapshots"]?.arrayValue?.count ?? 0),
+                    ]
+                }
+            ),
+            "problems": .array(problems.map { ["file": .string($0.file), "reason": .string($0.reason)] }),
+        ]
+    }
+
+    public func pedalboardInfo(_ reference: Reference) throws(RPCError) -> JSONValue {
+        let (id, document) = try stored(reference)
+        return ["id": .string(id), "pedalboard": document]
+    }
+
+    /// Loads a stored pedalboard into the host. The file is read and checked in full first (schema,
+    /// every plugin URI installed, every value in range, every wire's ends present): a bad file
+    /// changes nothing.
+    public func loadPedalboard(_ reference: Reference) async throws -> JSONValue {
+        let (storeID, document) = try stored(reference)
+        var board = try Pedalboard(json: document, fallbackID: storeID)
+        try check(board)
+        if !board.plugins.isEmpty && !bridge.status.bridgeConnected {
+            throw RPCError(.bridgeError, "Bridge not reachable at \(bridge.settings.endpoint)")
+        }
+        return try await exclusive {
+            try await unloadAll()
+            var next = SessionState(pedalboard: board, storeID: storeID)
+            next.assignHostNumbers()
+            board = next.pedalboard ?? board
+            let systemWiring = board.connections.contains { $0.touches(Connection.system) } ? [] : systemWires(board)
+            next.pedalboard?.connections += systemWiring
+            state = next
+            bridgeIDs = [:]
+            let outcome = await applyRig(reconciling: false)
+            changed()
+            if !systemWiring.isEmpty {
+                publish(
+                    "system_io_validation",
+                    [
+                        "pedalboard_id": .string(storeID), "strategy": "first_and_last_plugin",
+                        "missing_inputs": [], "missing_outputs": [],
+                        "resolved_inputs": .array(board.systemInputs.map { .string($0) }),
+                        "resolved_outputs": .array(board.systemOutputs.map { .string($0) }),
+                    ]
+                )
+            }
+            publish(
+                "pedalboard_loaded",
+                [
+                    "id": .string(storeID), "name": .string(board.name), "plugins_loaded": .int(outcome.pluginsLoaded),
+                    "connections_created": .int(outcome.connectionsCreated),
+                    "system_io_setup": .bool(!systemWiring.isEmpty),
+                ]
+            )
+            return [
+                "pedalboard": describeCurrent(), "plugins_loaded": .int(outcome.pluginsLoaded),
+                "connections_created": .int(outcome.connectionsCreated), "failed": .array(outcome.failures),
+            ]
+        }
+    }
+
+    /// Everything a stored pedalboard needs to load: its plugins installed, its values in range,
+    /// its wires between ports that exist.
+    func check(_ board: Pedalboard) throws(RPCError) {
+        for plugin in board.plugins {
+            try PedalboardStore.validate(id: plugin.instanceID)
+            let info = try catalogue.require(uri: plugin.uri)
+            for (symbol, value) in plugin.parameters { _ = try info.checkedControl(symbol, value: value) }
+        }
+        for connection in board.connections {
+            for (plugin, port, direction) in [
+                (connection.sourcePlugin, connection.sourcePort, PortInfo.Direction.output),
+                (connection.targetPlugin, connection.targetPort, PortInfo.Direction.input),
+            ] where plugin != Connection.system {
+                guard let instance = board.plugin(plugin) else {
+                    throw RPCError(
+                        .storageError,
+                        "A connection names instance '\(plugin)', which is not on the pedalboard"
+                    )
+                }
+                _ = try catalogue.require(uri: instance.uri).checkedPort(port, direction: direction)
+            }
+        }
+    }
+
+    /// Capture ports into the first plugin's audio inputs, the last plugin's audio outputs into the
+    /// playback ports, by the plugins' real port symbols (the reference hard-coded `in_1`/`out_1`).
+    func systemWires(_ board: Pedalboard) -> [Connection] {
+        guard let first = board.plugins.first, let last = board.plugins.last,
+            let firstInfo = catalogue.plugin(uri: first.uri), let lastInfo = catalogue.plugin(uri: last.uri)
+        else { return [] }
+        func port(_ name: String) -> String { String(name.split(separator: ":").last ?? "") }
+        var wires: [Connection] = []
+        let inputs = firstInfo.audioInputs
+        for (index, capture) in board.systemInputs.enumerated() where index < inputs.count {
+            let symbol = inputs[index].symbol
+            wires.append(
+                Connection(
+                    sourcePlugin: Connection.system,
+                    sourcePort: port(capture),
+                    targetPlugin: first.instanceID,
+                    targetPort: symbol
+                )
+            )
+        }
+        let outputs = lastInfo.audioOutputs
+        for (index, playback) in board.systemOutputs.enumerated() where !outputs.isEmpty {
+            let symbol = outputs[min(index, outputs.count - 1)].symbol
+            wires.append(
+                Connection(
+                    sourcePlugin: last.instanceID,
+                    sourcePort: symbol,
+                    targetPlugin: Connection.system,
+                    targetPort: port(playback)
+                )
+            )
+        }
+        return wires
+    }
+
+    /// Deletes a stored pedalboard; if it is the current one, that stays loaded but unsaved.
+    public func deletePedalboard(_ reference: Reference) throws(RPCError) -> JSONValue {
+        let (id, _) = try stored(reference)
+        try store.pedalboards.delete(id: id)
+        if state.storeID == id {
+            state.storeID = nil
+            changed()
+        }
+        publish("pedalboard_deleted", ["id": .string(id)])
+        return ["deleted_id": .string(id)]
+    }
+
+    public func renamePedalboard(_ reference: Reference, to name: String) throws(RPCError) -> JSONValue {
+        try Self.checkName(name)
+        let (id, document) = try stored(reference)
+        var board = try Pedalboard(json: document, fallbackID: id)
+        board.name = name
+        board.modifiedAt = Timestamp.now()
+        try store.pedalboards.save(id: id, document: board.json)
+        if state.storeID == id {
+            state.pedalboard?.name = name
+            changed()
+            publishChange("renamed")
+        }
+        return ["pedalboard_id": .string(id), "name": .string(name)]
+    }
+
+    public func duplicatePedalboard(_ reference: Reference, as name: String) throws(RPCError) -> JSONValue {
+        try Self.checkName(name)
+        let (id, document) = try stored(reference)
+        var board = try Pedalboard(json: document, fallbackID: id)
+        board.id = RequestID.make()
+        board.name = name
+        board.createdAt = Timestamp.now()
+        board.modifiedAt = board.createdAt
+        try store.pedalboards.save(id: board.id, document: board.json)
+        publish(
+            "pedalboard_created",
+            ["id": .string(board.id), "name": .string(name), "description": .string(board.description)]
+        )
+        return ["pedalboard_id": .string(board.id), "pedalboard": board.json]
+    }
+
+    /// Writes a stored pedalboard (or the current one) to `exports/<filename>` — never elsewhere.
+    public func exportPedalboard(_ reference: Reference?, filename: String) throws(RPCError) -> JSONValue {
+        let path = try store.exportPath(filename)
+        let document: JSONValue
+        if let reference {
+            document = try stored(reference).document
+        } else {
+            guard let board = state.pedalboard else { throw RPCError(.notFound, "No pedalboard currently loaded") }
+            document = board.json
+        }
+        try DurableFile.write(document, to: path)
+        return ["exported_file": .string(path)]
+    }
+
+    /// Reads `exports/<filename>`, checks it is a pedalboard, and stores it under a new id.
+    public func importPedalboard(filename: String) throws(RPCError) -> JSONValue {
+        let path = try store.exportPath(filename)
+        guard let document = try DurableFile.read(path) else {
+            throw RPCError(.notFound, "No file \(filename) in exports/")
+        }
+        var board = try Pedalboard(json: document, fallbackID: RequestID.make())
+        board.id = RequestID.make()
+        try store.pedalboards.save(id: board.id, document: board.json)
+        return [
+            "imported_id": .string(board.id), "imported_path": .string("\(store.pedalboards.folder)/\(board.id).json"),
+        ]
+    }
+
+    /// Empties the rig (host and pedalboard); the pedalboard itself and its snapshots stay.
+    public func reset() async throws -> JSONValue {
+        try await exclusive {
+            try await unloadAll()
+            state.clearRig()
+            bridgeIDs = [:]
+            changed()
+            publish("session_reset", ["bank_id": .null, "timestamp": .string(Timestamp.now())])
+            publishChange("reset")
+            return ["message": "Session reset"]
+        }
+    }
+
+    /// Unloads every instance from the host. Refuses (changing nothing) while the bridge is down.
+    func unloadAll() async throws(RPCError) {
+        guard !state.plugins.isEmpty else { return }
+        guard bridge.status.bridgeConnected else {
+            throw RPCError(.bridgeError, "Bridge not reachable at \(bridge.settings.endpoint)")
+        }
+        for plugin in state.plugins.reversed() {
+            do {
+                try await bridge.plugin("unload_plugin", ["instance_id": .string(bridgeID(plugin.instanceID))])
+            } catch {
+                guard bridgeAnswers else { throw error }
+            }
+            publish("plugin_unloaded", ["instance_id": .string(plugin.instanceID), "uri": .string(plugin.uri)])
+        }
+    }
+
+    /// Names of pedalboards and snapshots: text, 1 to 256 bytes, no control characters. They are
+    /// never used as paths.
+    static func checkName(_ name: String) throws(RPCError) {
+        guard (1...256).contains(name.utf8.count),
+            !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { throw RPCError(.invalidParameters, "A name is 1 to 256 bytes of text without control characters") }
+    }
+}

@@ -1,0 +1,231 @@
+public import LV2
+public import Messaging
+
+/// Plugins: the catalogue, loading and unloading instances, their values and bypass.
+extension Session {
+    public func availablePlugins() -> JSONValue {
+        ["plugins": .object(Dictionary(uniqueKeysWithValues: catalogue.plugins.map { ($0.uri, $0.json) }))]
+    }
+
+    /// The catalogue as a list, which is what the web router reads.
+    public func pluginList() -> JSONValue {
+        ["plugins": .array(catalogue.plugins.map(\.json)), "count": .int(catalogue.plugins.count)]
+    }
+
+    public func pluginsBulk(_ uris: [String]) -> JSONValue {
+        var plugins: [String: JSONValue] = [:]
+        for uri in uris {
+            plugins[uri] = catalogue.plugin(uri: uri)?.json ?? ["error": .string("Plugin not found: \(uri)")]
+        }
+        return ["plugins": .object(plugins)]
+    }
+
+    public func pluginInfo(uri: String) throws(RPCError) -> JSONValue {
+        ["plugin": try catalogue.require(uri: uri).json]
+    }
+
+    /// Reads the installed plugins again (after a package was installed).
+    public func rescan(_ catalogue: PluginCatalogue) -> JSONValue {
+        self.catalogue = catalogue
+        return ["count": .int(catalogue.plugins.count)]
+    }
+
+    /// Loads `uri` into the host and onto the current pedalboard.
+    ///
+    /// Everything is checked before the bridge is called: the URI against the catalogue, every
+    /// initial value against its port's range, the instance id for its form and uniqueness.
+    public func loadPlugin(
+        uri: String,
+        instanceID requested: String?,
+        x: Double,
+        y: Double,
+        parameters: [String: Double]
+    ) async throws -> JSONValue {
+        let info = try catalogue.require(uri: uri)
+        for (symbol, value) in parameters { _ = try info.checkedControl(symbol, value: value) }
+        if let requested { try PedalboardStore.validate(id: requested) }
+        return try await exclusive {
+            let instanceID = requested ?? state.freeInstanceID()
+            guard state.pedalboard?.plugin(instanceID) == nil else {
+                throw RPCError(.invalidParameters, "Instance id '\(instanceID)' is already in use")
+            }
+            guard let number = state.freeHostNumber() else {
+                throw RPCError(.invalidParameters, "Every host instance number is in use")
+            }
+            var plugin = PluginInstance(
+                instanceID: instanceID,
+                uri: uri,
+                name: info.name,
+                brand: info.brand,
+                version: info.version,
+                x: x,
+                y: y,
+                parameters: parameters,
+                hostNumber: number
+            )
+            try await load(&plugin)
+            state.add(plugin)
+            changed()
+            publish(
+                "plugin_loaded",
+                ["instance_id": .string(instanceID), "uri": .string(uri), "name": .string(info.name)]
+            )
+            publishChange("plugin_loaded")
+            return ["instance_id": .string(instanceID), "plugin": describe(plugin)]
+        }
+    }
+
+    /// Asks the bridge to load `plugin` under its instance id and host number, with its values and
+    /// bypass; adopts the id and number the bridge reports if it chose others.
+    func load(_ plugin: inout PluginInstance) async throws(RPCError) {
+        let reply = try await bridge.plugin(
+            "load_plugin",
+            [
+                "uri": .string(plugin.uri), "instance_id": .string(plugin.instanceID),
+                "instance_number": plugin.hostNumber.map { .int($0) } ?? .null, "x": .double(plugin.x),
+                "y": .double(plugin.y), "parameters": .object(plugin.parameters.mapValues { .double($0) }),
+            ],
+            idempotent: false
+        )
+        if let answered = reply["instance_id"]?.stringValue, answered != plugin.instanceID {
+            bridgeIDs[plugin.instanceID] = answered
+        } else {
+            bridgeIDs[plugin.instanceID] = nil
+        }
+        let described = reply["plugin"]
+        if let number = described?["modhost_instance"]?.intValue ?? described?["instance_number"]?.intValue
+            ?? reply["instance_number"]?.intValue
+        {
+            plugin.hostNumber = number
+        }
+        if !plugin.enabled, let number = plugin.hostNumber {
+            try await bridge.command("bypass", [.int(number), 1])
+        }
+    }
+
+    /// Removes an instance from the host and the pedalboard, with every wire to or from it.
+    public func unloadPlugin(_ instanceID: String) async throws -> JSONValue {
+        try PedalboardStore.validate(id: instanceID)
+        return try await exclusive {
+            let plugin = try state.instance(instanceID)
+            var warning: JSONValue = .null
+            do {
+                try await bridge.plugin("unload_plugin", ["instance_id": .string(bridgeID(instanceID))])
+            } catch {
+                // A bridge that answered but no longer knows the instance (its host restarted) is no
+                // reason to keep it here; a bridge that is gone is.
+                guard bridgeAnswers else { throw error }
+                warning = .string((error as? RPCError)?.message ?? "\(error)")
+            }
+            bridgeIDs[instanceID] = nil
+            let dropped = state.remove(instanceID)
+            changed()
+            for connection in dropped {
+                publish("connection_removed", ["connection_id": .string(connection.connectionID)])
+            }
+            publish("plugin_unloaded", ["instance_id": .string(instanceID), "uri": .string(plugin.uri)])
+            publishChange("plugin_unloaded")
+            return [
+                "instance_id": .string(instanceID),
+                "connections_removed": .array(dropped.map { .string($0.connectionID) }), "warning": warning,
+            ]
+        }
+    }
+
+    public func instanceInfo(_ instanceID: String) throws(RPCError) -> JSONValue {
+        try PedalboardStore.validate(id: instanceID)
+        return ["plugin": describe(try state.instance(instanceID))]
+    }
+
+    /// The reference double-nests (`instances.instances`); the flat list is added beside it.
+    public func instances() -> JSONValue {
+        let described = state.plugins.map { ($0.instanceID, describe($0)) }
+        return [
+            "instances": ["instances": .object(Dictionary(uniqueKeysWithValues: described))],
+            "instance_list": .array(described.map(\.1)), "count": .int(described.count),
+        ]
+    }
+
+    /// Sets a control input, range-checked against the plugin's port before the bridge is called.
+    public func setParameter(_ instanceID: String, symbol: String, value: Double) async throws -> JSONValue {
+        try PedalboardStore.validate(id: instanceID)
+        let plugin = try state.instance(instanceID)
+        _ = try catalogue.require(uri: plugin.uri).checkedControl(symbol, value: value)
+        return try await exclusive {
+            _ = try state.instance(instanceID)  // still there after waiting our turn
+            try await bridge.plugin(
+                "set_parameter",
+                ["instance_id": .string(bridgeID(instanceID)), "parameter": .string(symbol), "value": .double(value)]
+            )
+            state.setParameter(instanceID, symbol, value)
+            changed()
+            publish(
+                "parameter_changed",
+                ["instance_id": .string(instanceID), "parameter": .string(symbol), "value": .double(value)]
+            )
+            return ["instance_id": .string(instanceID), "parameter": .string(symbol), "value": .double(value)]
+        }
+    }
+
+    /// A port's value: the host's, read through the bridge; the session's own record when the bridge
+    /// is down (marked `source: "session"`). The reference nests `{parameter, value}` under `value`.
+    public func parameter(_ instanceID: String, symbol: String) async throws -> JSONValue {
+        try PedalboardStore.validate(id: instanceID)
+        let plugin = try state.instance(instanceID)
+        let info = try catalogue.require(uri: plugin.uri)
+        guard let port = info.port(symbol: symbol), port.kind == .control else {
+            throw RPCError(.invalidParameters, "'\(symbol)' is not a control port of \(plugin.uri)")
+        }
+        var value = plugin.parameters[symbol] ?? port.defaultValue ?? 0
+        var source = "session"
+        if bridge.status.bridgeConnected {
+            let reply = try await bridge.plugin(
+                "get_parameter",
+                ["instance_id": .string(bridgeID(instanceID)), "parameter": .string(symbol)]
+            )
+            if let read = reply["value"]?.doubleValue {
+                value = read
+                source = "host"
+            }
+        }
+        return [
+            "value": ["parameter": .string(symbol), "value": .double(value)], "parameter": .string(symbol),
+            "current_value": .double(value), "instance_id": .string(instanceID), "source": .string(source),
+        ]
+    }
+
+    /// Bypasses (or re-enables) an instance in the host.
+    public func setBypass(_ instanceID: String, bypassed: Bool) async throws -> JSONValue {
+        try PedalboardStore.validate(id: instanceID)
+        return try await exclusive {
+            let plugin = try state.instance(instanceID)
+            guard let number = plugin.hostNumber else {
+                throw RPCError(.bridgeError, "Instance '\(instanceID)' has no host instance number")
+            }
+            try await bridge.command("bypass", [.int(number), bypassed ? 1 : 0])
+            state.setEnabled(instanceID, !bypassed)
+            changed()
+            publish("plugin_bypassed", ["instance_id": .string(instanceID), "bypassed": .bool(bypassed)])
+            publishChange("plugin_bypassed")
+            return ["instance_id": .string(instanceID), "bypassed": .bool(bypassed)]
+        }
+    }
+
+    /// Moves an instance on the canvas: stored state only, the host does not care.
+    public func setPosition(_ instanceID: String, x: Double, y: Double) throws(RPCError) -> JSONValue {
+        try PedalboardStore.validate(id: instanceID)
+        _ = try state.instance(instanceID)
+        state.setPosition(instanceID, x: x, y: y)
+        changed()
+        publishChange("plugin_moved")
+        return ["instance_id": .string(instanceID), "x": .double(x), "y": .double(y)]
+    }
+}
+
+extension Session {
+    /// The plugin URI of an instance.
+    public func instanceURI(_ instanceID: String) throws(RPCError) -> String {
+        try PedalboardStore.validate(id: instanceID)
+        return try state.instance(instanceID).uri
+    }
+}

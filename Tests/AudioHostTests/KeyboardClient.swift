@@ -1,0 +1,56 @@
+import Jack
+import Synchronization
+
+/// A JACK client with one MIDI output that plays a note when asked.
+final class KeyboardClient: @unchecked Sendable {  // The state is shared with the audio thread through atomics only.
+    let client: JackClient
+    private let state: UnsafeMutablePointer<KeyboardState>
+
+    init(server: String) throws {
+        client = try JackClient(name: "keys", server: server)
+        state = .allocate(capacity: 1)
+        state.initialize(to: KeyboardState(port: try client.registerPort("out", type: .midi, direction: .output)))
+        try client.setProcessCallback(
+            { frames, context in
+                context?.assumingMemoryBound(to: KeyboardState.self).pointee.play(frames: frames)
+                return 0
+            },
+            context: UnsafeMutableRawPointer(state)
+        )
+        try client.activate()
+    }
+
+    deinit {
+        try? client.deactivate()
+        client.close()
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    /// Note on (`velocity` > 0) or off, sent in the next cycle.
+    func send(note: UInt8, velocity: UInt8) {
+        state.pointee.message.store(UInt32(0x90) << 16 | UInt32(note) << 8 | UInt32(velocity), ordering: .releasing)
+    }
+}
+
+struct KeyboardState: ~Copyable {
+    let port: JackPort
+    /// A 3-byte MIDI message waiting (status, data1, data2), or 0.
+    let message = Atomic<UInt32>(0)
+    let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 3)
+
+    init(port: JackPort) { self.port = port }
+
+    deinit { bytes.deallocate() }
+
+    func play(frames: UInt32) {
+        guard let buffer = port.buffer(frames: frames) else { return }
+        JackPort.clearMIDI(buffer)
+        let waiting = message.exchange(0, ordering: .acquiring)
+        guard waiting != 0 else { return }
+        bytes[0] = UInt8(waiting >> 16 & 0xFF)
+        bytes[1] = UInt8(waiting >> 8 & 0xFF)
+        bytes[2] = UInt8(waiting & 0xFF)
+        _ = JackPort.writeMIDI(buffer, time: 0, bytes: bytes, size: 3)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import LV2
+import Messaging
+import SessionService
+import TestSupport
+import Testing
+
+/// A session service started in-process on free ports, over a fresh data folder, with the bridge's
+/// three endpoints pointing at ports where nothing listens (the bridge and host are other issues'
+/// work; a mock of our own making would prove nothing about the audio path).
+struct SessionHarness {
+    /// One lilv scan shared by every test: the real plugins of swh-lv2 and mda-lv2.
+    static let catalogue = PluginCatalogue.load()
+
+    static let amp = "http://plugin.org.uk/swh-plugins/amp"
+    static let overdrive = "http://drobilla.net/plugins/mda/Overdrive"
+    static let leslie = "http://drobilla.net/plugins/mda/Leslie"
+
+    let server: SessionServer
+    let client: RPCClient
+    let data: String
+
+    /// A data folder of its own under the temporary directory.
+    static func makeDataDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent(
+            "session-\(getpid())-\(UUID().uuidString.prefix(8))"
+        ).path
+    }
+
+    /// A configuration with every bridge endpoint on a port nobody listens to.
+    static func configuration(data: String, autoCreateDefault: Bool = false) throws -> SessionConfiguration {
+        var configuration = SessionConfiguration()
+        configuration.dataDirectory = data
+        configuration.bridgeEndpoint = "tcp://127.0.0.1:\(try freePort())"
+        configuration.bridgeHealthEndpoint = "tcp://127.0.0.1:\(try freePort())"
+        configuration.bridgeEventsEndpoint = "tcp://127.0.0.1:\(try freePort())"
+        configuration.autoCreateDefault = autoCreateDefault
+        return configuration
+    }
+
+    static func start(data: String? = nil, autoCreateDefault: Bool = false) async throws -> SessionHarness {
+        let data = data ?? makeDataDirectory()
+        let server = try await SessionServer.start(
+            try configuration(data: data, autoCreateDefault: autoCreateDefault),
+            catalogue: catalogue,
+            rpcEndpoint: "tcp://127.0.0.1:*",
+            pubEndpoint: "tcp://127.0.0.1:*"
+        )
+        let client = RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint, timeout: .seconds(10)))
+        return SessionHarness(server: server, client: client, data: data)
+    }
+
+    func stop(removingData: Bool = true) async {
+        await client.shutdown()
+        await server.shutdown()
+        if removingData { try? FileManager.default.removeItem(atPath: data) }
+    }
+
+    /// Calls `method` and returns its result, failing the test unless `success` is true.
+    @discardableResult
+    func call(
+        _ method: String,
+        _ params: [String: JSONValue] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    )
+        async throws -> JSONValue
+    {
+        let result = try await client.call(method, params: params)
+        #expect(result["success"] == true, "\(method): \(result.jsonText.prefix(400))", sourceLocation: sourceLocation)
+        return result
+    }
+
+    /// Calls `method` expecting a result-level failure with `code`; returns the result.
+    @discardableResult
+    func fails(
+        _ method: String,
+        _ params: [String: JSONValue] = [:],
+        _ code: ErrorCode,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> JSONValue {
+        let result = try await client.call(method, params: params)
+        #expect(result["success"] == false, "\(method) should fail", sourceLocation: sourceLocation)
+        #expect(
+            result["code"] == .string(code.rawValue),
+            "\(method): \(result.jsonText.prefix(400))",
+            sourceLocation: sourceLocation
+        )
+        #expect(result["error"]?.stringValue?.isEmpty == false, sourceLocation: sourceLocation)
+        return result
+    }
+
+    var pedalboardsFolder: String { "\(data)/pedalboards" }
+
+    func pedalboardFiles() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: pedalboardsFolder).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// Writes a session file as a previous run would have left it: `plugins` on a saved pedalboard.
+    static func seedSession(data: String, plugins: [PluginInstance], connections: [Connection] = []) throws {
+        var board = Pedalboard(id: "seeded-board", name: "Seeded")
+        board.plugins = plugins
+        board.connections = connections
+        let state = SessionState(pedalboard: board, storeID: "seeded-board")
+        let store = try SessionStore(dataDirectory: data)
+        try store.pedalboards.save(id: "seeded-board", document: board.json)
+        try store.saveSession(state)
+    }
+}
