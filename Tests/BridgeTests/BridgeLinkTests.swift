@@ -123,6 +123,20 @@ import Testing
         await harness.stop()
     }
 
+    /// mod-host pairs each command connection with the next feedback connection in its backlog: a
+    /// probe's closed command connection ahead of ours takes our feedback socket, and mod-host then
+    /// holds our command connection waiting for another. Dropping and reconnecting the pair repeats
+    /// the mismatch forever; reopening only the feedback side puts the pair back in step.
+    @Test func aStaleProbeConnectionAheadOfOursIsOvercome() async throws {
+        let harness = try await BridgeHarness(staleProbe: true)
+        try await harness.waitFor(status: "healthy")
+        #expect(try await harness.call(#"{"command":"cpu_load"}"#)["success"] == true)
+        harness.scripted.pushFeedback(["transport 1 4.000000 120.000000", "data_finish"])
+        _ = try await harness.nextEvent("transport")
+        #expect(harness.scripted.connections == 2, "the probe's pair, then ours")
+        await harness.stop()
+    }
+
     /// Issue item 3: fail fast while down, reconnect, health healthy → degraded → unhealthy → healthy,
     /// `host_reconnected` naming the instances the restarted host lost.
     @Test func survivesModHostRestarting() async throws {
