@@ -193,7 +193,24 @@ struct BenchHostStack {
                 environment: ProcessInfo.processInfo.environment
             )
         )
-        try await waitUntil("jackd \(server) accepts clients") { (try? JackProbe.check(server: server).get()) != nil }
+        do {
+            try await waitUntil("jackd \(server) accepts clients") {
+                (try? JackProbe.check(server: server).get()) != nil
+            }
+            return try await start(host: path, bin: bin, server: server, jack: jack)
+        } catch {
+            jack.signalGroup(SIGTERM)
+            _ = await jack.exitStatus
+            throw error
+        }
+    }
+
+    private static func start(
+        host path: String,
+        bin: String,
+        server: String,
+        jack: ChildProcess
+    ) async throws -> BenchHostStack {
         let (commandPort, feedbackPort) = (try freeTCPPort(), try freeTCPPort())
         let isModHost = path.hasSuffix("mod-host")
         let arguments =
@@ -211,13 +228,16 @@ struct BenchHostStack {
                 standardError: dup(output)
             )
         )
-        try await waitUntil("\(path) listens on \(commandPort) (log: \(log))") {
-            // mod-host serves one client at a time and pairs whatever feedback connection comes next,
-            // so it is not probed with a connection: it says when it listens.
-            if isModHost { return (try? String(contentsOfFile: log, encoding: .utf8))?.contains("ready") == true }
-            guard let peer = try? TCPPeer(port: commandPort) else { return false }
-            peer.close()
-            return true
+        // Not probed with a connection: mod-host serves one client at a time and pairs whatever
+        // feedback connection comes next with it. Both hosts say when they listen.
+        do {
+            try await waitUntil("\(path) listens on \(commandPort) (log: \(log))") {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("mod-host ready!") == true
+            }
+        } catch {
+            host.signalGroup(SIGTERM)
+            _ = await host.exitStatus
+            throw error
         }
         return BenchHostStack(
             jack: jack,
@@ -332,7 +352,12 @@ final class TCPPeer {
         var reply: [UInt8] = []
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { throw BenchFailure("no reply to '\(command)'") }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                throw BenchFailure(
+                    "no reply to '\(command)': " + (count == 0 ? "closed" : String(cString: strerror(errno)))
+                )
+            }
             if let end = buffer[..<count].firstIndex(of: 0) {
                 reply += buffer[..<end]
                 return String(decoding: reply, as: UTF8.self)
