@@ -161,7 +161,9 @@ import Testing
         )
         let elapsed = clock.now - started
         #expect(refused["code"] == "HOST_UNAVAILABLE", "\(refused.jsonText)")
-        #expect(elapsed < .milliseconds(100), "failed fast: \(elapsed)")
+        // Fast means not waiting for a reply that cannot come (the command timeout here is 2 s); the
+        // figure itself (tens of microseconds) is the benchmark's business, not a test's.
+        #expect(elapsed < .seconds(1), "failed fast: \(elapsed)")
         #expect(try await harness.call(#"{"command":"cpu_load"}"#)["code"] == "HOST_UNAVAILABLE")
 
         let state = harness.state
