@@ -61,7 +61,8 @@ struct LV2HostProcess {
 }
 
 /// The bridge against a real LV2 host on a real jackd, with the real swh amp: issue item 7.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct BridgeEndToEndTests {
+/// As ``BridgeAudioTests``, the time limit covers the wait for the other JACK tests of the process.
+@Suite(.serialized, .timeLimit(.minutes(6))) struct BridgeEndToEndTests {
     static let amp = BridgeRequestTests.amp
 
     @Test func againstMarliseHost() async throws {
