@@ -190,12 +190,20 @@ public final class JackClient: @unchecked Sendable {
         }
     }
 
+    /// Disconnects two ports by full name, in either order; not connected is an error.
+    ///
+    /// No look at the connection list first: JACK applies graph changes at the next cycle, so a
+    /// wire made a moment ago may not be listed yet.
     public func disconnect(_ first: String, _ second: String) throws(JackError) {
         let (source, destination) = try ordered(first, second)
-        guard connections(of: source).contains(destination) else {
-            throw JackError(operation: "disconnect \(source) from \(destination)", code: -1, reason: "not connected")
+        let result = with(-1) { jack_disconnect($0, source, destination) }
+        if result != 0 {
+            throw JackError(
+                operation: "disconnect \(source) from \(destination)",
+                code: result,
+                reason: "not connected"
+            )
         }
-        try check("disconnect \(source) from \(destination)") { jack_disconnect($0, source, destination) }
     }
 
     /// Removes every connection of one port.

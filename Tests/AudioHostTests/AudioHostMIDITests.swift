@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// MIDI into an instrument's atom port, and instances coming and going beside one that plays.
-@Suite(.timeLimit(.minutes(2))) struct AudioHostMIDITests {
+@Suite(.timeLimit(.minutes(10))) struct AudioHostMIDITests {
     @Test func aNoteThroughAJackMIDIPortSoundsOnAnInstrument() async throws {
         let piano = "http://drobilla.net/plugins/mda/Piano"
         let info = try #require(PluginCatalogue.load().plugin(uri: piano))

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// mod-host's protocol as `shared/protocols/modhost.md` records it, against a running marlise-host.
-@Suite(.timeLimit(.minutes(2))) struct AudioHostProtocolTests {
+@Suite(.timeLimit(.minutes(10))) struct AudioHostProtocolTests {
     @Test func answersEveryCommandWithModHostsCodes() async throws {
         try await withJackServer { server in
             let host = try await RunningHost(server: server.name)
@@ -187,9 +187,11 @@ import Testing
     }
 
     @Test func refusesAPluginNeedingAFeatureItLacks() async throws {
-        let bundle = FileManager.default.temporaryDirectory.appendingPathComponent("needs-worker-\(getpid()).lv2")
+        // A folder of its own on LV2_PATH: lilv takes every folder in a path entry for a bundle.
+        let lv2Folder = FileManager.default.temporaryDirectory.appendingPathComponent("marlise-lv2-\(getpid())")
+        let bundle = lv2Folder.appendingPathComponent("needs-worker.lv2")
         try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: bundle) }
+        defer { try? FileManager.default.removeItem(at: lv2Folder) }
         try """
         @prefix lv2: <http://lv2plug.in/ns/lv2core#> .
         @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -206,7 +208,7 @@ import Testing
             lv2:port [ a lv2:AudioPort , lv2:InputPort ; lv2:index 0 ; lv2:symbol "in" ; lv2:name "In" ] .
         """.write(to: bundle.appendingPathComponent("plugin.ttl"), atomically: true, encoding: .utf8)
         try await withJackServer { server in
-            let path = "\(bundle.deletingLastPathComponent().path):/usr/lib/lv2"
+            let path = "\(lv2Folder.path):/usr/lib/lv2"
             let host = try await RunningHost(server: server.name, environment: ["LV2_PATH": path])
             let client = try await host.connect()
             #expect(try await client.ask("add urn:marlise:test:needs-worker 0") == "resp -102")

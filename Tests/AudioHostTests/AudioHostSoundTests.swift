@@ -7,7 +7,7 @@ let amp = "http://plugin.org.uk/swh-plugins/amp"
 let overdrive = "http://drobilla.net/plugins/mda/Overdrive"
 
 /// Real sound through marlise-host: a 1 kHz sine at −20 dBFS into swh `amp`, measured at its output.
-@Suite(.timeLimit(.minutes(2))) struct AudioHostSoundTests {
+@Suite(.timeLimit(.minutes(10))) struct AudioHostSoundTests {
     @Test func ampGainBypassAndRemoveOnRealSound() async throws {
         try await withJackServer { server in
             let host = try await RunningHost(server: server.name)

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The JACK readiness probe against a real jackd on the dummy driver, under a server name of its own.
-@Suite(.serialized, .timeLimit(.minutes(1))) struct JackProbeTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct JackProbeTests {
     @Test func reportsAnAbsentServer() {
         let outcome = JackProbe.check(server: "marlise-absent-\(getpid())")
         guard case .failure(let error) = outcome else {

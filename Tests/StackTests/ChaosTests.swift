@@ -5,7 +5,7 @@ import Testing
 
 /// Kill -9 or freeze a random child of the running stack, round after round, and check that the
 /// supervisor brings everything back and the session puts the pedalboard back in the host.
-@Suite(.serialized, .timeLimit(.minutes(15))) struct ChaosTests {
+@Suite(.serialized, .jackAlone, .timeLimit(.minutes(15))) struct ChaosTests {
     /// Rounds: 50 unless `MARLISE_CHAOS_ROUNDS` says otherwise; the whole run is also capped in time.
     static let rounds = ProcessInfo.processInfo.environment["MARLISE_CHAOS_ROUNDS"].flatMap(Int.init) ?? 50
 

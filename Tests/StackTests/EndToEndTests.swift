@@ -7,7 +7,7 @@ let amp = "http://plugin.org.uk/swh-plugins/amp"
 let overdrive = "http://drobilla.net/plugins/mda/Overdrive"
 
 /// The default stack under the real supervisor, driven by a ZeroMQ client as the web client would.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EndToEndTests {
+@Suite(.serialized, .jackAlone, .timeLimit(.minutes(10))) struct EndToEndTests {
     @Test func aPedalboardFromClientToHost() async throws {
         let stack = try await Stack()
         do {

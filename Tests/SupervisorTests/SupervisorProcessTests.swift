@@ -10,7 +10,7 @@ import Glibc
 
 /// The built `marlise-supervisor` as systemd would run it: real jackd, real marlise-session, a
 /// notify socket standing in for systemd's, every port free and every process stopped by PID.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct SupervisorProcessTests {
+@Suite(.serialized, .jackAlone, .timeLimit(.minutes(10))) struct SupervisorProcessTests {
     /// A stack of jack (its own server name) and the session, on free ports, in a folder of its own.
     struct Stack {
         let folder: String

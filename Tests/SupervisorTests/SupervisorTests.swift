@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 /// The supervisor over real child processes (`marlise-testchild`) and, for the audio case, real jackd.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct SupervisorTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct SupervisorTests {
     typealias Harness = SupervisorHarness
 
     @Test func startsInDependencyOrderUnderSlowReadiness() async throws {

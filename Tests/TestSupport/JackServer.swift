@@ -1,5 +1,6 @@
 public import Foundation
 import Jack
+public import Testing
 
 /// A real jackd on the dummy driver under a server name no other test or developer uses.
 ///
@@ -106,4 +107,22 @@ private actor AsyncGate {
     func release() {
         if waiting.isEmpty { held = false } else { waiting.removeFirst().resume() }
     }
+}
+
+/// A suite whose tests start jackd themselves (through a supervisor, say): the whole suite runs
+/// while no other test of this process uses JACK, so servers never crowd jackd's registry.
+public struct JackAloneTrait: SuiteTrait, TestScoping {
+    public var isRecursive: Bool { false }
+
+    public func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
+        try await withJackAlone { try await function() }
+    }
+}
+
+extension Trait where Self == JackAloneTrait {
+    public static var jackAlone: Self { JackAloneTrait() }
 }

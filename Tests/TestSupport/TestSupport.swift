@@ -194,9 +194,10 @@ public func httpRequest(_ method: String, _ path: String, port: UInt16) async th
             response += buffer[..<count]
         }
         let string = String(decoding: response, as: UTF8.self)
-        guard let statusLine = string.split(separator: "\r\n").first,
-            let code = Int(statusLine.split(separator: " ")[1])
-        else { throw TestFailure("no status line in \(string)") }
+        let statusWords = string.split(separator: "\r\n").first?.split(separator: " ") ?? []
+        guard statusWords.count >= 2, let code = Int(statusWords[1]) else {
+            throw TestFailure("no status line in \(string.prefix(200))")
+        }
         let body = string.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
         return (code, body)
     }

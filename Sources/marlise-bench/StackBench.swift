@@ -1,0 +1,239 @@
+import ArgumentParser
+import Foundation
+import Messaging
+import Supervisor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `marlise-bench stack`: the whole default stack (jackd, marlise-host, marlise-bridge,
+/// marlise-session) under the real supervisor, with a loaded pedalboard, measured from outside.
+struct StackBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stack")
+
+    @Option(help: "Runs; medians are printed.")
+    var runs = 5
+
+    @Option(help: "Plugins on the pedalboard whose recovery is timed.")
+    var plugins = 10
+
+    @Option(help: "Plugins loaded for the session's memory figure.")
+    var manyPlugins = 50
+
+    @Option(help: "Seconds over which the idle supervisor's CPU use is measured (last run).")
+    var idleSeconds = 30
+
+    func run() async throws {
+        let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        print(
+            "stack: jackd dummy, marlise-host, marlise-bridge, marlise-session; \(plugins)-plugin pedalboard; \(runs) runs"
+        )
+        var starts: [Double] = []
+        var back: [String: [Double]] = [:]
+        var resynced: [String: [Double]] = [:]
+        var idle: (cpu: Double, rss: Int, anonymous: Int)?
+        var sessionRSS: Int?
+        for run in 0..<runs {
+            let stack = try FullStack(bin: bin)
+            defer { stack.remove() }
+            let (supervisor, startup) = try await stack.start()
+            do {
+                starts.append(startup)
+                let rig = try await stack.loadPedalboard(plugins: plugins)
+                for service in ["jack", "host", "bridge", "session"] {
+                    let (ready, inHost) = try await stack.recovery(of: service, rig: rig)
+                    back[service, default: []].append(ready)
+                    resynced[service, default: []].append(inHost)
+                }
+                if run == runs - 1 {
+                    idle = try await stack.idle(seconds: idleSeconds, pid: supervisor.pid)
+                    _ = try await stack.loadPedalboard(plugins: manyPlugins)
+                    sessionRSS = try await stack.residentKiB(of: "session")
+                }
+            } catch {
+                supervisor.signalGroup(SIGTERM)
+                _ = await supervisor.exitStatus
+                throw error
+            }
+            supervisor.signalGroup(SIGTERM)
+            _ = await supervisor.exitStatus
+        }
+        print(
+            String(
+                format: "cold start to READY=1 (whole stack): median %.0f ms (runs: %@)",
+                median(starts),
+                list(starts)
+            )
+        )
+        for service in ["jack", "host", "bridge", "session"] {
+            print(
+                String(
+                    format:
+                        "kill -9 %@: healthy again median %.0f ms (runs: %@); pedalboard back in the host median %.0f ms (runs: %@)",
+                    service,
+                    median(back[service] ?? [0]),
+                    list(back[service] ?? []),
+                    median(resynced[service] ?? [0]),
+                    list(resynced[service] ?? [])
+                )
+            )
+        }
+        if let idle {
+            print(
+                String(
+                    format: "supervisor idle over %d s: %.2f %% of a core; RSS %.1f MB (%.1f MB private)",
+                    idleSeconds,
+                    idle.cpu,
+                    Double(idle.rss) / 1024,
+                    Double(idle.anonymous) / 1024
+                )
+            )
+        }
+        if let sessionRSS {
+            print(String(format: "session RSS with %d plugins loaded: %.1f MB", manyPlugins, Double(sessionRSS) / 1024))
+        }
+    }
+}
+
+/// The default stack on ports and a JACK server name of its own.
+final class FullStack {
+    let bin: String
+    let folder: String
+    let health: String
+    let session: String
+    let bridge: String
+    let notify: String
+    private let inner: BenchStack
+
+    init(bin: String) throws {
+        self.bin = bin
+        inner = try BenchStack(bin: bin)
+        folder = inner.folder
+        health = inner.health
+        notify = inner.notify
+        let ports = (0..<8).map { _ in Int.random(in: 20000...40000) }
+        session = "tcp://127.0.0.1:\(ports[0])"
+        bridge = "tcp://127.0.0.1:\(ports[1])"
+        let bridgeEvents = "tcp://127.0.0.1:\(ports[2])"
+        let bridgeHealth = "tcp://127.0.0.1:\(ports[3])"
+        let server = "marlise-bench-\(getpid())-\(ports[4])"
+        let text = """
+            [jack]
+            server = "\(server)"
+            [host]
+            port = \(ports[5])
+            feedback_port = \(ports[6])
+            [log]
+            dir = "\(folder)/logs"
+            [health]
+            http = "127.0.0.1:\(ports[7])"
+            rpc = "\(health)"
+            events = "\(inner.events)"
+            [service.bridge]
+            env = ["MOD_HOST_PORT=\(ports[5])", "MOD_HOST_FEEDBACK_PORT=\(ports[6])", "MODHOST_BRIDGE_REP=\(bridge)", \
+            "MODHOST_BRIDGE_PUB=\(bridgeEvents)", "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)"]
+            alive = "rpc:\(bridgeHealth)#health"
+            [service.session]
+            args = ["--rpc", "\(session)", "--pub", "tcp://127.0.0.1:*"]
+            env = ["MODHOST_BRIDGE_ENDPOINT=\(bridge)", "MODHOST_BRIDGE_PUB=\(bridgeEvents)", \
+            "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)", "SESSION_MANAGER_DATA_DIR=\(folder)/data"]
+            alive = "rpc:\(session)#echo"
+            """
+        try text.write(toFile: "\(folder)/marlise.toml", atomically: true, encoding: .utf8)
+    }
+
+    func start() async throws -> (ChildProcess, Double) { try await inner.start() }
+    func idle(seconds: Int, pid: Int32) async throws -> (Double, Int, Int) {
+        try await inner.idle(seconds: seconds, pid: pid)
+    }
+    func remove() { inner.remove() }
+
+    /// A fresh pedalboard of `plugins` plugins (swh amp and mda Overdrive in turn), each with a
+    /// value set; returns each plugin's host number, control and value.
+    func loadPedalboard(plugins: Int) async throws -> [(number: Int, symbol: String, value: Double)] {
+        let client = RPCClient(RPCClientConfiguration(endpoint: session, timeout: .seconds(30)))
+        defer { Task { await client.shutdown() } }
+        _ = try await client.call("create_pedalboard", params: ["name": "Bench"])
+        var rig: [(Int, String, Double)] = []
+        for index in 0..<plugins {
+            let (uri, symbol, value) =
+                index.isMultiple(of: 2)
+                ? ("http://plugin.org.uk/swh-plugins/amp", "gain", Double(index % 20) - 9.5)
+                : ("http://drobilla.net/plugins/mda/Overdrive", "drive", Double(index % 10) / 10 + 0.05)
+            let added = try await client.call("add_plugin", params: ["uri": .string(uri)])
+            guard let id = added["instance_id"]?.stringValue, let number = added["plugin"]?["host_instance"]?.intValue
+            else { throw ValidationError("add_plugin: \(added.jsonText.prefix(300))") }
+            _ = try await client.call(
+                "set_parameter",
+                params: ["instance_id": .string(id), "parameter": .string(symbol), "value": .double(value)]
+            )
+            rig.append((number, symbol, value))
+        }
+        _ = try await client.call("save_pedalboard")
+        return rig
+    }
+
+    /// Kills `service` and returns the milliseconds until it is healthy again and until the host
+    /// holds every plugin of `rig` with its value again (asked through the bridge).
+    func recovery(
+        of service: String,
+        rig: [(number: Int, symbol: String, value: Double)]
+    ) async throws
+        -> (Double, Double)
+    {
+        let supervisor = RPCClient(RPCClientConfiguration(endpoint: health, timeout: .seconds(2)))
+        let bridgeClient = RPCClient(RPCClientConfiguration(endpoint: bridge, timeout: .milliseconds(500)))
+        defer {
+            Task {
+                await supervisor.shutdown()
+                await bridgeClient.shutdown()
+            }
+        }
+        func state() async throws -> (pid: Int?, healthy: Bool, all: Bool) {
+            let report = try await supervisor.call("health_check")
+            let entry = report["services"]?.arrayValue?.first { $0["name"] == .string(service) }
+            return (entry?["pid"]?.intValue, entry?["state"] == "healthy", report["status"] == "healthy")
+        }
+        func hostHoldsRig() async -> Bool {
+            for plugin in rig {
+                let request = JSONValue.object(["command": .string("param_get \(plugin.number) \(plugin.symbol)")])
+                guard let reply = try? await bridgeClient.request(request.serialized()),
+                    String(decoding: reply, as: UTF8.self).contains(String(format: "%.4f", plugin.value))
+                else { return false }
+            }
+            return true
+        }
+        // From a settled stack, with the pedalboard in the host.
+        let settleBy = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < settleBy {
+            if try await state().all, await hostHoldsRig() { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard let pid = try await state().pid else { throw ValidationError("\(service) is not running") }
+        let clock = ContinuousClock()
+        let killed = clock.now
+        kill(pid_t(pid), SIGKILL)
+        var ready: Double?
+        while true {
+            if ready == nil, let now = try? await state(), now.healthy, let newPID = now.pid, newPID != pid {
+                ready = seconds(clock.now - killed) * 1000
+            }
+            if let ready, await hostHoldsRig() { return (ready, seconds(clock.now - killed) * 1000) }
+            try await Task.sleep(for: .milliseconds(5))
+            if clock.now - killed > .seconds(60) { throw ValidationError("\(service): not back within 60 s") }
+        }
+    }
+
+    func residentKiB(of service: String) async throws -> Int {
+        let supervisor = RPCClient(RPCClientConfiguration(endpoint: health, timeout: .seconds(2)))
+        defer { Task { await supervisor.shutdown() } }
+        let report = try await supervisor.call("health_check")
+        guard
+            let pid = report["services"]?.arrayValue?.first(where: { $0["name"] == .string(service) })?["pid"]?.intValue
+        else { return 0 }
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
