@@ -1,14 +1,15 @@
 import Foundation
+import Health
 public import Messaging
 
 /// The health endpoint, and what the bridge does when its link to mod-host changes.
 extension Bridge {
     /// `{"action":"health"}` (or a Marlise `health_check` probe) → the health object; anything
     /// else gets the C++ bridge's errors.
-    func healthReply(to request: FrameServer.Request) async -> Data {
+    func healthReply(to request: FrameServer.Request) -> Data {
         let reply: JSONValue
         switch request {
-        case .malformed:
+        case .malformed, .busy:
             reply = [
                 "error": "Invalid JSON format", "success": false, "code": .string(ErrorCode.invalidRequest.rawValue),
             ]
@@ -77,6 +78,8 @@ extension Bridge {
             ]
         )
         logger.info("mod-host link \(health.status.rawValue)", metadata: ["error": "\(health.lastError ?? "-")"])
+        // `systemctl status` shows it; a no-op when not started by systemd or the supervisor.
+        SystemdNotifier().notify("STATUS=mod-host link \(health.status.rawValue): \(health.message)")
     }
 
     /// Asks mod-host about every tracked instance (`param_get <n> <nonexistent symbol>` answers

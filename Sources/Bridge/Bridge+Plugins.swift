@@ -6,20 +6,35 @@ import Messaging
 extension Bridge {
     static let pluginContext = "Plugin command failed"
 
-    func plugin(_ object: [String: JSONValue]) async throws(BridgeError) -> JSONValue {
+    /// The methods answered without waiting (on the request socket's thread), with the event to
+    /// publish once the reply is sent; `nil` for the others.
+    func pluginNow(_ object: [String: JSONValue]) throws(BridgeError) -> (JSONValue, PendingEvent?)? {
         guard let method = object["method"]?.stringValue else {
             throw BridgeError(.invalidRequest, "\(Self.pluginContext): missing 'method' field")
         }
         let fields = RequestFields(object, method: method, context: Self.pluginContext)
         switch method {
-        case "load_plugin": return try await loadPlugin(fields)
-        case "unload_plugin": return try await unloadPlugin(fields)
         case "set_parameter": return try setParameter(fields)
-        case "get_parameter": return try getParameter(fields)
-        case "get_plugin_info": return ["plugin": try instance(fields).json]
+        case "get_parameter": return (try getParameter(fields), nil)
+        case "get_plugin_info": return (["plugin": try instance(fields).json], nil)
         case "list_instances":
             let all = registry.withLock { $0.all }
-            return ["instances": .object(Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.json) }))]
+            return (["instances": .object(Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.json) }))], nil)
+        default: return nil
+        }
+    }
+
+    /// The methods that wait: for mod-host's slower commands (`add` takes 15–20 ms) or for lilv.
+    func plugin(_ object: [String: JSONValue]) async throws(BridgeError) -> JSONValue {
+        if let (answer, event) = try pluginNow(object) {
+            if let event { events.publish(event.type, event.data) }
+            return answer
+        }
+        let method = object["method"]?.stringValue ?? ""
+        let fields = RequestFields(object, method: method, context: Self.pluginContext)
+        switch method {
+        case "load_plugin": return try await loadPlugin(fields)
+        case "unload_plugin": return try await unloadPlugin(fields)
         case "clear_all": return try await clearAll()
         default: return try await catalogueAction(fields)
         }
@@ -42,9 +57,9 @@ extension Bridge {
         return reply
     }
 
-    /// As ``checked(_:)``, on the request socket's own thread, which blocks for mod-host's reply
-    /// (tens of microseconds): the hot requests (`set_parameter`, `get_parameter`, raw and
-    /// structured commands) reach it before any suspension, so they are answered with no thread hop.
+    /// As ``checked(_:)``, blocking the calling thread for mod-host's reply (tens of microseconds):
+    /// the hot requests (`set_parameter`, `get_parameter`, raw and structured commands) run on the
+    /// request socket's own thread, so they are answered with no thread hop.
     @discardableResult
     func checkedOnThisThread(_ command: ModHostCommand) throws(BridgeError) -> ModHostReply {
         let reply = try link.sendBlocking(command)
@@ -151,17 +166,17 @@ extension Bridge {
             ? try fields.string("parameter") : try fields.string(fields.has("port") ? "port" : "parameter")
     }
 
-    private func setParameter(_ fields: RequestFields) throws(BridgeError) -> JSONValue {
+    private func setParameter(_ fields: RequestFields) throws(BridgeError) -> (JSONValue, PendingEvent?) {
         let instance = try instance(fields)
         let symbol = try symbol(fields)
         let value = try fields.number("value")
         try checkedOnThisThread(Self.command("param_set", [.int(instance.number), .word(symbol), .number(value)]))
         registry.withLock { $0[instance.id]?.parameters[symbol] = value }
-        events.publish(
-            "parameter_changed",
-            ["instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value)]
+        let event = PendingEvent(
+            type: "parameter_changed",
+            data: ["instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value)]
         )
-        return ["status": "ok", "value": .double(value)]
+        return (["status": "ok", "value": .double(value)], event)
     }
 
     /// mod-host's own value (`param_get`), never a cache (C++ bug 5).

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 public import Messaging
 import Synchronization
@@ -6,8 +6,9 @@ import Synchronization
 /// The bridge between JSON over ZeroMQ and mod-host's TCP text protocol: a drop-in for the C++
 /// modhost-bridge (same endpoints, environment and JSON shapes) without its defects.
 ///
-/// Three sockets, each owned by one thread: the request endpoint (`MODHOST_BRIDGE_REP`), the event
-/// endpoint (`MODHOST_BRIDGE_PUB`) and the health endpoint (`MODHOST_BRIDGE_HEALTH`). One persistent
+/// Three sockets: the request endpoint (`MODHOST_BRIDGE_REP`) and the event endpoint
+/// (`MODHOST_BRIDGE_PUB`), owned by one thread, and the health endpoint (`MODHOST_BRIDGE_HEALTH`),
+/// owned by another so that health answers even while a request waits on mod-host. One persistent
 /// connection pair to mod-host, kept up by ``ModHostLink``.
 public final class Bridge: Sendable {
     public let configuration: BridgeConfiguration
@@ -48,23 +49,27 @@ public final class Bridge: Sendable {
         _ configuration: BridgeConfiguration,
         logger: Logger = Logger(label: "marlise.bridge")
     ) async throws(ZMQError) -> Bridge {
-        let publisher = try await Publisher.start(endpoint: configuration.publishEndpoint, sourceService: "bridge")
         let bridge = Bridge(
             configuration: configuration,
-            events: BridgeEvents(publisher: publisher, singleFrame: configuration.singleFramePublish),
+            events: BridgeEvents(singleFrame: configuration.singleFramePublish),
             logger: logger
         )
         bridge.catalogue.rescan()
         do {
-            let requests = try await FrameServer.start(endpoint: configuration.replyEndpoint, logger: logger) {
-                request in await bridge.reply(to: request)
-            }
+            let requests = try await FrameServer.start(
+                endpoint: configuration.replyEndpoint,
+                publishEndpoint: configuration.publishEndpoint,
+                logger: logger
+            ) { request in bridge.reply(to: request) }
             bridge.servers.withLock { $0.append(requests) }
+            bridge.events.attach(requests)
             let health = try await FrameServer.start(endpoint: configuration.healthEndpoint, logger: logger) {
-                request in await bridge.healthReply(to: request)
+                request in .now(bridge.healthReply(to: request))
             }
             bridge.servers.withLock { $0.append(health) }
-            bridge.bound.withLock { $0 = [requests.endpoint, publisher.endpoint, health.endpoint] }
+            bridge.bound.withLock {
+                $0 = [requests.endpoint, requests.publishEndpoint ?? configuration.publishEndpoint, health.endpoint]
+            }
         } catch {
             await bridge.stopServing()
             throw error
@@ -100,36 +105,60 @@ public final class Bridge: Sendable {
         for task in tasks { await task.value }
         link.client.close()
         for server in servers.withLock({ $0 }) { await server.shutdown() }
-        await events.publisher.shutdown()
     }
 
     // MARK: - Requests
 
-    /// One reply frame for one request frame, compact JSON with sorted keys.
-    func reply(to request: FrameServer.Request) async -> Data {
+    /// One reply frame for one request frame, compact JSON with sorted keys. Requests that need
+    /// no waiting (`set_parameter`, `get_parameter`, raw and structured commands, listings, health)
+    /// are answered on the request socket's thread; the others (loads, catalogue, JACK) in a task.
+    func reply(to request: FrameServer.Request) -> FrameServer.Reply {
+        let object: [String: JSONValue]
         switch request {
         case .malformed(let why):
-            return BridgeError(.invalidRequest, "Invalid request format: \(why)").json.serialized(sortedKeys: true)
+            return .now(
+                BridgeError(.invalidRequest, "Invalid request format: \(why)").json.serialized(sortedKeys: true)
+            )
+        case .busy:
+            return .now(BridgeError(.busy, "Too many requests in flight; try again").json.serialized(sortedKeys: true))
         case .frame(let frame):
-            return await respond(to: frame).serialized(sortedKeys: true)
+            guard let parsed = try? JSONValue(parsing: frame), let members = parsed.objectValue, !members.isEmpty else {
+                return .now(BridgeError(.invalidRequest, "Invalid request format").json.serialized(sortedKeys: true))
+            }
+            object = members
+        }
+        if let (answer, event) = respondNow(to: object) {
+            // The event goes out after the reply: waking the publishing thread is not the caller's wait.
+            let events = events
+            var then: (@Sendable () -> Void)?
+            if let event { then = { events.publish(event.type, event.data) } }
+            return .now(answer.serialized(sortedKeys: true), then: then)
+        }
+        return .later { await self.respondLater(to: object).serialized(sortedKeys: true) }
+    }
+
+    /// Dispatches as the C++ bridge does: `action` first, then `command`, then `name` + `args`;
+    /// `nil` when the request needs to wait for something (``respondLater(to:)``).
+    func respondNow(to object: [String: JSONValue]) -> (JSONValue, PendingEvent?)? {
+        do throws(BridgeError) {
+            switch object["action"]?.stringValue {
+            case "plugin": return try pluginNow(object).map { (Self.succeeded($0.0), $0.1) }
+            case "audio": return nil
+            case "health": return (healthJSON(), nil)
+            default: break
+            }
+            if let command = object["command"] { return (Self.succeeded(try raw(command)), nil) }
+            if let name = object["name"] { return (Self.succeeded(try structured(name, object["args"])), nil) }
+            throw BridgeError(.invalidRequest, "Invalid request format")
+        } catch {
+            return (error.json, nil)
         }
     }
 
-    /// Dispatches as the C++ bridge does: `action` first, then `command`, then `name` + `args`.
-    public func respond(to frame: Data) async -> JSONValue {
-        guard let parsed = try? JSONValue(parsing: frame), let object = parsed.objectValue, !object.isEmpty else {
-            return BridgeError(.invalidRequest, "Invalid request format").json
-        }
+    func respondLater(to object: [String: JSONValue]) async -> JSONValue {
         do throws(BridgeError) {
-            switch object["action"]?.stringValue {
-            case "plugin": return Self.succeeded(try await plugin(object))
-            case "audio": return Self.succeeded(try await audioAction(object))
-            case "health": return healthJSON()
-            default: break
-            }
-            if let command = object["command"] { return Self.succeeded(try raw(command)) }
-            if let name = object["name"] { return Self.succeeded(try structured(name, object["args"])) }
-            throw BridgeError(.invalidRequest, "Invalid request format")
+            if object["action"]?.stringValue == "audio" { return Self.succeeded(try await audioAction(object)) }
+            return Self.succeeded(try await plugin(object))
         } catch {
             return error.json
         }

@@ -235,7 +235,7 @@ public final class ModHostClient: Sendable {
 
     // MARK: - On the feedback thread
 
-    private func readFeedback(_ fd: Int32, generation: Int) {
+    private func readFeedback(_ fd: Int32, generation: Int, reopens: Int = 0) {
         var framer = NULFramer()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -265,7 +265,47 @@ public final class ModHostClient: Sendable {
             Glibc.close(fd)
             return current
         }
-        if lost { eventInput.yield(.feedbackLost(generation: generation)) }
+        guard lost else { return }
+        if reopens < Self.feedbackReopens, commandSocketStaysOpen(), let fresh = reopenFeedback(generation) {
+            readFeedback(fresh, generation: generation, reopens: reopens + 1)
+            return
+        }
+        eventInput.yield(.feedbackLost(generation: generation))
+    }
+
+    /// How often a feedback socket is reopened for one command connection before giving up.
+    static let feedbackReopens = 3
+
+    /// Whether the command socket is still open a moment after the feedback socket closed.
+    ///
+    /// mod-host closes the feedback socket when it exits (the command socket closes with it), or
+    /// when it paired our feedback connection with a stale command connection ahead of ours in its
+    /// backlog (a readiness probe's): it then closes that pair and waits, holding our command
+    /// connection, for a feedback connection — which only a new one of ours can give it.
+    private func commandSocketStaysOpen() -> Bool {
+        // A duplicate, so the number stays ours even if the command queue closes the original.
+        let probe = state.withLock { $0.command >= 0 ? dup($0.command) : -1 }
+        guard probe >= 0 else { return false }
+        defer { Glibc.close(probe) }
+        // POLLRDHUP (0x2000, the peer closed its side) is Linux's and hidden behind _GNU_SOURCE.
+        var entry = pollfd(fd: probe, events: 0x2000, revents: 0)
+        var ready: Int32
+        repeat { ready = poll(&entry, 1, 50) } while ready < 0 && errno == EINTR
+        return ready == 0
+    }
+
+    /// Opens a new feedback connection for the current command connection, if it is still `generation`.
+    private func reopenFeedback(_ generation: Int) -> Int32? {
+        guard let fresh = Self.open(host: host, port: feedbackPort, timeout: nil) else { return nil }
+        let installed = state.withLock { connection in
+            guard connection.generation == generation, connection.command >= 0, connection.feedback < 0 else {
+                return false
+            }
+            connection.feedback = fresh
+            return true
+        }
+        if !installed { Glibc.close(fresh) }
+        return installed ? fresh : nil
     }
 
     private static func open(host: String, port: Int, timeout: Duration?) -> Int32? {

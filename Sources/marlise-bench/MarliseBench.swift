@@ -7,7 +7,9 @@ struct MarliseBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marlise-bench",
         abstract: "Benchmarks that print figures (medians over runs; these machines are noisy).",
-        subcommands: [MessagingBench.self, SupervisorBench.self, SessionBench.self, StackBench.self]
+        subcommands: [
+            MessagingBench.self, SupervisorBench.self, SessionBench.self, StackBench.self, BridgeBench.self,
+        ]
     )
 }
 

@@ -24,10 +24,9 @@ struct MarliseBridge: AsyncParsableCommand {
         let bridge = try await Bridge.start(configuration)
         let (reply, publish, health) = bridge.endpoints
         SystemdNotifier().notify("READY=1\nSTATUS=requests on \(reply), events on \(publish), health on \(health)")
-        for await signal in signals where signal != SIGHUP {
-            _ = signal
-            break
-        }
+        // SIGHUP has nothing to reload here; SIGTERM or SIGINT stops.
+        var received = signals.makeAsyncIterator()
+        while let signal = await received.next(), signal == SIGHUP {}
         SystemdNotifier().notify("STOPPING=1")
         await bridge.shutdown()
     }

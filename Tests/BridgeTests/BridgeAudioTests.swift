@@ -9,6 +9,8 @@ import Glibc
 #endif
 
 /// The audio methods, through the bridge's own JACK client, against a real jackd (dummy driver).
+/// The time limit covers the wait for the process's other JACK tests (`withJackServer` runs one at
+/// a time), which in a full run is most of it.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct BridgeAudioTests {
     static func audio(_ method: String, _ fields: [String: JSONValue] = [:]) -> JSONValue {
         .object(fields.merging(["action": "audio", "method": .string(method)]) { $1 })

@@ -4,6 +4,10 @@ import Messaging
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Plugin methods answered from the real LV2 catalogue (lilv over the Debian swh and mda bundles).
 @Suite(.serialized, .timeLimit(.minutes(2))) struct BridgeCatalogueTests {
     static let leslie = "http://drobilla.net/plugins/mda/Leslie"
@@ -85,6 +89,26 @@ import Testing
         #expect(harness.scripted.received.contains("preset_load 0 \"\(slow)\""))
         let info = try await harness.call(["action": "plugin", "method": "get_plugin_info", "instance_id": .string(id)])
         #expect(info["plugin"]?["preset"] == .string(slow))
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-presets-\(getpid())").path
+        let saved = try await harness.call(
+            [
+                "action": "plugin", "method": "save_preset", "instance_id": .string(id),
+                "preset": ["label": "My Slow One", "path": .string(folder)],
+            ]
+        )
+        #expect(saved["bundle_path"] == .string("\(folder)/my-slow-one.preset.lv2"), "\(saved.jsonText)")
+        #expect(
+            harness.scripted.received.last
+                == "preset_save 0 \"My Slow One\" \"\(folder)/my-slow-one.preset.lv2\" my-slow-one.ttl"
+        )
+        let quoted = try await harness.call(
+            [
+                "action": "plugin", "method": "save_preset", "instance_id": .string(id),
+                "preset": ["label": "a\" 0 x", "path": .string(folder)],
+            ]
+        )
+        #expect(quoted["code"] == "INVALID_PARAMETERS", "a quote in a label cannot end the token")
         await harness.stop()
     }
 
@@ -103,6 +127,19 @@ import Testing
             #"{"action":"plugin","method":"is_bundle_loaded","bundle_path":"/nonexistent.lv2"}"#
         )
         #expect(absent["is_loaded"] == false)
+        try await harness.waitFor(status: "healthy")
+        let added = try await harness.call(["action": "plugin", "method": "add_bundle", "bundle_path": .string(bundle)])
+        #expect(added["plugins"] == [.string(BridgeRequestTests.amp)], "\(added.jsonText)")
+        #expect(harness.scripted.received.last == "bundle_add \"\(bundle)\"")
+        let removed = try await harness.call(
+            ["action": "plugin", "method": "remove_bundle", "bundle_path": .string(bundle)]
+        )
+        #expect(removed["success"] == true)
+        #expect(harness.scripted.received.last == "bundle_remove \"\(bundle)\"")
+        let nowhere = try await harness.call(
+            #"{"action":"plugin","method":"add_bundle","bundle_path":"/nonexistent.lv2"}"#
+        )
+        #expect(nowhere["code"] == "INVALID_PARAMETERS")
         let rescan = try await harness.call(#"{"action":"plugin","method":"rescan_plugins"}"#)
         #expect((rescan["count"]?.intValue ?? 0) > 100)
         _ = try await harness.nextEvent("plugins_rescanned")

@@ -61,6 +61,7 @@ struct LV2HostProcess {
 }
 
 /// The bridge against a real LV2 host on a real jackd, with the real swh amp: issue item 7.
+/// As ``BridgeAudioTests``, the time limit covers the wait for the process's other JACK tests.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct BridgeEndToEndTests {
     static let amp = BridgeRequestTests.amp
 

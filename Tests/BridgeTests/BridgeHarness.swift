@@ -49,6 +49,9 @@ final class FakeModHostState: Sendable {
                 return "resp 0 " + String(format: "%.4f", value)
             case ("preset_load", 3):
                 return int(1).flatMap { instances[$0] } == nil ? "resp -3" : "resp 0"
+            case ("bundle_add", 2), ("bundle_remove", 2): return "resp 0"
+            case ("preset_save", 5...):  // a quoted label may hold spaces
+                return int(1).flatMap { instances[$0] } == nil ? "resp -3" : "resp 0"
             case ("monitor_output", 3):
                 return int(1).flatMap { instances[$0]?[words[2]] } == nil ? "resp 0" : "resp 1"
             case ("param_set", _), ("param_get", _), ("add", _), ("remove", _):
@@ -78,7 +81,8 @@ final class BridgeHarness: Sendable {
         state: FakeModHostState = FakeModHostState(),
         singleFrame: Bool = false,
         jackServer: String = "marlise-bridge-tests-none",
-        hostPorts: (command: Int, feedback: Int)? = nil
+        hostPorts: (command: Int, feedback: Int)? = nil,
+        staleProbe: Bool = false
     ) async throws {
         self.state = state
         var ports = hostPorts
@@ -86,6 +90,9 @@ final class BridgeHarness: Sendable {
             let peer = try ScriptedModHost { state.respond($0) }
             self.peer = Mutex(peer)
             ports = (peer.commandPort, peer.feedbackPort)
+            // As a TCP readiness probe: a command connection opened and closed before the bridge
+            // connects, which mod-host then pairs with the bridge's feedback connection.
+            if staleProbe { try ScriptedModHost.connectAndClose(port: peer.commandPort) }
         } else {
             peer = Mutex(nil)
         }

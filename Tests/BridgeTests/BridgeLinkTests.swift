@@ -38,6 +38,56 @@ import Testing
         await harness.stop()
     }
 
+    /// Bug 9: the C++ bridge used its PUB socket from two threads. Here requests from several
+    /// clients and a feedback storm publish at once; every event arrives whole.
+    @Test func eventsFromRequestsAndFeedbackAtOnceArriveWhole() async throws {
+        let harness = try await BridgeHarness()
+        try await harness.waitFor(status: "healthy")
+        let loaded = try await harness.call(
+            ["action": "plugin", "method": "load_plugin", "uri": .string(BridgeRequestTests.amp)]
+        )
+        let id = try #require(loaded["instance_id"]?.stringValue)
+        let endpoint = harness.bridge.endpoints.reply
+        let peer = harness.scripted
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<4 {
+                group.addTask {
+                    let socket = try RawPeer(.req, connectTo: endpoint)
+                    for index in 0..<50 {
+                        let request: JSONValue = [
+                            "action": "plugin", "method": "set_parameter", "instance_id": .string(id),
+                            "parameter": "gain",
+                            "value": .int(client * 100 + index),
+                        ]
+                        try await socket.send([Data(request.jsonText.utf8)])
+                        let reply = try JSONValue.parsed(try await socket.receive()?.first)
+                        guard reply["success"] == true else { throw TestFailure("\(reply.jsonText)") }
+                    }
+                    await socket.close()
+                }
+            }
+            group.addTask {
+                for index in 0..<100 {
+                    peer.pushFeedback(["param_set 0 gain \(index).000000", "data_finish"])
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await eventually {
+            let events = harness.pendingEvents
+            let changed = events.filter { $0.first == Data("parameter_changed".utf8) }
+            guard changed.count == 200 else { throw TestFailure("\(changed.count) parameter_changed events") }
+            for frames in events {
+                let body = try JSONValue.parsed(frames.last)
+                #expect(frames.count == 2 && body["type"]?.stringValue.map { Data($0.utf8) } == frames.first)
+            }
+        }
+        #expect(harness.pendingEvents.contains { $0.first == Data("param_set".utf8) })
+        #expect(try await harness.healthStatus()["status"] == "healthy")
+        await harness.stop()
+    }
+
     @Test func singleFrameEventsForOldSubscribers() async throws {
         let harness = try await BridgeHarness(singleFrame: true)
         try await harness.waitFor(status: "healthy")
@@ -73,6 +123,20 @@ import Testing
         await harness.stop()
     }
 
+    /// mod-host pairs each command connection with the next feedback connection in its backlog: a
+    /// probe's closed command connection ahead of ours takes our feedback socket, and mod-host then
+    /// holds our command connection waiting for another. Dropping and reconnecting the pair repeats
+    /// the mismatch forever; reopening only the feedback side puts the pair back in step.
+    @Test func aStaleProbeConnectionAheadOfOursIsOvercome() async throws {
+        let harness = try await BridgeHarness(staleProbe: true)
+        try await harness.waitFor(status: "healthy")
+        #expect(try await harness.call(#"{"command":"cpu_load"}"#)["success"] == true)
+        harness.scripted.pushFeedback(["transport 1 4.000000 120.000000", "data_finish"])
+        _ = try await harness.nextEvent("transport")
+        #expect(harness.scripted.connections == 2, "the probe's pair, then ours")
+        await harness.stop()
+    }
+
     /// Issue item 3: fail fast while down, reconnect, health healthy → degraded → unhealthy → healthy,
     /// `host_reconnected` naming the instances the restarted host lost.
     @Test func survivesModHostRestarting() async throws {
@@ -97,7 +161,9 @@ import Testing
         )
         let elapsed = clock.now - started
         #expect(refused["code"] == "HOST_UNAVAILABLE", "\(refused.jsonText)")
-        #expect(elapsed < .milliseconds(100), "failed fast: \(elapsed)")
+        // Fast means not waiting for a reply that cannot come (the command timeout here is 2 s); the
+        // figure itself (tens of microseconds) is the benchmark's business, not a test's.
+        #expect(elapsed < .seconds(1), "failed fast: \(elapsed)")
         #expect(try await harness.call(#"{"command":"cpu_load"}"#)["code"] == "HOST_UNAVAILABLE")
 
         let state = harness.state

@@ -109,6 +109,22 @@ final class ScriptedModHost: Sendable {
         shared.feedback.withLock { fd in if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
+    /// Connects to `port` on 127.0.0.1 and closes at once, sending nothing.
+    static func connectAndClose(port: Int) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw CocoaError(.fileReadUnknown) }
+    }
+
     /// A port on 127.0.0.1 bound but not listening: connecting to it is refused.
     static func reservePort() throws -> (fd: Int32, port: Int) { try bound(listening: false) }
 
