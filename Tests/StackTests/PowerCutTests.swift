@@ -16,7 +16,7 @@ import Testing
         let pub = "tcp://127.0.0.1:\(try freePort())"
         let acknowledged = Acknowledged()
         // Bounded in time as well as in count: the last round only checks.
-        let deadline = ContinuousClock.now + .seconds(420)
+        let deadline = ContinuousClock.now + .seconds(300)
         var kills = 0
         for round in 0...Self.rounds {
             let last = round == Self.rounds || ContinuousClock.now > deadline
