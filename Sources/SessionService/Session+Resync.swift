@@ -12,6 +12,9 @@ extension Session {
 
     /// Re-applies the current pedalboard and publishes `pedalboard_resynced`.
     public func resync(reason: String) async {
+        // Our bridge answers JACK getters only once its JACK client is open (the reference never
+        // asked): open it whenever the bridge (re)appears, before the rig goes back in.
+        _ = try? await bridge.audio("init_jack")
         let outcome: ApplyOutcome? = try? await exclusive {
             guard !state.plugins.isEmpty || !state.connections.isEmpty else { return nil }
             return await applyRig(reconciling: true)
