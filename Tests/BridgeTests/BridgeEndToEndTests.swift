@@ -39,20 +39,7 @@ struct LV2HostProcess {
             if isModHost {
                 guard Self.text(log).contains("mod-host ready!") else { throw TestFailure("mod-host not ready") }
             } else {
-                try await onThread {
-                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                    defer { close(fd) }
-                    var address = sockaddr_in()
-                    address.sin_family = sa_family_t(AF_INET)
-                    address.sin_port = UInt16(port).bigEndian
-                    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                    let connected = withUnsafePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                        }
-                    }
-                    guard connected == 0 else { throw TestFailure("host not listening yet") }
-                }
+                _ = try await onThread { try HostConnection(port: port) }
             }
         }
     }

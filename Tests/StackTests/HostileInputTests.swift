@@ -218,9 +218,10 @@ import Testing
         }
         let batch = messages
         try await onThread {
-            let connection = try RawTCP(port: port)
+            let connection = try HostConnection(port: port, timeout: 10)
             for (index, bytes) in batch.enumerated() {
-                guard try connection.exchange(bytes) != nil else {
+                try connection.write(bytes)
+                guard try connection.message() != nil else {
                     throw TestFailure("host: no reply to message \(index)")
                 }
             }
@@ -233,44 +234,4 @@ func residentKiB(_ pid: Int32) -> Int {
     let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
     return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-}
-
-/// A blocking TCP client of mod-host's protocol: one NUL-terminated command, one reply.
-final class RawTCP {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw TestFailure("cannot connect to \(port)") }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    deinit { close(fd) }
-
-    func exchange(_ bytes: [UInt8]) throws -> [UInt8]? {
-        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
-            return nil
-        }
-        while true {
-            if let end = buffer.firstIndex(of: 0) {
-                defer { buffer.removeSubrange(...end) }
-                return Array(buffer[..<end])
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = recv(fd, &chunk, chunk.count, 0)
-            guard count > 0 else { return nil }
-            buffer += chunk[..<count]
-        }
-    }
 }

@@ -1,16 +1,15 @@
 import Foundation
-import TestSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A plain TCP client of the host's command or feedback port, blocking with a timeout.
-final class HostConnection: @unchecked Sendable {  // Used by one test at a time.
-    private(set) var fd: Int32
+public final class HostConnection: @unchecked Sendable {  // Used by one test at a time.
+    public private(set) var fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeout: Double = 5) throws {
+    public init(port: Int, timeout: Double = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -32,23 +31,23 @@ final class HostConnection: @unchecked Sendable {  // Used by one test at a time
 
     deinit { shut() }
 
-    func shut() {
+    public func shut() {
         if fd >= 0 { close(fd) }
         fd = -1
     }
 
-    func setTimeout(_ seconds: Double) {
+    public func setTimeout(_ seconds: Double) {
         var value = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    func write(_ bytes: [UInt8]) throws {
+    public func write(_ bytes: [UInt8]) throws {
         let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard sent == bytes.count else { throw TestFailure("send failed") }
     }
 
     /// The next NUL-terminated message, or nil on timeout or end of stream.
-    func message() throws -> String? {
+    public func message() throws -> String? {
         while true {
             if let end = buffer.firstIndex(of: 0) {
                 let text = String(decoding: buffer[..<end], as: UTF8.self)
@@ -63,56 +62,9 @@ final class HostConnection: @unchecked Sendable {  // Used by one test at a time
     }
 
     /// Sends one command with its NUL and returns the reply.
-    func call(_ command: String) throws -> String {
+    public func call(_ command: String) throws -> String {
         try write(Array(command.utf8) + [0])
         guard let reply = try message() else { throw TestFailure("no reply to '\(command)'") }
         return reply
-    }
-}
-
-/// A marlise-host child process on free ports, joined to `server`.
-struct RunningHost {
-    let process: TestProcess
-    let commandPort: Int
-    let feedbackPort: Int
-    let log: URL
-
-    init(server: String, environment: [String: String] = [:]) async throws {
-        commandPort = try freePort()
-        feedbackPort = try freePort()
-        log = FileManager.default.temporaryDirectory.appendingPathComponent("marlise-host-\(commandPort).log")
-        process = try await TestProcess(
-            product("marlise-host"),
-            ["-p", "\(commandPort)", "-f", "\(feedbackPort)", "--jack-server", server],
-            environment: environment,
-            log: log
-        )
-        // Ready is what the host prints, not a port that answers: another test's listener may hold it.
-        let log = log
-        let process = process
-        try await eventually(within: .seconds(20)) {
-            guard process.process.isRunning else { throw TestFailure("marlise-host exited") }
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            guard text.contains("mod-host ready!") else { throw TestFailure("marlise-host not ready: \(text)") }
-        }
-    }
-
-    func connect() async throws -> HostConnection {
-        let port = commandPort
-        return try await onThread { try HostConnection(port: port) }
-    }
-
-    func connectFeedback() async throws -> HostConnection {
-        let port = feedbackPort
-        return try await onThread { try HostConnection(port: port, timeout: 1) }
-    }
-
-    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-}
-
-extension HostConnection {
-    /// `call` off the cooperative pool.
-    func ask(_ command: String) async throws -> String {
-        try await onThread { try self.call(command) }
     }
 }
