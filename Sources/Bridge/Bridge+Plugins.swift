@@ -98,7 +98,12 @@ extension Bridge {
                 parameters[symbol] = number
             }
         }
-        let number = try await addInstance(uri: uri)
+        // The session asks for the number a plugin had before a crash, so JACK names stay the same.
+        var preferred: Int?
+        if fields.has("instance_number"), !(try fields.value("instance_number")).isNull {
+            preferred = try fields.int("instance_number")
+        }
+        let number = try await addInstance(uri: uri, preferring: preferred)
         for (symbol, value) in requested {
             do {
                 try await checked(Self.command("param_set", [.int(number), .word(symbol), .number(value)]))
@@ -131,9 +136,9 @@ extension Bridge {
 
     /// `add`s `uri` under the lowest free number; a number mod-host already uses (a plugin loaded
     /// before this bridge started) is skipped and kept reserved.
-    private func addInstance(uri: String) async throws(BridgeError) -> Int {
-        for _ in 0..<64 {
-            guard let number = registry.withLock({ $0.reserve() }) else {
+    private func addInstance(uri: String, preferring preferred: Int? = nil) async throws(BridgeError) -> Int {
+        for attempt in 0..<64 {
+            guard let number = registry.withLock({ $0.reserve(preferring: attempt == 0 ? preferred : nil) }) else {
                 throw BridgeError(.invalidParameters, "\(Self.pluginContext): all 10,000 mod-host instances in use")
             }
             let command = try Self.command("add", [.uri(uri), .int(number)])

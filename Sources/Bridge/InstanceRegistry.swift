@@ -30,7 +30,8 @@ public struct PluginInstance: Sendable, Equatable {
     }
 }
 
-/// Maps client instance ids to mod-host's numbers and back; hands out the lowest free number.
+/// Maps client instance ids to mod-host's numbers and back; hands out the number asked for when
+/// free, else the lowest free one.
 ///
 /// A number is reserved before `add` is sent and committed only when mod-host said yes, so two
 /// concurrent loads never get the same number and a refused load leaves nothing behind.
@@ -44,8 +45,15 @@ public struct InstanceRegistry: Sendable {
 
     public init() {}
 
-    /// The lowest number neither used nor reserved, now reserved; `nil` when all 10,000 are taken.
-    public mutating func reserve() -> Int? {
+    /// `preferred` if it is free (a client putting a rig back under its old numbers), else the
+    /// lowest number neither used nor reserved; now reserved. `nil` when all 10,000 are taken.
+    public mutating func reserve(preferring preferred: Int? = nil) -> Int? {
+        if let preferred, Self.numbers.contains(preferred), idByNumber[preferred] == nil,
+            !reserved.contains(preferred)
+        {
+            reserved.insert(preferred)
+            return preferred
+        }
         guard let number = Self.numbers.first(where: { idByNumber[$0] == nil && !reserved.contains($0) }) else {
             return nil
         }
