@@ -83,6 +83,12 @@ public final class BridgeClient: Sendable {
         let attempts = idempotent ? settings.retry.attempts : 1
         var attempt = 0
         var frame: Data?
+        // Just after start the first probe may not have answered yet: wait for it briefly rather
+        // than refuse a call to a bridge that is there.
+        let firstProbeBy = ContinuousClock.now + settings.probeTimeout * 3
+        while link.withLock({ $0.state == .unknown }) && ContinuousClock.now < firstProbeBy {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         while frame == nil {
             // Checked before every try: once the probe has found the bridge gone, nothing waits.
             guard link.withLock({ $0.state == .up }) else {
