@@ -58,13 +58,19 @@ public final class HostFeatures: @unchecked Sendable {  // `urids` guards its ta
                 }
             )
         )
+        // Plugins may log from `run`, on the audio thread: formatted on the stack, written as is.
         log = marlise_log_new { _, type, format, arguments in
             guard let format, let arguments else { return 0 }
-            var text = [CChar](repeating: 0, count: 512)
-            let count = vsnprintf(&text, text.count, format, arguments)
-            let line = "lv2: " + String(cString: text).trimmingCharacters(in: .newlines) + "\n"
-            _ = line.withCString { write(2, $0, strlen($0)) }
-            return count
+            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { text in
+                guard let base = text.baseAddress else { return 0 }
+                let count = vsnprintf(base, text.count, format, arguments)
+                var length = min(Int(max(count, 0)), text.count - 1)
+                while length > 0 && base[length - 1] == 10 { length -= 1 }  // our own newline follows
+                _ = write(2, "lv2: ", 5)
+                _ = write(2, base, length)
+                _ = write(2, "\n", 1)
+                return count
+            }
         }
 
         let intType = urids.map("http://lv2plug.in/ns/ext/atom#Int")
