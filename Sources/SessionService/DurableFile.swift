@@ -8,8 +8,11 @@ import Glibc
 /// Whole-file writes that survive a power cut at any instant: temp file → write → fsync → rename →
 /// fsync of the folder. A reader sees the old file or the new one, never a mix or a truncation.
 enum DurableFile {
-    /// Writes `bytes` to `path` (in an existing folder), durably and atomically.
-    static func write(_ bytes: [UInt8], to path: String) throws(RPCError) {
+    /// Writes `bytes` to `path` (in an existing folder) atomically; with `synced`, durably too.
+    ///
+    /// Without `synced` the new file survives the death of this process at any instant (the kernel
+    /// holds it), not yet a power cut: ``sync(_:)`` finishes the job later.
+    static func write(_ bytes: [UInt8], to path: String, synced: Bool = true) throws(RPCError) {
         let folder = (path as NSString).deletingLastPathComponent
         let temporary = (folder as NSString).appendingPathComponent(
             ".\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -28,7 +31,7 @@ enum DurableFile {
             }
             offset += written
         }
-        guard fsync(fd) == 0 else {
+        guard !synced || fsync(fd) == 0 else {
             let reason = errnoText()
             close(fd)
             unlink(temporary)
@@ -40,14 +43,23 @@ enum DurableFile {
             unlink(temporary)
             throw RPCError(.storageError, "cannot replace \(path): \(reason)")
         }
-        syncFolder(folder)
+        if synced { syncFolder(folder) }
     }
 
     /// Writes a JSON document, keys sorted so a person can diff it, with a final newline.
-    static func write(_ document: JSONValue, to path: String) throws(RPCError) {
+    static func write(_ document: JSONValue, to path: String, synced: Bool = true) throws(RPCError) {
         var bytes = Array(document.serialized(sortedKeys: true))
         bytes.append(0x0A)
-        try write(bytes, to: path)
+        try write(bytes, to: path, synced: synced)
+    }
+
+    /// Makes whatever file is now at `path`, and its name in the folder, durable.
+    static func sync(_ path: String) throws(RPCError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw RPCError(.storageError, "cannot open \(path): \(errnoText())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw RPCError(.storageError, "cannot sync \(path): \(errnoText())") }
+        syncFolder((path as NSString).deletingLastPathComponent)
     }
 
     /// Reads a JSON document; `nil` when there is no file, an error when it is unreadable or not JSON.

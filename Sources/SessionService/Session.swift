@@ -101,9 +101,9 @@ public actor Session {
         return try await body()
     }
 
-    /// Records that the state changed: the current session is written after a short quiet period.
+    /// Records that the state changed: the current session is written before the caller replies.
     func changed() {
-        persistence.schedule(state)
+        persistence.record(state)
         let count = state.plugins.count
         facts.withLock { $0.activePlugins = count }
     }
@@ -172,15 +172,16 @@ struct HealthFacts: Sendable {
     var lastResync: JSONValue = .null
 }
 
-/// The debounced writer of `session/current.json`: the latest state is written once changes
-/// pause for `delay`, and at shutdown.
+/// The writer of `session/current.json`.
 ///
-/// It writes on a dispatch queue of its own: a write ends in two fsyncs, which must not block one
-/// of the few threads of Swift's cooperative pool while knobs are being turned.
+/// Every change is written before its reply goes out, so a session killed at any instant restarts
+/// with everything it acknowledged; the write skips fsync, which would cost milliseconds per knob
+/// turn. The fsyncs that make it survive a power cut too follow once changes pause for `delay`, on
+/// a dispatch queue of their own, off Swift's few cooperative threads.
 final class SessionPersistence: Sendable {
     private let store: SessionStore
     private let delay: Duration
-    /// The state to write, and whether a write is already scheduled.
+    /// A state whose write failed (to retry, synced), and whether a sync is already scheduled.
     private let pending = Mutex<(state: SessionState?, scheduled: Bool)>((nil, false))
     private let queue = DispatchQueue(label: "marlise.session.persistence")
 
@@ -189,9 +190,16 @@ final class SessionPersistence: Sendable {
         self.delay = delay
     }
 
-    func schedule(_ state: SessionState) {
+    /// Writes `state` now (crash-safe) and schedules the sync that makes it power-cut-safe.
+    func record(_ state: SessionState) {
+        // Writes happen under the lock, so a retried old state never lands after a newer one.
         let first = pending.withLock { pending in
-            pending.state = state
+            do {
+                try store.saveSession(state, synced: false)
+                pending.state = nil
+            } catch {
+                pending.state = state
+            }
             defer { pending.scheduled = true }
             return !pending.scheduled
         }
@@ -203,20 +211,34 @@ final class SessionPersistence: Sendable {
         }
     }
 
-    /// Writes what is pending; returns the error of a failed write (the state stays pending).
+    /// Makes the last write durable, retrying a failed one; returns the error of a failure (a failed
+    /// state stays pending).
     @discardableResult
     func flush() -> RPCError? {
-        guard let state = pending.withLock({ $0.state.take() }) else { return nil }
-        do {
-            try store.saveSession(state)
-            return nil
-        } catch {
-            pending.withLock { if $0.state == nil { $0.state = state } }
-            return error
+        let retry: Result<Bool, RPCError> = pending.withLock { pending in
+            guard let failed = pending.state else { return .success(false) }
+            do throws(RPCError) {
+                try store.saveSession(failed)
+                pending.state = nil
+                return .success(true)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch retry {
+        case .failure(let error): return error
+        case .success(true): return nil
+        case .success(false):
+            do {
+                try store.syncSession()
+                return nil
+            } catch {
+                return error
+            }
         }
     }
 
-    /// Writes whatever is pending now, after any write under way.
+    /// Syncs now, after any sync under way.
     func finish() {
         queue.sync { _ = flush() }
     }

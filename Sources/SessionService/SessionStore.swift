@@ -44,8 +44,15 @@ public struct SessionStore: Sendable {
         }
     }
 
-    public func saveSession(_ state: SessionState) throws(RPCError) {
-        try DurableFile.write(state.json, to: sessionFile)
+    /// Writes the current session; without `synced` it survives a crash but not yet a power cut,
+    /// until ``syncSession()``.
+    public func saveSession(_ state: SessionState, synced: Bool = true) throws(RPCError) {
+        try DurableFile.write(state.json, to: sessionFile, synced: synced)
+    }
+
+    /// Makes the last ``saveSession(_:synced:)`` durable.
+    public func syncSession() throws(RPCError) {
+        try DurableFile.sync(sessionFile)
     }
 
     /// The settings documents the session keeps for the user.
