@@ -96,6 +96,9 @@ public final class JackClient: @unchecked Sendable {
     /// The server's DSP load, percent.
     public var cpuLoad: Float { with(0) { jack_cpu_load($0) } }
     public var isRealtime: Bool { with(false) { jack_is_realtime($0) != 0 } }
+    /// The frame count at the start of the server's current cycle, read from shared memory with no
+    /// round trip; it stands still when the server stops cycling (frozen, wedged driver).
+    public var lastCycleFrame: UInt32 { with(0) { jack_last_frame_time($0) } }
     /// Xruns seen since the client opened or the last ``resetXruns()``.
     public var xruns: Int { events.takeUnretainedValue().xruns.load(ordering: .relaxed) }
     public func resetXruns() { events.takeUnretainedValue().xruns.store(0, ordering: .relaxed) }

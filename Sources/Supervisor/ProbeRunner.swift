@@ -12,12 +12,21 @@ enum ProbeRunner {
     /// their own, so a wedged peer never holds the cooperative pool; past the timeout the check is
     /// reported failed even if that thread is still waiting.
     /// `client` is reused for an RPC probe when given (a liveness loop keeps one; each new client
-    /// costs a thread and a socket).
-    static func check(_ probe: Probe, timeout: Duration, client: RPCClient? = nil) async -> Result<Void, ProbeFailure> {
+    /// costs a thread and a socket); `jack`, when given, checks a JACK probe with the client it
+    /// keeps open instead of opening one.
+    static func check(
+        _ probe: Probe,
+        timeout: Duration,
+        client: RPCClient? = nil,
+        jack: JackWatch? = nil
+    ) async -> Result<Void, ProbeFailure> {
         switch probe {
         case .spawned, .notify:
             return .success(())
         case .jack(let server):
+            if let jack {
+                return await blocking(timeout: timeout) { jack.check().mapError { ProbeFailure(message: "\($0)") } }
+            }
             return await blocking(timeout: timeout) {
                 JackProbe.check(server: server).mapError { ProbeFailure(message: "\($0)") }
             }

@@ -1,5 +1,6 @@
 import Foundation
 public import Health
+import Jack
 public import Logging
 import Messaging
 
@@ -249,12 +250,15 @@ public actor Supervisor {
             client = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: spec.probe.timeout))
         }
         defer { if let client { Task { await client.shutdown() } } }
+        var jack: JackWatch?
+        if case .jack(let server) = probe { jack = JackWatch(server: server) }
+        defer { jack?.close() }
         while true {
             guard let spec = units[name]?.spec else { return }
             try? await Task.sleep(for: spec.probe.interval)
             guard let unit = units[name], unit.generation == generation, unit.state == .ready else { return }
             let began = ContinuousClock.now
-            let result = await ProbeRunner.check(probe, timeout: spec.probe.timeout, client: client)
+            let result = await ProbeRunner.check(probe, timeout: spec.probe.timeout, client: client, jack: jack)
             guard units[name]?.generation == generation, units[name]?.state == .ready else { return }
             record(probe: result, for: name, began: began)
             switch result {

@@ -1,13 +1,11 @@
 import ArgumentParser
 import Foundation
 import Messaging
-import SessionService
 
-/// `marlise-bench session`: `health_check` and `set_parameter` round trips through a real session
-/// service, sequential and with concurrent clients, beside raw libzmq REQ/REP (the wire's floor).
-///
-/// Without `--bridge`, no bridge is reachable: `set_parameter` then measures the fail-fast path
-/// (BRIDGE_ERROR), which is what a client sees while the audio side is down.
+/// `marlise-bench session`: `health_check` and `set_parameter` round trips through the session
+/// service of a real default stack (supervisor, jackd dummy, marlise-host, marlise-bridge,
+/// marlise-session, release builds), sequential and with concurrent clients, in one run beside raw
+/// libzmq REQ/REP (the wire's floor) and a pyzmq REQ/REP loop of the same shape (the reference's).
 struct SessionBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "session")
 
@@ -20,75 +18,74 @@ struct SessionBench: AsyncParsableCommand {
     @Option(help: "Concurrent clients in the concurrent runs.")
     var clients = 8
 
-    @Option(help: "The bridge's REP endpoint (with --bridge-health and --bridge-pub); none by default.")
-    var bridge: String?
-
-    @Option var bridgeHealth = "tcp://127.0.0.1:6002"
-    @Option var bridgePub = "tcp://127.0.0.1:6001"
+    @Option(help: "The pyzmq script; skipped when python3 or pyzmq is missing.")
+    var python = "Benchmarks/pyzmq_roundtrip.py"
 
     @Option(help: "The plugin to load for set_parameter, and its control.")
     var plugin = "http://plugin.org.uk/swh-plugins/amp"
     @Option var parameter = "gain"
 
     func run() async throws {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("session-bench-\(getpid())").path
-        defer { try? FileManager.default.removeItem(atPath: data) }
-        var configuration = SessionConfiguration()
-        configuration.dataDirectory = data
-        configuration.bridgeEndpoint = bridge ?? "tcp://127.0.0.1:1"
-        configuration.bridgeHealthEndpoint = bridge == nil ? "tcp://127.0.0.1:1" : bridgeHealth
-        configuration.bridgeEventsEndpoint = bridge == nil ? "tcp://127.0.0.1:1" : bridgePub
-        let server = try await SessionServer.start(
-            configuration,
-            rpcEndpoint: "tcp://127.0.0.1:*",
-            pubEndpoint: "tcp://127.0.0.1:*"
-        )
-        let setup = RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint))
+        let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        let stack = try FullStack(bin: bin)
+        defer { stack.remove() }
+        let (supervisor, _) = try await stack.start()
+        defer { supervisor.signalGroup(SIGTERM) }
+        let endpoint = stack.session
+        let setup = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: .seconds(10)))
         _ = try await setup.call("create_pedalboard", params: ["name": "Bench"])
         let loaded = try await setup.call("load_plugin", params: ["uri": .string(plugin)])
-        let instance = loaded["instance_id"]?.stringValue
         await setup.shutdown()
-        let setLabel = instance == nil ? "set_parameter (no bridge: BRIDGE_ERROR)" : "set_parameter"
+        guard let instance = loaded["instance_id"]?.stringValue else {
+            throw ValidationError("load_plugin: \(loaded.jsonText.prefix(300))")
+        }
 
         print("session: \(count) round trips per client per run, \(runs) runs, microseconds (median over runs)")
-        if instance == nil { print("load_plugin: \(loaded["error"]?.stringValue ?? "?") — set_parameter fails fast") }
         var table: [(String, [Figures])] = [
-            ("raw libzmq floor", []), ("health_check", []), ("health_check x\(clients)", []), (setLabel, []),
-            ("\(setLabel) x\(clients)", []),
+            ("raw libzmq floor", []), ("pyzmq REQ/REP, reference's shape", []), ("health_check", []),
+            ("health_check x\(clients)", []), ("set_parameter", []), ("set_parameter x\(clients)", []),
+            ("bridge set_parameter (floor)", []),
         ]
         // The bridge alone (client → bridge → host), the floor under the session's set_parameter.
-        var direct: (endpoint: String, request: Data)?
-        if let bridge, instance != nil {
-            let client = RPCClient(RPCClientConfiguration(endpoint: bridge))
-            let list: JSONValue = ["action": "plugin", "method": "list_instances"]
-            let listed = try JSONValue(parsing: try await client.request(list.serialized()))
-            await client.shutdown()
-            if let id = listed["instances"]?.objectValue?.keys.first {
-                let request: JSONValue = [
-                    "action": "plugin", "method": "set_parameter", "instance_id": .string(id),
-                    "parameter": .string(parameter), "value": 1.5,
-                ]
-                direct = (bridge, request.serialized())
-                table.append(("bridge set_parameter (floor)", []))
-            }
+        let bridge = RPCClient(RPCClientConfiguration(endpoint: stack.bridge))
+        let list: JSONValue = ["action": "plugin", "method": "list_instances"]
+        let listed = try JSONValue(parsing: try await bridge.request(list.serialized()))
+        await bridge.shutdown()
+        guard let bridgeID = listed["instances"]?.objectValue?.keys.first else {
+            throw ValidationError("the bridge lists no instance: \(listed.jsonText.prefix(300))")
         }
-        let messaging = MessagingBench()
+        let direct: JSONValue = [
+            "action": "plugin", "method": "set_parameter", "instance_id": .string(bridgeID),
+            "parameter": .string(parameter), "value": 1.5,
+        ]
+        var messaging = MessagingBench()
+        messaging.count = count
+        messaging.python = python
         let setParams: [String: JSONValue] = [
-            "instance_id": .string(instance ?? "plugin_0"), "parameter": .string(parameter), "value": 1.5,
+            "instance_id": .string(instance), "parameter": .string(parameter), "value": 1.5,
         ]
         for _ in 0..<runs {
             table[0].1.append(try await messaging.rawRoundTrips(count: count))
-            table[1].1.append(try await calls(server.rpc.endpoint, "health_check", [:], clients: 1))
-            table[2].1.append(try await calls(server.rpc.endpoint, "health_check", [:], clients: clients))
-            table[3].1.append(try await calls(server.rpc.endpoint, "set_parameter", setParams, clients: 1))
-            table[4].1.append(try await calls(server.rpc.endpoint, "set_parameter", setParams, clients: clients))
-            if let direct { table[5].1.append(try await raw(direct.endpoint, direct.request)) }
+            if let figures = messaging.pythonRoundTrips() { table[1].1.append(figures) }
+            table[2].1.append(try await calls(endpoint, "health_check", [:], clients: 1))
+            table[3].1.append(try await calls(endpoint, "health_check", [:], clients: clients))
+            table[4].1.append(try await calls(endpoint, "set_parameter", setParams, clients: 1))
+            table[5].1.append(try await calls(endpoint, "set_parameter", setParams, clients: clients))
+            table[6].1.append(try await raw(stack.bridge, direct.serialized()))
         }
         print("name                                          p50      p99      max")
-        for (name, figures) in table {
-            print(name.padding(toLength: 40, withPad: " ", startingAt: 0), Figures.median(figures).formatted)
+        var medians: [String: Figures] = [:]
+        for (name, figures) in table where !figures.isEmpty {
+            medians[name] = Figures.median(figures)
+            print(name.padding(toLength: 40, withPad: " ", startingAt: 0), medians[name]!.formatted)
         }
-        await server.shutdown()
+        if let floor = medians["raw libzmq floor"], let health = medians["health_check"] {
+            print(String(format: "health_check / raw libzmq p50: %.2fx", health.p50 / floor.p50))
+        }
+        if let python = medians["pyzmq REQ/REP, reference's shape"], let health = medians["health_check"] {
+            print(String(format: "pyzmq loop / health_check p50: %.2fx", python.p50 / health.p50))
+            print(String(format: "Python reference health_check (11.3 ms) / ours p50: %.0fx", 11_300 / health.p50))
+        }
     }
 
     /// One client sending `request` as is, `count` times in a row.

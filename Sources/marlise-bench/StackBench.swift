@@ -225,6 +225,18 @@ final class FullStack {
         }
     }
 
+    /// Each service's PID, as the supervisor reports it.
+    func pids() async throws -> [String: Int] {
+        let supervisor = RPCClient(RPCClientConfiguration(endpoint: health, timeout: .seconds(2)))
+        defer { Task { await supervisor.shutdown() } }
+        let report = try await supervisor.call("health_check")
+        var pids: [String: Int] = [:]
+        for service in report["services"]?.arrayValue ?? [] {
+            if let name = service["name"]?.stringValue, let pid = service["pid"]?.intValue { pids[name] = pid }
+        }
+        return pids
+    }
+
     func residentKiB(of service: String) async throws -> Int {
         let supervisor = RPCClient(RPCClientConfiguration(endpoint: health, timeout: .seconds(2)))
         defer { Task { await supervisor.shutdown() } }
