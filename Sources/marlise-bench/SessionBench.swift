@@ -44,7 +44,8 @@ struct SessionBench: AsyncParsableCommand {
         var table: [(String, [Figures])] = [
             ("raw libzmq floor", []), ("pyzmq REQ/REP, reference's shape", []), ("health_check", []),
             ("health_check x\(clients)", []), ("set_parameter", []), ("set_parameter x\(clients)", []),
-            ("bridge set_parameter (floor)", []),
+            ("bridge set_parameter (floor)", []), ("health_check, blocking REQ client", []),
+            ("set_parameter, blocking REQ client", []),
         ]
         // The bridge alone (client → bridge → host), the floor under the session's set_parameter.
         let bridge = RPCClient(RPCClientConfiguration(endpoint: stack.bridge))
@@ -72,6 +73,11 @@ struct SessionBench: AsyncParsableCommand {
             table[4].1.append(try await calls(endpoint, "set_parameter", setParams, clients: 1))
             table[5].1.append(try await calls(endpoint, "set_parameter", setParams, clients: clients))
             table[6].1.append(try await raw(stack.bridge, direct.serialized()))
+            // What the session itself costs: the client's side as thin as libzmq's REQ socket.
+            table[7].1.append(try await blocking(messaging, endpoint, RequestEnvelope(method: "health_check")))
+            table[8].1.append(
+                try await blocking(messaging, endpoint, RequestEnvelope(method: "set_parameter", params: setParams))
+            )
         }
         print("name                                          p50      p99      max")
         var medians: [String: Figures] = [:]
@@ -85,6 +91,19 @@ struct SessionBench: AsyncParsableCommand {
         if let python = medians["pyzmq REQ/REP, reference's shape"], let health = medians["health_check"] {
             print(String(format: "pyzmq loop / health_check p50: %.2fx", python.p50 / health.p50))
             print(String(format: "Python reference health_check (11.3 ms) / ours p50: %.0fx", 11_300 / health.p50))
+        }
+    }
+
+    /// A blocking libzmq REQ socket on a thread of its own sending `request` `count` times in a row.
+    func blocking(_ messaging: MessagingBench, _ endpoint: String, _ request: RequestEnvelope) async throws -> Figures {
+        let frame = request.encoded()
+        return try await messaging.measureOnThread(count: count) {
+            let socket = try ZMQSocket(.req)
+            try socket.connect(endpoint)
+            return {
+                _ = try socket.send([frame])
+                _ = try socket.receive()
+            }
         }
     }
 

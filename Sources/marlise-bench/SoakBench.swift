@@ -32,6 +32,7 @@ struct SoakBench: AsyncParsableCommand {
     static let processes = ["supervisor", "jack", "host", "bridge", "session"]
 
     func run() async throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // each sample as it is taken, even into a file
         let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         let stack = try FullStack(bin: bin)
         defer { stack.remove() }
