@@ -158,7 +158,7 @@ extension Session {
                 ["instance_id": .string(bridgeID(instanceID)), "parameter": .string(symbol), "value": .double(value)]
             )
             state.setParameter(instanceID, symbol, value)
-            changed()
+            changed(instanceID: instanceID, symbol: symbol, value: value)
             publish(
                 "parameter_changed",
                 ["instance_id": .string(instanceID), "parameter": .string(symbol), "value": .double(value)]

@@ -48,8 +48,8 @@ public actor Session {
         self.bridge = bridge
         self.events = events
         self.catalogue = IndexedCatalogue(catalogue)
-        persistence = SessionPersistence(store: store, delay: saveDelay)
-        let (restored, problem) = store.loadSession()
+        let (restored, epoch, problem) = store.loadSession()
+        persistence = SessionPersistence(store: store, delay: saveDelay, epoch: epoch)
         state = restored ?? SessionState()
         startupProblems = problem.map { [$0] } ?? []
         for setting in SessionStore.Setting.allCases {
@@ -71,7 +71,7 @@ public actor Session {
             let board = Pedalboard(id: RequestID.make(), name: "Default")
             try store.pedalboards.save(id: board.id, document: board.json)
             state = SessionState(pedalboard: board, storeID: board.id)
-            try store.saveSession(state)
+            try persistence.write(state)
             events.publish(
                 "pedalboard_created",
                 data: ["id": .string(board.id), "name": "Default", "description": ""]
@@ -106,6 +106,11 @@ public actor Session {
         persistence.record(state)
         let count = state.plugins.count
         facts.withLock { $0.activePlugins = count }
+    }
+
+    /// Records a knob turn: journaled before the caller replies, the whole state written later.
+    func changed(instanceID: String, symbol: String, value: Double) {
+        persistence.recordParameter(state, instanceID: instanceID, symbol: symbol, value: value)
     }
 
     func publish(_ event: String, _ data: JSONValue) {
@@ -172,73 +177,114 @@ struct HealthFacts: Sendable {
     var lastResync: JSONValue = .null
 }
 
-/// The writer of `session/current.json`.
+/// The writer of `session/current.json` and its journal.
 ///
-/// Every change is written before its reply goes out, so a session killed at any instant restarts
-/// with everything it acknowledged; the write skips fsync, which would cost milliseconds per knob
-/// turn. The fsyncs that make it survive a power cut too follow once changes pause for `delay`, on
-/// a dispatch queue of their own, off Swift's few cooperative threads.
+/// Every change is on disk before its reply goes out, so a session killed at any instant restarts
+/// with everything it acknowledged: a structural change rewrites `current.json` (without fsync,
+/// which would cost milliseconds), a knob turn is appended to the journal. Once changes pause for
+/// `delay`, a dispatch queue of its own (off Swift's few cooperative threads) folds the journal
+/// into a fresh `current.json` and fsyncs it, so a power cut loses at most that last moment.
 final class SessionPersistence: Sendable {
     private let store: SessionStore
     private let delay: Duration
-    /// A state whose write failed (to retry, synced), and whether a sync is already scheduled.
-    private let pending = Mutex<(state: SessionState?, scheduled: Bool)>((nil, false))
     private let queue = DispatchQueue(label: "marlise.session.persistence")
+    /// Every file operation happens under this lock, so writes land in the order they were made.
+    private let files: Mutex<Files>
 
-    init(store: SessionStore, delay: Duration) {
-        self.store = store
-        self.delay = delay
+    struct Files: @unchecked Sendable {  // the journal is only touched under the lock
+        /// The epoch of the `current.json` on disk; journal lines carry it.
+        var epoch: UInt64
+        let journal: SessionJournal
+        /// The state to write in full at the next flush (journaled changes, or a failed write).
+        var owed: SessionState?
+        var scheduled = false
     }
 
-    /// Writes `state` now (crash-safe) and schedules the sync that makes it power-cut-safe.
+    init(store: SessionStore, delay: Duration, epoch: UInt64) {
+        self.store = store
+        self.delay = delay
+        files = Mutex(Files(epoch: epoch, journal: SessionJournal(path: store.journalFile)))
+    }
+
+    /// Writes `state` in full and durably now (used where no reply is waiting).
+    func write(_ state: SessionState) throws(RPCError) {
+        try files.withLock { files throws(RPCError) in
+            try rewrite(state, &files, synced: true)
+        }
+    }
+
+    /// Rewrites `current.json` now (crash-safe) and schedules the sync that makes it power-cut-safe.
     func record(_ state: SessionState) {
-        // Writes happen under the lock, so a retried old state never lands after a newer one.
-        let first = pending.withLock { pending in
+        files.withLock { files in
             do {
-                try store.saveSession(state, synced: false)
-                pending.state = nil
+                try rewrite(state, &files, synced: false)
             } catch {
-                pending.state = state
+                files.owed = state
             }
-            defer { pending.scheduled = true }
-            return !pending.scheduled
+        }
+        scheduleFlush()
+    }
+
+    /// Journals one knob turn now (crash-safe); `state` is the state with it, written in full later.
+    func recordParameter(_ state: SessionState, instanceID: String, symbol: String, value: Double) {
+        files.withLock { files in
+            do {
+                try files.journal.append(epoch: files.epoch, instanceID: instanceID, symbol: symbol, value: value)
+                files.owed = state
+            } catch {
+                // The journal cannot take it: write everything in full.
+                do { try rewrite(state, &files, synced: false) } catch { files.owed = state }
+            }
+        }
+        scheduleFlush()
+    }
+
+    /// A new `current.json` under a new epoch, then an empty journal. Call with the lock held.
+    private func rewrite(_ state: SessionState, _ files: inout Files, synced: Bool) throws(RPCError) {
+        try store.saveSession(state, epoch: files.epoch &+ 1, synced: synced)
+        files.epoch &+= 1
+        files.journal.reset()
+        files.owed = nil
+    }
+
+    private func scheduleFlush() {
+        let first = files.withLock { files in
+            defer { files.scheduled = true }
+            return !files.scheduled
         }
         guard first else { return }
         let nanoseconds = Int(delay / .nanoseconds(1))
         queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
-            pending.withLock { $0.scheduled = false }
+            files.withLock { $0.scheduled = false }
             flush()
         }
     }
 
-    /// Makes the last write durable, retrying a failed one; returns the error of a failure (a failed
-    /// state stays pending).
+    /// Folds the journal into `current.json` and makes it durable; returns the error of a failure
+    /// (what was owed stays owed).
     @discardableResult
     func flush() -> RPCError? {
-        let retry: Result<Bool, RPCError> = pending.withLock { pending in
-            guard let failed = pending.state else { return .success(false) }
+        // The rewrite is under the lock, so it orders with replies' writes; the fsyncs are not, so
+        // knob turns are not held up for milliseconds.
+        let rewritten = files.withLock { files -> RPCError? in
+            guard let owed = files.owed else { return nil }
             do throws(RPCError) {
-                try store.saveSession(failed)
-                pending.state = nil
-                return .success(true)
-            } catch {
-                return .failure(error)
-            }
-        }
-        switch retry {
-        case .failure(let error): return error
-        case .success(true): return nil
-        case .success(false):
-            do {
-                try store.syncSession()
+                try rewrite(owed, &files, synced: false)
                 return nil
             } catch {
                 return error
             }
         }
+        if let rewritten { return rewritten }
+        do {
+            try store.syncSession()
+            return nil
+        } catch {
+            return error
+        }
     }
 
-    /// Syncs now, after any sync under way.
+    /// Flushes now, after any flush under way.
     func finish() {
         queue.sync { _ = flush() }
     }

@@ -4,7 +4,8 @@ public import Messaging
 /// Everything the session keeps on disk under `SESSION_MANAGER_DATA_DIR`:
 ///
 /// - `pedalboards/<store id>.json` — one stable file per pedalboard, with its snapshots;
-/// - `session/current.json` — the current pedalboard as it is now, saved or not, for a restart;
+/// - `session/current.json` — the current pedalboard as it is now, saved or not, for a restart,
+///   with `session/current.journal` (``SessionJournal``), the knob turns made since;
 /// - `settings/{banks,favorites,config,presets}.json` — what the reference kept nowhere;
 /// - `exports/` — the only folder `export_pedalboard` writes to and `import_pedalboard` reads from.
 ///
@@ -15,6 +16,7 @@ public struct SessionStore: Sendable {
     public let pedalboards: PedalboardStore
     public let exportsFolder: String
     let sessionFile: String
+    let journalFile: String
     let settingsFolder: String
 
     public init(dataDirectory: String) throws(RPCError) {
@@ -22,6 +24,7 @@ public struct SessionStore: Sendable {
         pedalboards = try PedalboardStore(dataDirectory: dataDirectory)
         let base = dataDirectory as NSString
         sessionFile = base.appendingPathComponent("session/current.json")
+        journalFile = base.appendingPathComponent("session/current.journal")
         settingsFolder = base.appendingPathComponent("settings")
         exportsFolder = base.appendingPathComponent("exports")
         for folder in [(sessionFile as NSString).deletingLastPathComponent, settingsFolder, exportsFolder] {
@@ -33,24 +36,30 @@ public struct SessionStore: Sendable {
         }
     }
 
-    /// The session saved by the last run; a file that cannot be read is moved aside and reported.
-    public func loadSession() -> (state: SessionState?, problem: PedalboardStore.Problem?) {
+    /// The session saved by the last run, with its journaled knob turns applied, and the epoch the
+    /// journal's lines belong to. A file that cannot be read is moved aside and reported.
+    public func loadSession() -> (state: SessionState?, epoch: UInt64, problem: PedalboardStore.Problem?) {
         do {
-            guard let document = try DurableFile.read(sessionFile) else { return (nil, nil) }
-            return (try SessionState(json: document), nil)
+            guard let document = try DurableFile.read(sessionFile) else { return (nil, 0, nil) }
+            var state = try SessionState(json: document)
+            let epoch = UInt64(truncatingIfNeeded: document["journal_epoch"]?.intValue ?? 0)
+            SessionJournal.replay(journalFile, epoch: epoch, into: &state)
+            return (state, epoch, nil)
         } catch {
             try? DurableFile.moveAside(sessionFile)
-            return (nil, PedalboardStore.Problem(file: "session/current.json", reason: error.message))
+            return (nil, 0, PedalboardStore.Problem(file: "session/current.json", reason: error.message))
         }
     }
 
-    /// Writes the current session; without `synced` it survives a crash but not yet a power cut,
-    /// until ``syncSession()``.
-    public func saveSession(_ state: SessionState, synced: Bool = true) throws(RPCError) {
-        try DurableFile.write(state.json, to: sessionFile, synced: synced)
+    /// Writes the current session as of journal `epoch`; without `synced` it survives a crash but
+    /// not yet a power cut, until ``syncSession()``.
+    public func saveSession(_ state: SessionState, epoch: UInt64 = 0, synced: Bool = true) throws(RPCError) {
+        guard case .object(var members) = state.json else { return }
+        members["journal_epoch"] = .int(Int(truncatingIfNeeded: epoch))
+        try DurableFile.write(.object(members), to: sessionFile, synced: synced)
     }
 
-    /// Makes the last ``saveSession(_:synced:)`` durable.
+    /// Makes the last ``saveSession(_:epoch:synced:)`` durable.
     public func syncSession() throws(RPCError) {
         try DurableFile.sync(sessionFile)
     }

@@ -32,7 +32,6 @@ struct SoakBench: AsyncParsableCommand {
     static let processes = ["supervisor", "jack", "host", "bridge", "session"]
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0)  // each sample as it is taken, even into a file
         let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         let stack = try FullStack(bin: bin)
         defer { stack.remove() }
@@ -87,6 +86,7 @@ struct SoakBench: AsyncParsableCommand {
                     "t=\(seconds)s "
                         + Self.processes.map { "\($0) \(samples.last!.kib[$0] ?? 0) KiB" }.joined(separator: ", ")
                 )
+                fflush(nil)  // each sample as it is taken, even into a file
                 nextSample = nextSample + .seconds(sampleSeconds)
             }
         }
