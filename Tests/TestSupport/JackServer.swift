@@ -1,5 +1,6 @@
 public import Foundation
 import Jack
+import Synchronization
 public import Testing
 
 /// A real jackd on the dummy driver under a server name no other test or developer uses.
@@ -49,14 +50,38 @@ public final class JackServer: Sendable {
 ///
 /// jackd keeps at most 8 servers in a registry shared by the whole machine, and frees the slot of
 /// a killed server only when a server of the same name starts again: so tests reuse a few names
-/// rather than invent new ones, and a name a live server (another test run's) holds is skipped.
+/// rather than invent new ones, and a name a live server (a developer's) holds is skipped. A test
+/// process claims a name with a lock on `/tmp/marlise-test-jack-<n>.lock`, held until it exits, so
+/// two test runs at once never pick the same name between one's probe and its jackd's start.
 /// Call it only while holding the JACK gate (it opens a probe client in this process).
 public func freeJackServerName() -> String {
-    for slot in 0..<6 {
+    for slot in 0..<6 where claimedSlots.claim(slot) {
         let name = "marlise-test-\(slot)"
         if (try? JackProbe.check(server: name).get()) == nil { return name }
     }
     return "marlise-test-\(getpid())"
+}
+
+/// The pool's names this process holds the lock of.
+private let claimedSlots = ClaimedSlots()
+
+private final class ClaimedSlots: Sendable {
+    private let held = Mutex<Set<Int>>([])
+
+    /// Whether this process holds `slot`, taking it if no other process does.
+    func claim(_ slot: Int) -> Bool {
+        held.withLock { held in
+            if held.contains(slot) { return true }
+            let fd = open("/tmp/marlise-test-jack-\(slot).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
+            guard fd >= 0 else { return false }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                close(fd)
+                return false
+            }
+            held.insert(slot)  // the descriptor stays open, and the lock held, until the process exits
+            return true
+        }
+    }
 }
 
 /// Runs `body` with a jackd of its own, alone among the tests that use JACK in this process;
