@@ -21,7 +21,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // C libraries, each reached through one Swift target.
@@ -54,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "Health",
-            dependencies: ["CSystemd", "Messaging", .product(name: "FlyingFox", package: "FlyingFox")],
+            dependencies: ["CSystemd", "Messaging"],
             swiftSettings: strict
         ),
         .target(

@@ -87,6 +87,74 @@ import Testing
     }
 }
 
+/// The HTTP endpoint against careless and hostile clients: it answers each with a status and keeps
+/// serving, and a long request costs it nothing.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct HealthHTTPHostileTests {
+    /// Sends `bytes` on a fresh connection and reads until the server closes it.
+    static func exchange(_ bytes: [UInt8], port: UInt16) async throws -> String {
+        try await onThread {
+            let connection = try HostConnection(port: Int(port))
+            defer { connection.shut() }
+            try connection.write(bytes)
+            var response: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { break }
+                response += buffer[..<count]
+            }
+            return String(decoding: response, as: UTF8.self)
+        }
+    }
+
+    @Test func oversizedMalformedAndPipelinedRequests() async throws {
+        let (server, port, task) = try await HealthHTTPServerTests.serve(HealthBoard(HealthHTTPServerTests.report()))
+        defer { task.cancel() }
+        let usage = { () -> Double in
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        }
+        let before = usage()
+        // A 1 MiB path: refused once the head passes 8 KiB, without reading the rest.
+        let long = Array("GET /\(String(repeating: "a", count: 1 << 20)) HTTP/1.1\r\n\r\n".utf8)
+        let refused = try await Self.exchange(long, port: port)
+        #expect(refused.hasPrefix("HTTP/1.1 431 "), "\(refused.prefix(100))")
+        // FlyingFox spent seconds of CPU on a 100 kB path; this server, nothing worth counting.
+        #expect(usage() - before < 0.5)
+
+        let garbage = [
+            "\u{0}\u{1}\u{2}\r\n\r\n", "GET\r\n\r\n", "GET health HTTP/1.1\r\n\r\n", "GET / SPDY/3\r\n\r\n",
+        ]
+        for garbage in garbage {
+            let answer = try await Self.exchange(Array(garbage.utf8), port: port)
+            #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(garbage.debugDescription): \(answer.prefix(80))")
+        }
+        // A body on a POST is not read: the answer comes, then the connection closes.
+        let post = try await Self.exchange(
+            Array("POST /health HTTP/1.1\r\nContent-Length: 100000000\r\n\r\nxx".utf8),
+            port: port
+        )
+        #expect(post.hasPrefix("HTTP/1.1 405 ") && post.contains("Allow: GET, HEAD"))
+
+        // Two requests in one write on a kept-alive connection: two answers, in order.
+        let pipelined = try await Self.exchange(
+            Array("GET /health/jack HTTP/1.1\r\n\r\nGET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n".utf8),
+            port: port
+        )
+        // ("\r\n" is one Character in Swift; split on every kind of line end.)
+        let statuses = pipelined.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("HTTP/1.1 ") }
+        #expect(statuses == ["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found"], "\(pipelined.prefix(400))")
+
+        // More idle connections than the server holds: they are dropped after 5 s of silence, and a
+        // real request waiting behind them is then answered.
+        let idle = try (0..<40).map { _ in try HostConnection(port: Int(port)) }
+        defer { for connection in idle { connection.shut() } }
+        #expect(try await httpRequest("GET", "/health", port: port).0 == 200)
+        await server.stop()
+    }
+}
+
 @Suite struct HealthModelTests {
     @Test func statusFollowsTheServices() {
         func report(_ states: [(String, ServiceState)]) -> HealthReport {
