@@ -74,24 +74,30 @@ public struct LinkHealth: Sendable, Equatable {
     }
 }
 
-/// Delays between reconnection attempts: the first at once, then doubling from 10 ms up to a cap,
-/// so a restarted host is found within the cap and a long-dead one costs one attempt per cap.
+/// Delays between reconnection attempts: the first at once, then every `first` for a `quickPhase`
+/// (a host restarted by the supervisor is back within a few hundred milliseconds, and a refused
+/// local connection costs microseconds), then doubling up to a cap, so a long-dead host costs one
+/// attempt per cap.
 public struct ReconnectBackoff: Sendable, Equatable {
     public let first: Duration
     public let cap: Duration
+    public let quickPhase: Duration
     private var failures = 0
 
-    public init(first: Duration = .milliseconds(10), cap: Duration = .seconds(1)) {
+    public init(first: Duration = .milliseconds(10), cap: Duration = .seconds(1), quickPhase: Duration = .seconds(2)) {
         self.first = first
         self.cap = cap
+        self.quickPhase = quickPhase
     }
 
     /// How long to wait before the next attempt, counting this failure.
     public mutating func failed() -> Duration {
         defer { failures += 1 }
         if failures == 0 { return .zero }
+        let quickAttempts = Int(quickPhase / first)
+        if failures <= quickAttempts { return min(first, cap) }
         var delay = first
-        for _ in 1..<failures {
+        for _ in 0..<(failures - quickAttempts) {
             delay *= 2
             if delay >= cap { return cap }
         }

@@ -75,8 +75,6 @@ extension SupervisorConfiguration {
         var jack = ServiceSpec(name: "jack", executable: "jackd", readiness: .jack(server: self.jack.server))
         jack.arguments = self.jack.arguments
         jack.liveness = .jack(server: self.jack.server)
-        // Each check opens a JACK client, which costs jackd and us more than any other probe.
-        jack.probe.interval = .seconds(5)
 
         // mod-host where installed (it serves one client at a time, so once the bridge holds it
         // only its exit is watched); otherwise our own host.
@@ -95,7 +93,10 @@ extension SupervisorConfiguration {
             readiness: cppBridge == nil ? .notify : .rpc(endpoint: "tcp://127.0.0.1:6002", method: "health_check")
         )
         bridge.environment = ["MOD_HOST_PORT": String(hostPort), "MOD_HOST_FEEDBACK_PORT": String(hostFeedbackPort)]
-        bridge.dependencies = ["host"]
+        // Ours reconnects to a restarted host by itself and says so (`host_reconnected`), so the
+        // session re-syncs at once; restarting it with the host would only add its start-up and a
+        // missed event to the recovery. The C++ bridge cannot reconnect: it goes down with the host.
+        bridge.dependencies = cppBridge == nil ? ["jack"] : ["host"]
         if cppBridge == nil {
             // Ours answers its health endpoint even while mod-host is away; silence means it is stuck.
             let health =

@@ -36,28 +36,34 @@ struct StackBench: AsyncParsableCommand {
         var sessionRSS: Int?
         for run in 0..<runs {
             let stack = try FullStack(bin: bin)
-            defer { stack.remove() }
             let (supervisor, startup) = try await stack.start()
+            var phase = "loading the pedalboard"
             do {
                 starts.append(startup)
                 let rig = try await stack.loadPedalboard(plugins: plugins)
                 for service in ["jack", "host", "bridge", "session"] {
+                    phase = "recovery of \(service)"
                     let (ready, inHost) = try await stack.recovery(of: service, rig: rig)
                     back[service, default: []].append(ready)
                     resynced[service, default: []].append(inHost)
                 }
                 if run == runs - 1 {
+                    phase = "idle"
                     idle = try await stack.idle(seconds: idleSeconds, pid: supervisor.pid)
+                    phase = "loading \(manyPlugins) plugins"
                     _ = try await stack.loadPedalboard(plugins: manyPlugins)
                     sessionRSS = try await stack.residentKiB(of: "session")
                 }
             } catch {
                 supervisor.signalGroup(SIGTERM)
                 _ = await supervisor.exitStatus
+                // The logs are what tells why: kept.
+                print("run \(run + 1) failed while \(phase): \(error); logs kept in \(stack.folder)/logs")
                 throw error
             }
             supervisor.signalGroup(SIGTERM)
             _ = await supervisor.exitStatus
+            stack.remove()
         }
         print(
             String(

@@ -219,13 +219,13 @@ import Testing
         #expect(health.lastError == nil)
     }
 
-    @Test func backoffStartsAtOnceAndIsCapped() {
-        var backoff = ReconnectBackoff(first: .milliseconds(10), cap: .seconds(1))
-        let delays = (0..<10).map { _ in backoff.failed() }
+    @Test func backoffStartsAtOnceStaysQuickForAWhileAndIsCapped() {
+        var backoff = ReconnectBackoff(first: .milliseconds(10), cap: .seconds(1), quickPhase: .milliseconds(30))
+        let delays = (0..<11).map { _ in backoff.failed() }
         #expect(
             delays == [
-                .zero, .milliseconds(10), .milliseconds(20), .milliseconds(40), .milliseconds(80), .milliseconds(160),
-                .milliseconds(320), .milliseconds(640), .seconds(1), .seconds(1),
+                .zero, .milliseconds(10), .milliseconds(10), .milliseconds(10), .milliseconds(20), .milliseconds(40),
+                .milliseconds(80), .milliseconds(160), .milliseconds(320), .milliseconds(640), .seconds(1),
             ]
         )
         backoff.succeeded()

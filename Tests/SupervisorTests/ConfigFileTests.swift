@@ -27,6 +27,13 @@ import Testing
         #expect(defaults.services.map(\.name) == ["jack", "host", "bridge", "session"])
         #expect(defaults.services[0].arguments == ["-n", "marlise", "-d", "dummy", "-r", "48000", "-p", "256"])
         #expect(defaults.services[2].executable == "/opt/marlise/bin/marlise-bridge")
+        // Our bridge rides out a host restart by itself; the C++ one must restart with its host.
+        #expect(defaults.services.map(\.dependencies) == [[], ["jack"], ["jack"], ["jack"]])
+        let cpp = SupervisorConfiguration.defaultStack(
+            environment: Self.environment.merging(["MODHOST_BRIDGE_BIN": "/usr/bin/true"]) { $1 },
+            ownExecutables: Self.own
+        )
+        #expect(cpp.services[2].dependencies == ["host"])
     }
 
     @Test func jackAndHostSettingsReachTheServices() throws {
