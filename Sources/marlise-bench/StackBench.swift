@@ -36,7 +36,14 @@ struct StackBench: AsyncParsableCommand {
         var sessionRSS: Int?
         for run in 0..<runs {
             let stack = try FullStack(bin: bin)
-            let (supervisor, startup) = try await stack.start()
+            let supervisor: ChildProcess
+            let startup: Double
+            do {
+                (supervisor, startup) = try await stack.start()
+            } catch {
+                print("run \(run + 1) failed to start: \(error); logs kept in \(stack.folder)/logs")
+                throw error
+            }
             var phase = "loading the pedalboard"
             do {
                 starts.append(startup)

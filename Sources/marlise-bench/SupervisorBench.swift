@@ -170,7 +170,13 @@ struct BenchStack {
                 environment: ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": notify]) { $1 }
             )
         )
-        try listener.wait(for: "READY=1", timeout: 10)
+        do {
+            try listener.wait(for: "READY=1", timeout: 10)
+        } catch {
+            process.signalGroup(SIGTERM)  // the stack it started goes with it
+            _ = await process.exitStatus
+            throw error
+        }
         return (process, seconds(clock.now - started) * 1000)
     }
 
