@@ -62,6 +62,14 @@ import Testing
         lap("\(Self.count / 5) to the supervisor")
         try await hitHTTP(stack, &input, count: Self.count / 5)
         lap("\(Self.count / 5) to HTTP")
+        // Log service names: only a plain name reaches the log folder.
+        for name in [
+            "../../etc/passwd", "/etc/passwd", "..", "a/b", "../logs/session", String(repeating: "x/", count: 5000),
+        ] {
+            let printed = try await marlisectl(["logs", name, "--log-dir", stack.logs.path])
+            #expect(printed.contains("is not a service name"), "logs \(name.prefix(40)): \(printed.prefix(200))")
+            #expect(!printed.contains("root:"))
+        }
         try await hitHost(stack, &input, count: Self.count / 5)
         lap("\(Self.count / 5) to the host")
 
