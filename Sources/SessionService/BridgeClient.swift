@@ -228,9 +228,12 @@ public final class BridgeClient: Sendable {
             return state.closed
         }
         if closed { await events.shutdown() }
+        let name = Data("host_reconnected".utf8)
         for await frames in events.messages {
+            // Every knob turn is published too: only a message naming the event is parsed.
             let announced = frames.contains { frame in
-                if String(decoding: frame, as: UTF8.self) == "host_reconnected" { return true }
+                guard frame.range(of: name) != nil else { return false }
+                if frame == name { return true }
                 return (try? JSONValue(parsing: frame))?["type"]?.stringValue == "host_reconnected"
             }
             if announced { perform(link.withLock { $0.hostReconnected() }) }
