@@ -47,25 +47,26 @@ let package = Package(
         ),
 
         // Libraries: everything worth testing lives here.
+        .target(name: "Locking", swiftSettings: strict),
         .target(
             name: "Messaging",
-            dependencies: ["CZeroMQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CZeroMQ", "Locking", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "Health",
-            dependencies: ["CSystemd", "Messaging", .product(name: "FlyingFox", package: "FlyingFox")],
+            dependencies: ["CSystemd", "Locking", "Messaging", .product(name: "FlyingFox", package: "FlyingFox")],
             swiftSettings: strict
         ),
         .target(
             name: "Jack",
-            dependencies: ["CJack"],
+            dependencies: ["CJack", "Locking"],
             swiftSettings: strict
         ),
         .target(
             name: "Supervisor",
             dependencies: [
-                "Jack", "Health", "Messaging", .product(name: "Logging", package: "swift-log"),
+                "Jack", "Health", "Locking", "Messaging", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
@@ -77,17 +78,19 @@ let package = Package(
         ),
         .target(
             name: "AudioHost",
-            dependencies: ["Jack", "LV2", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Jack", "LV2", "Locking", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "Bridge",
-            dependencies: ["Messaging", "Health", "Jack", "LV2", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Messaging", "Health", "Jack", "LV2", "Locking", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
             name: "SessionService",
-            dependencies: ["Messaging", "LV2", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Messaging", "LV2", "Locking", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -143,6 +146,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
+        .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 public import LV2
+import Locking
 public import Messaging
-import Synchronization
 
 /// The Session Manager's domain: the current pedalboard, the stored ones, and the host behind the
 /// bridge kept in step with them.
@@ -29,7 +29,7 @@ public actor Session {
     }
     /// What `health_check` reports besides the bridge, kept where it can be read without entering
     /// the actor: health is answered on the RPC socket's thread, with no hop.
-    let facts = Mutex(HealthFacts())
+    let facts = Locked(HealthFacts())
     let startedAt = ContinuousClock.now
     let gate = SerialGate()
     let persistence: SessionPersistence
@@ -182,7 +182,7 @@ final class SessionPersistence: Sendable {
     private let store: SessionStore
     private let delay: Duration
     /// A state whose write failed (to retry, synced), and whether a sync is already scheduled.
-    private let pending = Mutex<(state: SessionState?, scheduled: Bool)>((nil, false))
+    private let pending = Locked<(state: SessionState?, scheduled: Bool)>((nil, false))
     private let queue = DispatchQueue(label: "marlise.session.persistence")
 
     init(store: SessionStore, delay: Duration) {
