@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// Child output into rotated log files, through real pipes.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct ServiceLogTests {
+@Suite(.serialized, .timeLimit(.minutes(2 * slowdown))) struct ServiceLogTests {
     static func folder() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("logs-\(getpid())-\(UUID().uuidString.prefix(6))")
             .path
