@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SupervisorTests",
-            dependencies: ["Supervisor", "Jack", "TestSupport"],
+            dependencies: ["Supervisor", "Jack", "Locking", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "JackTests", dependencies: ["Jack", "TestSupport"], swiftSettings: strict),
@@ -161,7 +161,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StackTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",
