@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(name: "JackTests", dependencies: ["Jack", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AudioHostTests",
-            dependencies: ["AudioHost", "Jack", "LV2", "TestSupport"],
+            dependencies: ["AudioHost", "Jack", "LV2", "Messaging", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import TestSupport
 import Testing
 
@@ -232,7 +233,7 @@ import Testing
 
 /// User plus system CPU time of a process, from /proc.
 func cpuSeconds(_ pid: Int32) throws -> Double {
-    let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+    let stat = try #require(readTextFile(atPath: "/proc/\(pid)/stat"))
     let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
     let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
     return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Supervisor
 import TestSupport
 import Testing
@@ -25,7 +26,7 @@ import Glibc
     }
 
     static func lines(_ path: String) -> [String] {
-        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        (readTextFile(atPath: path) ?? "").split(separator: "\n").map(String.init)
     }
 
     @Test func linesArriveCompleteTaggedAndInOrder() async throws {
