@@ -97,6 +97,8 @@ public final class Bridge: Sendable {
         }
         await stopServing()
         audio.close()
+        // The observer holds the bridge: dropped, so a bridge that has shut down can be freed.
+        audio.onChange = nil
     }
 
     private func stopServing() async {
