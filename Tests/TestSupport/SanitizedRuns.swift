@@ -15,3 +15,8 @@ extension Duration {
     /// This bound, stretched by ``slowdown``.
     public var scaled: Duration { self * slowdown }
 }
+
+/// The sanitizer this run was built with, as `scripts/sanitize.sh` says in `MARLISE_TEST_SANITIZER`
+/// (`address`, `thread`), or `nil`: for the few checks a sanitizer's own workings defeat, such as
+/// resident memory under AddressSanitizer's quarantine.
+public let sanitizer: String? = ProcessInfo.processInfo.environment["MARLISE_TEST_SANITIZER"]
