@@ -46,25 +46,26 @@ let package = Package(
         ),
 
         // Libraries: everything worth testing lives here.
+        .target(name: "Locking", swiftSettings: strict),
         .target(
             name: "Messaging",
-            dependencies: ["CZeroMQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CZeroMQ", "Locking", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "Health",
-            dependencies: ["CSystemd", "Messaging"],
+            dependencies: ["CSystemd", "Locking", "Messaging"],
             swiftSettings: strict
         ),
         .target(
             name: "Jack",
-            dependencies: ["CJack"],
+            dependencies: ["CJack", "Locking"],
             swiftSettings: strict
         ),
         .target(
             name: "Supervisor",
             dependencies: [
-                "Jack", "Health", "Messaging", .product(name: "Logging", package: "swift-log"),
+                "Jack", "Health", "Locking", "Messaging", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
@@ -76,17 +77,19 @@ let package = Package(
         ),
         .target(
             name: "AudioHost",
-            dependencies: ["Jack", "LV2", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Jack", "LV2", "Locking", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "Bridge",
-            dependencies: ["Messaging", "Health", "Jack", "LV2", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Messaging", "Health", "Jack", "LV2", "Locking", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
             name: "SessionService",
-            dependencies: ["Messaging", "LV2", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Messaging", "LV2", "Locking", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -138,25 +141,26 @@ let package = Package(
         // Tests: one target per library, sharing helpers through TestSupport.
         .target(
             name: "TestSupport",
-            dependencies: ["Messaging", "Jack"],
+            dependencies: ["Messaging", "Jack", "Locking"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
+        .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SupervisorTests",
-            dependencies: ["Supervisor", "Jack", "TestSupport"],
+            dependencies: ["Supervisor", "Jack", "Locking", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "JackTests", dependencies: ["Jack", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AudioHostTests",
-            dependencies: ["AudioHost", "Jack", "LV2", "TestSupport"],
+            dependencies: ["AudioHost", "Jack", "LV2", "Messaging", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StackTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",

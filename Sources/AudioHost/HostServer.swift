@@ -1,6 +1,6 @@
 import Foundation
+import Locking
 public import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -66,7 +66,7 @@ nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
 
 /// JACK's death as libjack reports it, on a libjack thread.
 final class JackLoss: Sendable {
-    private let reason = Mutex<String?>(nil)
+    private let reason = Locked<String?>(nil)
     private let wakeFD: Int32
 
     init(wake: WakePipe) { wakeFD = wake.write }

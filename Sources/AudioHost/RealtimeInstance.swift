@@ -46,7 +46,9 @@ struct RealtimeInstance {
     var values: UnsafeMutablePointer<Float>
     /// Per port: a value the host asks for (bit pattern), or `noPendingValue`.
     var pending: UnsafeMutablePointer<Atomic<UInt32>>
-    /// Per port: the value after the last cycle, for the host to read.
+    /// Per port, for the host to read: a control input's value as last asked for (written by the
+    /// host's thread only: a cycle republishing it could overwrite a newer value with the one it
+    /// started with), a control output's value after the last cycle.
     var published: UnsafeMutablePointer<Atomic<UInt32>>
     /// [0] bypass (0/1), [1] completed cycles.
     var state: UnsafeMutablePointer<Atomic<UInt32>>
@@ -101,7 +103,7 @@ struct RealtimeInstance {
         for slot in 0..<portCount {
             let port = ports[slot]
             switch port.role {
-            case .controlInput, .controlOutput:
+            case .controlOutput:
                 published[slot].store(values[slot].bitPattern, ordering: .releasing)
             case .atomOutput:
                 if let atom = port.atom, let jack = port.jack { writeMIDI(atom, to: jack, frames: frames) }

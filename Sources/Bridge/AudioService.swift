@@ -1,7 +1,7 @@
 import Foundation
 import Jack
+import Locking
 public import Messaging
-import Synchronization
 
 /// The bridge's own JACK client (`JackNoStartServer`), independent of mod-host's, as the C++
 /// bridge's "audio" API: opened by `init_jack`, closed by `close_jack`. When the server goes
@@ -26,8 +26,8 @@ public final class AudioService: Sendable {
 
     /// The JACK client name, fixed (`JackUseExactName`) so it is found in `jack_lsp`.
     public let clientName: String
-    private let state: Mutex<State>
-    private let observer = Mutex<(@Sendable (Snapshot) -> Void)?>(nil)
+    private let state: Locked<State>
+    private let observer = Locked<(@Sendable (Snapshot) -> Void)?>(nil)
     private let retry: Duration
 
     private struct State {
@@ -41,7 +41,7 @@ public final class AudioService: Sendable {
     init(server: String?, clientName: String = "marlise-bridge", retry: Duration = .milliseconds(500)) {
         self.clientName = clientName
         self.retry = retry
-        state = Mutex(State(snapshot: Snapshot(server: server)))
+        state = Locked(State(snapshot: Snapshot(server: server)))
     }
 
     /// Told of every open, loss and reopening.

@@ -1,7 +1,7 @@
 import Foundation
+import Locking
 public import Logging
 public import Messaging
-import Synchronization
 
 /// The bridge between JSON over ZeroMQ and mod-host's TCP text protocol: a drop-in for the C++
 /// modhost-bridge (same endpoints, environment and JSON shapes) without its defects.
@@ -14,17 +14,17 @@ public final class Bridge: Sendable {
     public let configuration: BridgeConfiguration
     let link: ModHostLink
     let events: BridgeEvents
-    let registry = Mutex(InstanceRegistry())
+    let registry = Locked(InstanceRegistry())
     let catalogue = CatalogueStore()
     let audio: AudioService
     let logger: Logger
     /// Instances mod-host lost with its last restart, as reported in health.
-    let lostInstances = Mutex<[String]>([])
+    let lostInstances = Locked<[String]>([])
     /// The link state last published, so a long outage is one event, not one per attempt.
-    let lastPublishedLink = Mutex("")
-    private let servers = Mutex<[FrameServer]>([])
-    private let tasks = Mutex<[Task<Void, Never>]>([])
-    private let bound = Mutex<[String]>([])
+    let lastPublishedLink = Locked("")
+    private let servers = Locked<[FrameServer]>([])
+    private let tasks = Locked<[Task<Void, Never>]>([])
+    private let bound = Locked<[String]>([])
 
     private init(configuration: BridgeConfiguration, events: BridgeEvents, logger: Logger) {
         self.configuration = configuration
@@ -97,6 +97,8 @@ public final class Bridge: Sendable {
         }
         await stopServing()
         audio.close()
+        // The observer holds the bridge: dropped, so a bridge that has shut down can be freed.
+        audio.onChange = nil
     }
 
     private func stopServing() async {

@@ -1,13 +1,13 @@
 public import Foundation
+import Locking
 public import Messaging
-import Synchronization
 
 /// Publishes the bridge's events from the one thread that owns the PUB socket — the request
 /// socket's thread, so an event caused by a request costs no extra thread wake-up — in one shape,
 /// `{type, timestamp, data}`, as two frames `[type, JSON]` so subscribers can filter by topic. The
 /// C++ bridge's single-frame form is kept behind ``BridgeConfiguration/singleFramePublish``.
 public final class BridgeEvents: Sendable {
-    private let server = Mutex<FrameServer?>(nil)
+    private let server = Locked<FrameServer?>(nil)
     let singleFrame: Bool
 
     init(singleFrame: Bool) { self.singleFrame = singleFrame }

@@ -1,12 +1,12 @@
 import Foundation
 public import LV2
-import Synchronization
+import Locking
 
 /// The LV2 plugins on this machine, scanned once in the background at start and again on
 /// `rescan_plugins`. A lilv scan blocks for a while, so it runs on a thread of its own, never on
 /// the cooperative pool; callers await the scan in progress.
 public final class CatalogueStore: Sendable {
-    private let current = Mutex<Task<PluginCatalogue, Never>?>(nil)
+    private let current = Locked<Task<PluginCatalogue, Never>?>(nil)
 
     public init() {}
 

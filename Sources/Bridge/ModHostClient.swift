@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
+import Locking
 import Messaging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +55,7 @@ public final class ModHostClient: Sendable {
     public let events: AsyncStream<Event>
     private let feedbackInput: AsyncStream<String>.Continuation
     private let eventInput: AsyncStream<Event>.Continuation
-    private let state = Mutex(Connection())
+    private let state = Locked(Connection())
     /// Serialises commands: exactly one in flight on the socket at a time.
     private let queue = DispatchQueue(label: "marlise.mod-host.commands", qos: .userInitiated)
 

@@ -1,12 +1,12 @@
+import Locking
 import Messaging
-import Synchronization
 
 /// Keeps the bridge connected to mod-host: connects, notices a loss, reconnects with backoff, and
 /// lets commands through only while connected, so that a call made while mod-host is down fails
 /// at once instead of waiting on a socket.
 public final class ModHostLink: Sendable {
     public let client: ModHostClient
-    private let health = Mutex(LinkHealth())
+    private let health = Locked(LinkHealth())
     private let backoffCap: Duration
 
     /// Told after every change of health; `cameBack` is set when mod-host returned after a loss.

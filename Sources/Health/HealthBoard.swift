@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// The latest health report, readable at any instant without asking the supervisor.
 ///
@@ -6,10 +6,10 @@ import Synchronization
 /// slow child or a busy supervisor never delays an answer. Uptimes are advanced to the moment of
 /// reading.
 public final class HealthBoard: Sendable {
-    private let latest: Mutex<(report: HealthReport, at: ContinuousClock.Instant)>
+    private let latest: Locked<(report: HealthReport, at: ContinuousClock.Instant)>
 
     public init(_ report: HealthReport = HealthReport(uptime: 0, services: [], phase: .starting)) {
-        latest = Mutex((report, .now))
+        latest = Locked((report, .now))
     }
 
     public func post(_ report: HealthReport) {

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +13,7 @@ public final class SystemdReporter: Sendable {
     }
 
     private let notifier: SystemdNotifier
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(notifier: SystemdNotifier = SystemdNotifier()) { self.notifier = notifier }
 

@@ -2,6 +2,7 @@
 
 import CJack
 import Foundation
+import Locking
 import Synchronization
 
 #if canImport(Glibc)
@@ -348,7 +349,7 @@ public struct JackTransport: Sendable, Equatable {
 /// What libjack's threads report to the client's owner.
 private final class ClientEvents: Sendable {
     let xruns = Atomic<Int>(0)
-    private let state = Mutex<(shutDown: Bool, handler: (@Sendable (String) -> Void)?)>((false, nil))
+    private let state = Locked<(shutDown: Bool, handler: (@Sendable (String) -> Void)?)>((false, nil))
 
     var isShutDown: Bool { state.withLock { $0.shutDown } }
 

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +17,7 @@ final class Mailbox<Message: Sendable>: Sendable {
         var closed = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let wakeup = Wakeup()
 
     var fileDescriptor: Int32 { wakeup.fileDescriptor }
@@ -65,7 +65,7 @@ public final class OneShot<Value: Sendable>: Sendable {
         case done(Value)
     }
 
-    private let state = Mutex<State>(.waiting([]))
+    private let state = Locked<State>(.waiting([]))
 
     public init() {}
 

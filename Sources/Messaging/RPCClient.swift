@@ -1,5 +1,5 @@
 public import Foundation
-import Synchronization
+import Locking
 
 /// Where and how an ``RPCClient`` calls.
 public struct RPCClientConfiguration: Sendable {
@@ -73,7 +73,7 @@ public final class RPCClient: Sendable {
 
 /// Request ids for matching cancellations to calls.
 private final class Counter: Sendable {
-    private let value = Mutex<UInt64>(0)
+    private let value = Locked<UInt64>(0)
     func next() -> UInt64 {
         value.withLock {
             $0 += 1

@@ -1,6 +1,6 @@
 import Foundation
+import Locking
 public import Messaging
-import Synchronization
 
 /// The session's line to the bridge: JSON requests on its REP socket, its health endpoint probed
 /// for the true state of bridge, host and JACK, and its events watched for `host_reconnected`.
@@ -50,9 +50,9 @@ public final class BridgeClient: Sendable {
     private let resyncContinuation: AsyncStream<String>.Continuation
     private let calls: RPCClient
     private let probe: RPCClient
-    private let link = Mutex(BridgeLink())
+    private let link = Locked(BridgeLink())
     /// The subscriber on the bridge's events, kept so ``shutdown()`` can end ``run()``'s watch.
-    private let subscriber = Mutex<(events: Subscriber?, closed: Bool)>((nil, false))
+    private let subscriber = Locked<(events: Subscriber?, closed: Bool)>((nil, false))
 
     public init(_ settings: Settings) {
         self.settings = settings

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// An async FIFO lock: operations that change the rig run one at a time, in arrival order, even
 /// though each awaits the bridge in between (an actor alone would interleave them at every await).
@@ -8,7 +8,7 @@ final class SerialGate: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Enters at once if nobody is inside, without suspending; `false` when it must wait.
     func tryEnter() -> Bool {

@@ -34,7 +34,7 @@ extension Session {
             Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
             + Double(usage.ru_stime.tv_usec) / 1e6
         let uptime = (ContinuousClock.now - startedAt) / .seconds(1)
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let status = readTextFile(atPath: "/proc/self/status") ?? ""
         func field(_ name: String) -> Double? {
             status.split(separator: "\n").first { $0.hasPrefix(name) }.flatMap {
                 Double($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")

@@ -1,7 +1,7 @@
 import Foundation
 public import LV2
+import Locking
 public import Messaging
-import Synchronization
 
 /// The Session Manager's domain: the current pedalboard, the stored ones, and the host behind the
 /// bridge kept in step with them.
@@ -28,7 +28,7 @@ public actor Session {
     }
     /// What `health_check` reports besides the bridge, kept where it can be read without entering
     /// the actor: health is answered on the RPC socket's thread, with no hop.
-    let facts = Mutex(HealthFacts())
+    let facts = Locked(HealthFacts())
     let startedAt = ContinuousClock.now
     let gate = SerialGate()
     let persistence: SessionPersistence

@@ -1,6 +1,6 @@
 import Dispatch
+import Locking
 import Messaging
-import Synchronization
 
 /// The writer of `session/current.json` and its journal.
 ///
@@ -14,7 +14,7 @@ final class SessionPersistence: Sendable {
     private let delay: Duration
     private let queue = DispatchQueue(label: "marlise.session.persistence")
     /// Every file operation happens under this lock, so writes land in the order they were made.
-    private let files: Mutex<Files>
+    private let files: Locked<Files>
 
     struct Files: @unchecked Sendable {  // the journal is only touched under the lock
         /// The epoch of the `current.json` on disk; journal lines carry it.
@@ -28,7 +28,7 @@ final class SessionPersistence: Sendable {
     init(store: SessionStore, delay: Duration, epoch: UInt64) {
         self.store = store
         self.delay = delay
-        files = Mutex(Files(epoch: epoch, journal: SessionJournal(path: store.journalFile)))
+        files = Locked(Files(epoch: epoch, journal: SessionJournal(path: store.journalFile)))
     }
 
     /// Writes `state` in full and durably now (used where no reply is waiting).

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +27,7 @@ enum Leftovers {
     /// Stops every remembered process that still runs, then forgets them all.
     static func clean(in directory: String, record: @Sendable (String) async -> Void) async {
         let path = file(in: directory)
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        guard let text = readTextFile(atPath: path) else { return }
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count >= 3, let pid = Int32(fields[0]), let started = UInt64(fields[1]),
@@ -52,7 +53,7 @@ enum Leftovers {
 
     /// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks since boot.
     static func startTime(of pid: Int32) -> UInt64? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = readTextFile(atPath: "/proc/\(pid)/stat"),
             let close = stat.lastIndex(of: ")")
         else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")

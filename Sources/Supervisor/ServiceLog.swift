@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
 import Glibc
@@ -26,9 +26,9 @@ public struct LogError: Error, CustomStringConvertible, Sendable {
 public final class ServiceLog: Sendable {
     public let name: String
     public let path: String
-    private let file: Mutex<LogFile>
+    private let file: Locked<LogFile>
     private let echo: Bool
-    private let drained = Mutex<[OneShotBox]>([])
+    private let drained = Locked<[OneShotBox]>([])
 
     /// Opens (creating the folder if needed) `<directory>/<name>.log` for appending.
     public init(
@@ -47,7 +47,7 @@ public final class ServiceLog: Sendable {
         }
         self.name = name
         path = (directory as NSString).appendingPathComponent("\(name).log")
-        file = Mutex(try LogFile(path: path, maxBytes: maxBytes, keep: keep))
+        file = Locked(try LogFile(path: path, maxBytes: maxBytes, keep: keep))
         self.echo = echo
     }
 
@@ -326,7 +326,7 @@ enum LogTimestamp {
 
 /// A completion a draining thread signals and tasks await.
 private final class OneShotBox: Sendable {
-    private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Locked<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func fulfil() {
         let waiters = state.withLock { state in

@@ -127,7 +127,7 @@ struct SoakBench: AsyncParsableCommand {
     }
 
     static func residentKiB(_ pid: Int) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let status = readTextFile(atPath: "/proc/\(pid)/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }

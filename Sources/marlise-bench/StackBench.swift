@@ -257,7 +257,7 @@ final class FullStack {
         guard
             let pid = report["services"]?.arrayValue?.first(where: { $0["name"] == .string(service) })?["pid"]?.intValue
         else { return 0 }
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let status = readTextFile(atPath: "/proc/\(pid)/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }

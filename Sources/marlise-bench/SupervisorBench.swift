@@ -212,7 +212,7 @@ struct BenchStack {
     /// CPU use (percent of one core), RSS and its private (anonymous) part, in KiB, of the idle supervisor.
     func idle(seconds duration: Int, pid: Int32) async throws -> (Double, Int, Int) {
         func cpuTicks() -> Double {
-            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let stat = readTextFile(atPath: "/proc/\(pid)/stat") ?? ""
             let fields = stat[(stat.lastIndex(of: ")") ?? stat.startIndex)...].split(separator: " ")
             return (Double(fields[12]) ?? 0) + (Double(fields[13]) ?? 0)
         }
@@ -220,7 +220,7 @@ struct BenchStack {
         let before = cpuTicks()
         try await Task.sleep(for: .seconds(duration))
         let used = (cpuTicks() - before) / Double(sysconf(Int32(_SC_CLK_TCK)))
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let status = readTextFile(atPath: "/proc/\(pid)/status") ?? ""
         func field(_ name: String) -> Int {
             status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.flatMap {
                 Int($0.split(separator: " ")[1])

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import TestSupport
 import Testing
 
@@ -135,6 +136,30 @@ import Testing
         }
     }
 
+    /// A value set is what the next `param_get` answers, even when the set lands while a cycle runs:
+    /// the audio thread used to republish every control input at the end of its cycle, so a set
+    /// made after the cycle had taken its inputs was overwritten with the old value until the next
+    /// cycle (seen first under the sanitizers, whose slower cycles widen that window).
+    @Test func aValueSetIsReadBackAtOnceEvenMidCycle() async throws {
+        try await withJackServer { server in
+            let host = try await RunningHost(server: server.name)
+            let client = try await host.connect()
+            #expect(try await client.ask("add \(amp) 0") == "resp 0")
+            let stale = try await onThread {
+                var stale: [String] = []
+                for step in 0..<5000 {
+                    let value = step % 2 == 0 ? "3.0000" : "-3.0000"
+                    guard try client.call("param_set 0 gain \(value)") == "resp 0" else { return ["set refused"] }
+                    let read = try client.call("param_get 0 gain")
+                    if read != "resp 0 \(value)" { stale.append("step \(step): \(read)") }
+                }
+                return stale
+            }
+            #expect(stale.isEmpty, "\(stale.count) stale reads, first \(stale.prefix(3))")
+            try await host.process.stop(SIGTERM)
+        }
+    }
+
     @Test func servesSeveralClientsAndSurvivesOnesThatVanish() async throws {
         try await withJackServer { server in
             let host = try await RunningHost(server: server.name)
@@ -232,7 +257,7 @@ import Testing
 
 /// User plus system CPU time of a process, from /proc.
 func cpuSeconds(_ pid: Int32) throws -> Double {
-    let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+    let stat = try #require(readTextFile(atPath: "/proc/\(pid)/stat"))
     let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
     let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
     return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import TestSupport
 
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ struct RunningHost {
         let process = process
         try await eventually(within: .seconds(20)) {
             guard process.process.isRunning else { throw TestFailure("marlise-host exited") }
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            let text = readTextFile(atPath: log.path) ?? ""
             guard text.contains("mod-host ready!") else { throw TestFailure("marlise-host not ready: \(text)") }
         }
     }
@@ -42,7 +43,7 @@ struct RunningHost {
         return try await onThread { try HostConnection(port: port, timeout: 1) }
     }
 
-    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    var logText: String { readTextFile(atPath: log.path) ?? "" }
 }
 
 extension HostConnection {

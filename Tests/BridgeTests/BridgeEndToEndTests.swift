@@ -44,7 +44,7 @@ struct LV2HostProcess {
         }
     }
 
-    static func text(_ log: URL) -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    static func text(_ log: URL) -> String { readTextFile(atPath: log.path) ?? "" }
 }
 
 /// The bridge against a real LV2 host on a real jackd, with the real swh amp: issue item 7.

@@ -1,13 +1,13 @@
 import Bridge
 import Foundation
+import Locking
 import Messaging
-import Synchronization
 import TestSupport
 
 /// mod-host's command behaviour as `modhost.md` records it, for the scripted peer: instances
 /// 0…9999, `gain` as the only control symbol, mod-host's status codes and parser errors.
 final class FakeModHostState: Sendable {
-    private let instances = Mutex<[Int: [String: Double]]>([:])
+    private let instances = Locked<[Int: [String: Double]]>([:])
 
     /// Instances present from the start (a plugin loaded before the bridge came).
     init(preloaded: [Int] = []) {
@@ -69,7 +69,7 @@ final class FakeModHostState: Sendable {
 final class BridgeHarness: Sendable {
     let state: FakeModHostState
     /// The scripted mod-host; nil when the harness runs against a real host.
-    let peer: Mutex<ScriptedModHost?>
+    let peer: Locked<ScriptedModHost?>
     let bridge: Bridge
     let client: RawPeer
     let health: RawPeer
@@ -88,13 +88,13 @@ final class BridgeHarness: Sendable {
         var ports = hostPorts
         if ports == nil {
             let peer = try ScriptedModHost { state.respond($0) }
-            self.peer = Mutex(peer)
+            self.peer = Locked(peer)
             ports = (peer.commandPort, peer.feedbackPort)
             // As a TCP readiness probe: a command connection opened and closed before the bridge
             // connects, which mod-host then pairs with the bridge's feedback connection.
             if staleProbe { try ScriptedModHost.connectAndClose(port: peer.commandPort) }
         } else {
-            peer = Mutex(nil)
+            peer = Locked(nil)
         }
         var configuration = BridgeConfiguration()
         configuration.modHostHost = "127.0.0.1"
@@ -176,7 +176,7 @@ final class BridgeHarness: Sendable {
 
 /// Events a harness has received, shared with the task that collects them.
 final class EventLog: Sendable {
-    private let frames = Mutex<[[Data]]>([])
+    private let frames = Locked<[[Data]]>([])
 
     func withLock<T: Sendable>(_ body: (inout [[Data]]) -> T) -> T { frames.withLock { body(&$0) } }
 }

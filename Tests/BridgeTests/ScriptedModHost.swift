@@ -1,6 +1,6 @@
 import Bridge
 import Foundation
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
 import Glibc
@@ -16,10 +16,10 @@ final class ScriptedModHost: Sendable {
     private let shared = Shared()
 
     private final class Shared: Sendable {
-        let received = Mutex<[String]>([])
-        let feedback = Mutex<Int32>(-1)
-        let client = Mutex<Int32>(-1)
-        let connections = Mutex(0)
+        let received = Locked<[String]>([])
+        let feedback = Locked<Int32>(-1)
+        let client = Locked<Int32>(-1)
+        let connections = Locked(0)
     }
 
     /// `respond` gives the reply to each command (without NUL), or `nil` to stay silent.

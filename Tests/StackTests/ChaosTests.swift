@@ -126,7 +126,7 @@ func strayProcesses(supervisor: Int32) -> [String] {
     var strays: [String] = []
     for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
         guard let pid = Int32(entry), pid != supervisor else { continue }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = readTextFile(atPath: "/proc/\(pid)/stat"),
             let close = stat.lastIndex(of: ")")
         else { continue }
         let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
@@ -147,7 +147,7 @@ func strayProcesses(supervisor: Int32) -> [String] {
 func childPIDs(of parent: Int32) -> [Int32] {
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(parent)/task")) ?? []
     return tasks.flatMap { task in
-        let text = (try? String(contentsOfFile: "/proc/\(parent)/task/\(task)/children", encoding: .utf8)) ?? ""
+        let text = readTextFile(atPath: "/proc/\(parent)/task/\(task)/children") ?? ""
         return text.split(separator: " ").compactMap { Int32($0) }
     }
 }

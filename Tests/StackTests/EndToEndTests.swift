@@ -71,5 +71,5 @@ func marlisectl(_ arguments: [String]) async throws -> String {
     defer { try? FileManager.default.removeItem(at: output) }
     let process = try await TestProcess(product("marlisectl"), arguments, log: output)
     try await process.stop(0)
-    return (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+    return readTextFile(atPath: output.path) ?? ""
 }

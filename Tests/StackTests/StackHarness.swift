@@ -182,7 +182,7 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
         let file =
             service == "supervisor"
             ? folder.appendingPathComponent("supervisor.out") : logs.appendingPathComponent("\(service).log")
-        return (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        return readTextFile(atPath: file.path) ?? ""
     }
 
     /// The PID the supervisor reports for `service`.

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Supervisor
 import TestSupport
 import Testing
@@ -8,7 +9,7 @@ import Glibc
 #endif
 
 /// Child output into rotated log files, through real pipes.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct ServiceLogTests {
+@Suite(.serialized, .timeLimit(.minutes(2 * slowdown))) struct ServiceLogTests {
     static func folder() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("logs-\(getpid())-\(UUID().uuidString.prefix(6))")
             .path
@@ -25,7 +26,7 @@ import Glibc
     }
 
     static func lines(_ path: String) -> [String] {
-        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        (readTextFile(atPath: path) ?? "").split(separator: "\n").map(String.init)
     }
 
     @Test func linesArriveCompleteTaggedAndInOrder() async throws {

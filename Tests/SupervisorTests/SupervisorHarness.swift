@@ -1,5 +1,6 @@
 import Foundation
 import Health
+import Messaging
 import Supervisor
 import TestSupport
 import Testing
@@ -88,7 +89,7 @@ final class SupervisorHarness: Sendable {
     }
 
     func log(_ name: String) -> String {
-        (try? String(contentsOfFile: "\(logDirectory)/\(name).log", encoding: .utf8)) ?? ""
+        readTextFile(atPath: "\(logDirectory)/\(name).log") ?? ""
     }
 
     func removeLogs() { try? FileManager.default.removeItem(atPath: logDirectory) }
@@ -96,7 +97,7 @@ final class SupervisorHarness: Sendable {
 
 /// Whether `pid` is still a live process (a zombie counts as gone only once reaped: it is reported).
 func processState(_ pid: Int32) -> Character? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    guard let stat = readTextFile(atPath: "/proc/\(pid)/stat"),
         let close = stat.lastIndex(of: ")")
     else { return nil }
     return stat[stat.index(close, offsetBy: 2)]

@@ -1,6 +1,6 @@
 import Foundation
+import Locking
 import Messaging
-import Synchronization
 import TestSupport
 import Testing
 
@@ -322,7 +322,7 @@ final class NotifyListener: Sendable {
 
     /// The datagrams so far, shared with the reading thread.
     private final class Received: Sendable {
-        let messages = Mutex<[String]>([])
+        let messages = Locked<[String]>([])
     }
 
     init() throws {

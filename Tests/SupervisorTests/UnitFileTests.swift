@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import TestSupport
 import Testing
 
@@ -43,7 +44,7 @@ import Testing
         let log = folder.appendingPathComponent("verify.out")
         let verify = try await TestProcess("/usr/bin/systemd-analyze", ["verify", unit.path], log: log)
         try await verify.stop(0)
-        let output = try String(contentsOf: log, encoding: .utf8)
+        let output = readTextFile(atPath: log.path) ?? ""
         #expect(verify.process.terminationStatus == 0, "\(output)")
         #expect(!output.contains("marlise-supervisor.service"), "warnings: \(output)")
     }

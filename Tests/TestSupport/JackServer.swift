@@ -1,6 +1,6 @@
 public import Foundation
 import Jack
-import Synchronization
+import Locking
 public import Testing
 
 /// A real jackd on the dummy driver under a server name no other test or developer uses.
@@ -66,7 +66,7 @@ public func freeJackServerName() -> String {
 private let claimedSlots = ClaimedSlots()
 
 private final class ClaimedSlots: Sendable {
-    private let held = Mutex<Set<Int>>([])
+    private let held = Locked<Set<Int>>([])
 
     /// Whether this process holds `slot`, taking it if no other process does.
     func claim(_ slot: Int) -> Bool {
