@@ -336,18 +336,24 @@ import Glibc
                 == -12.0
         )
         #expect(try await session.call("list_connections")["count"] == 2)
-        // The wires as JACK itself has them, asked through the bridge's own JACK client.
+        // The wires as JACK itself has them, asked through the bridge's own JACK client. A crash can
+        // set off more than one re-sync (the bridge's announcement and the session's own probe); the
+        // values of a later one may be back before its wires, so the wires are waited for too.
         let initJack: JSONValue = ["action": "audio", "method": "init_jack"]
         _ = try await bridge.request(initJack.serialized())
-        let wires: JSONValue = [
-            "action": "audio", "method": "get_jack_port_connections", "port": .string("effect_\(numbers.0):output"),
-        ]
-        let reply = try JSONValue(parsing: try await bridge.request(wires.serialized()))
-        #expect(reply["connections"] == [.string("effect_\(numbers.1):left_in")], "\(reply.jsonText)")
-        let input: JSONValue = [
-            "action": "audio", "method": "get_jack_port_connections", "port": .string("effect_\(numbers.0):input"),
-        ]
-        let fed = try JSONValue(parsing: try await bridge.request(input.serialized()))
-        #expect(fed["connections"] == ["system:capture_1"], "\(fed.jsonText)")
+        try await eventually(within: .seconds(10)) {
+            for (port, expected) in [
+                ("effect_\(numbers.0):output", "effect_\(numbers.1):left_in"),
+                ("effect_\(numbers.0):input", "system:capture_1"),
+            ] {
+                let wires: JSONValue = [
+                    "action": "audio", "method": "get_jack_port_connections", "port": .string(port),
+                ]
+                let reply = try JSONValue(parsing: try await bridge.request(wires.serialized()))
+                guard reply["connections"] == [.string(expected)] else {
+                    throw TestFailure("\(port) → \(expected) not in JACK: \(reply.jsonText)")
+                }
+            }
+        }
     }
 }
