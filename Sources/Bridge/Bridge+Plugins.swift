@@ -103,7 +103,9 @@ extension Bridge {
         if fields.has("instance_number"), !(try fields.value("instance_number")).isNull {
             preferred = try fields.int("instance_number")
         }
-        let number = try await addInstance(uri: uri, preferring: preferred)
+        // A re-sync after a bridge crash: the host may still run the plugin under that number.
+        let adopting = try fields.optionalBool("adopt") == true && preferred != nil ? info : nil
+        let (number, adopted) = try await addInstance(uri: uri, preferring: preferred, adopting: adopting)
         for (symbol, value) in requested {
             do {
                 try await checked(Self.command("param_set", [.int(number), .word(symbol), .number(value)]))
@@ -131,31 +133,55 @@ extension Bridge {
             "plugin_loaded",
             ["instance_id": .string(instance.id), "name": .string(instance.name), "uri": .string(uri)]
         )
-        return ["instance_id": .string(instance.id), "plugin": instance.json]
+        return ["instance_id": .string(instance.id), "plugin": instance.json, "adopted": .bool(adopted)]
     }
 
     /// `add`s `uri` under the lowest free number; a number mod-host already uses (a plugin loaded
-    /// before this bridge started) is skipped and kept reserved.
-    private func addInstance(uri: String, preferring preferred: Int? = nil) async throws(BridgeError) -> Int {
+    /// before this bridge started) is skipped and kept reserved. With `adopting`, the preferred
+    /// number, when mod-host already runs that plugin under it, is taken over as it is (no gap in
+    /// the sound); when it runs something else there, that is removed first. Returns the number and
+    /// whether it was adopted.
+    private func addInstance(
+        uri: String,
+        preferring preferred: Int? = nil,
+        adopting: PluginInfo? = nil
+    ) async throws(BridgeError) -> (Int, Bool) {
         for attempt in 0..<64 {
             guard let number = registry.withLock({ $0.reserve(preferring: attempt == 0 ? preferred : nil) }) else {
                 throw BridgeError(.invalidParameters, "\(Self.pluginContext): all 10,000 mod-host instances in use")
             }
             let command = try Self.command("add", [.uri(uri), .int(number)])
-            let reply: ModHostReply
+            var reply: ModHostReply
             do {
                 reply = try await link.send(command)
+                if reply == .status(-2), attempt == 0, number == preferred, let adopting {
+                    if await hostRuns(adopting, as: number) { return (number, true) }
+                    _ = try await link.send(Self.command("remove", [.int(number)]))
+                    reply = try await link.send(command)
+                }
             } catch {
                 registry.withLock { $0.release(number) }
                 throw error
             }
-            if reply == .status(number) { return number }
+            if reply == .status(number) { return (number, false) }
             if reply == .status(-2) { continue }  // taken outside this bridge: stays reserved
             registry.withLock { $0.release(number) }
             let failure = reply.failure ?? ModHostFailure(code: 0, name: "UNEXPECTED_REPLY")
             throw BridgeError(host: failure, command: command, raw: reply.text)
         }
         throw BridgeError(.hostError, "\(Self.pluginContext): mod-host refused 64 instance numbers in a row")
+    }
+
+    /// Whether instance `number` answers `param_get` for every control input of `plugin`: mod-host
+    /// cannot name the plugin an instance runs, but another plugin would lack some of these symbols.
+    private func hostRuns(_ plugin: PluginInfo, as number: Int) async -> Bool {
+        guard !plugin.controlInputs.isEmpty else { return false }  // nothing to tell it by
+        for port in plugin.controlInputs {
+            guard let command = try? Self.command("param_get", [.int(number), .word(port.symbol)]),
+                case .value = try? await link.send(command)
+            else { return false }
+        }
+        return true
     }
 
     private func unloadPlugin(_ fields: RequestFields) async throws(BridgeError) -> JSONValue {

@@ -5,10 +5,10 @@
 ///   (given our values and bypass state), so a restarted session does not cut the sound;
 /// - every other instance the bridge holds is unloaded (a leftover of a load the session never
 ///   recorded, or a different plugin under our number);
-/// - our other numbers are cleared in the host (`remove N`): a restarted bridge does not know what
-///   its host kept;
 /// - the rest is loaded in ascending host-number order, so a bridge that hands out the lowest free
-///   number gives each plugin its old number back.
+///   number gives each plugin its old number back; the load asks the bridge to adopt what its host
+///   still runs under that number (a restarted bridge does not know what its host kept), so a
+///   bridge crash does not cut the sound either.
 struct ResyncPlan: Equatable {
     enum Step: Equatable {
         case adopt(instanceID: String, bridgeID: String)
@@ -16,7 +16,6 @@ struct ResyncPlan: Equatable {
     }
 
     var unload: [String] = []
-    var clear: [Int] = []
     var steps: [Step] = []
 
     /// `hosted`: the bridge's instances by host number (`nil` when not reconciling: load everything).
@@ -37,7 +36,6 @@ struct ResyncPlan: Equatable {
             if let number = plugin.hostNumber, let bridgeID = adoptable[number] {
                 steps.append(.adopt(instanceID: plugin.instanceID, bridgeID: bridgeID))
             } else {
-                if let number = plugin.hostNumber { clear.append(number) }
                 steps.append(.load(instanceID: plugin.instanceID))
             }
         }

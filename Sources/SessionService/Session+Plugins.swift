@@ -77,16 +77,17 @@ extension Session {
 
     /// Asks the bridge to load `plugin` under its instance id and host number, with its values and
     /// bypass; adopts the id and number the bridge reports if it chose others.
-    func load(_ plugin: inout PluginInstance) async throws(RPCError) {
-        let reply = try await bridge.plugin(
-            "load_plugin",
-            [
-                "uri": .string(plugin.uri), "instance_id": .string(plugin.instanceID),
-                "instance_number": plugin.hostNumber.map { .int($0) } ?? .null, "x": .double(plugin.x),
-                "y": .double(plugin.y), "parameters": .object(plugin.parameters.mapValues { .double($0) }),
-            ],
-            idempotent: false
-        )
+    /// With `adopting`, what the host still runs under the plugin's number is taken over rather than
+    /// replaced (a re-sync after the bridge restarted); returns whether it was.
+    @discardableResult
+    func load(_ plugin: inout PluginInstance, adopting: Bool = false) async throws(RPCError) -> Bool {
+        var request: [String: JSONValue] = [
+            "uri": .string(plugin.uri), "instance_id": .string(plugin.instanceID),
+            "instance_number": plugin.hostNumber.map { .int($0) } ?? .null, "x": .double(plugin.x),
+            "y": .double(plugin.y), "parameters": .object(plugin.parameters.mapValues { .double($0) }),
+        ]
+        if adopting { request["adopt"] = true }
+        let reply = try await bridge.plugin("load_plugin", request, idempotent: false)
         if let answered = reply["instance_id"]?.stringValue, answered != plugin.instanceID {
             bridgeIDs[plugin.instanceID] = answered
         } else {
@@ -98,9 +99,12 @@ extension Session {
         {
             plugin.hostNumber = number
         }
-        if !plugin.enabled, let number = plugin.hostNumber {
-            try await bridge.command("bypass", [.int(number), 1])
+        // A new instance starts enabled; an adopted one keeps whatever the host had.
+        let adopted = reply["adopted"] == true
+        if !plugin.enabled || adopted, let number = plugin.hostNumber {
+            try await bridge.command("bypass", [.int(number), plugin.enabled ? 0 : 1])
         }
+        return adopted
     }
 
     /// Removes an instance from the host and the pedalboard, with every wire to or from it.

@@ -42,9 +42,6 @@ extension Session {
         for bridgeID in plan.unload {
             _ = try? await bridge.plugin("unload_plugin", ["instance_id": .string(bridgeID)])
         }
-        for number in plan.clear {
-            _ = try? await bridge.command("remove", [.int(number)])
-        }
         for step in plan.steps {
             let instanceID: String
             switch step {
@@ -57,7 +54,10 @@ extension Session {
                     try await adopt(plugins[index], bridgeID: bridgeID)
                     outcome.pluginsAdopted += 1
                 case .load:
-                    try await load(&plugins[index])
+                    if try await load(&plugins[index], adopting: reconciling) {
+                        outcome.pluginsAdopted += 1
+                        continue
+                    }
                     outcome.pluginsLoaded += 1
                     // A pedalboard being loaded announces its plugins as load_plugin does; a re-sync
                     // puts back plugins clients already know of, and says so once, when done.
