@@ -21,8 +21,11 @@ public final class HostConnection: @unchecked Sendable {  // Used by one test at
             }
         }
         guard connected == 0 else {
-            close(fd)
-            throw TestFailure("cannot connect to port \(port): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            // deinit runs for this failed init too (every property is set): close exactly once, or a
+            // second close may hit a descriptor another thread has opened under the same number since.
+            shut()
+            throw TestFailure("cannot connect to port \(port): \(reason)")
         }
         var yes: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
