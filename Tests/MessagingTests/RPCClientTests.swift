@@ -110,22 +110,25 @@ import Testing
     }
 
     @Test func shutdownFailsPendingCalls() async throws {
-        let server = try await RPCServer.start(
-            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
-            router: Self.echoRouter()
-        )
+        let entered = OneShot<Void>()
+        var router = Self.echoRouter()
+        router.register("hang") { _ in
+            entered.fulfil(())
+            try await Task.sleep(for: .seconds(30))
+            return nil
+        }
+        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: router)
         let client = Self.client(server.endpoint, timeout: .seconds(20))
         let pending = Task { try await client.call("hang") }
+        // Only once the server holds the hang call is the echo sent: it queues behind it (started
+        // together, the echo could go first and be answered).
+        await entered.value
         let queued = Task { try await client.call("echo") }
-        // Wait until the hang call is in flight: an unrelated probe client sees the server alive.
-        let probe = Self.client(server.endpoint, timeout: .seconds(5))
-        _ = try await probe.call("echo")
         await client.shutdown()
         for task in [pending, queued] {
             let error = await #expect(throws: RPCError.self) { try await task.value }
             #expect(error?.code == .shutdown)
         }
-        await probe.shutdown()
         await server.shutdown()
     }
 
