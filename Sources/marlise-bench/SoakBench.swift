@@ -45,8 +45,11 @@ struct SoakBench: AsyncParsableCommand {
         let amp = try await instanceID(client.call("add_plugin", params: ["uri": .string(Self.amp)]))
         let overdrive = try await instanceID(client.call("add_plugin", params: ["uri": .string(Self.overdrive)]))
         _ = try await client.call("save_pedalboard")
-        let pids = try await stack.pids()
-        var processes = pids.merging(["supervisor": Int(supervisor.pid)]) { $1 }
+        /// Every process of the stack by name, the supervisor's included.
+        func current() async throws -> [String: Int] {
+            try await stack.pids().merging(["supervisor": Int(supervisor.pid)]) { $1 }
+        }
+        var processes = try await current()
         print(
             "soak: \(minutes) min at \(rate) session calls/s; RSS sampled every \(sampleSeconds) s after \(warmUpSeconds) s of load"
         )
@@ -75,13 +78,13 @@ struct SoakBench: AsyncParsableCommand {
             latencies.append(clock.now - sent)
             tick += 1
             if clock.now >= nextSample {
-                let now = try await stack.pids().merging(["supervisor": Int(supervisor.pid)]) { $1 }
+                let now = try await current()
                 if now != processes {
                     print("restarted during the soak: \(now.filter { processes[$0.key] != $0.value }.keys.sorted())")
                     processes = now
                 }
                 let seconds = Int(seconds(clock.now - started))
-                samples.append((seconds, processes.mapValues(Self.residentKiB)))
+                samples.append((seconds, processes.mapValues(residentKiB(pid:))))
                 print(
                     "t=\(seconds)s "
                         + Self.processes.map { "\($0) \(samples.last!.kib[$0] ?? 0) KiB" }.joined(separator: ", ")
@@ -124,12 +127,6 @@ struct SoakBench: AsyncParsableCommand {
             throw ValidationError("add_plugin: \(reply.jsonText.prefix(300))")
         }
         return id
-    }
-
-    static func residentKiB(_ pid: Int) -> Int {
-        let status = readTextFile(atPath: "/proc/\(pid)/status") ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 }
 

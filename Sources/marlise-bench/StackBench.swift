@@ -251,14 +251,13 @@ final class FullStack {
     }
 
     func residentKiB(of service: String) async throws -> Int {
-        let supervisor = RPCClient(RPCClientConfiguration(endpoint: health, timeout: .seconds(2)))
-        defer { Task { await supervisor.shutdown() } }
-        let report = try await supervisor.call("health_check")
-        guard
-            let pid = report["services"]?.arrayValue?.first(where: { $0["name"] == .string(service) })?["pid"]?.intValue
-        else { return 0 }
-        let status = readTextFile(atPath: "/proc/\(pid)/status") ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        try await pids()[service].map(residentKiB(pid:)) ?? 0
     }
+}
+
+/// VmRSS of a process, in KiB; 0 when it cannot be read.
+func residentKiB(pid: Int) -> Int {
+    let status = readTextFile(atPath: "/proc/\(pid)/status") ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
 }
