@@ -49,7 +49,12 @@ public final class HealthHTTPServer: Sendable {
         }
         thread.name = "marlise-http"
         thread.start()
-        await stopped.value
+        // Cancelling the task that runs the server stops it, as ``stop()`` does.
+        await withTaskCancellationHandler {
+            try? await stopped.value
+        } onCancel: {
+            wakeUp()
+        }
     }
 
     /// Returns at once: the socket listens from ``init(host:port:board:)`` on.
@@ -61,7 +66,9 @@ public final class HealthHTTPServer: Sendable {
     }
 
     /// Stops serving and closes every connection.
-    public func stop() async {
+    public func stop() async { wakeUp() }
+
+    private func wakeUp() {
         var byte: UInt8 = 1
         _ = write(wake.write, &byte, 1)
     }

@@ -41,6 +41,9 @@ public struct ServiceHealth: Sendable, Equatable {
     public var name: String
     public var state: ServiceState
     public var required: Bool
+    /// Whether sound flows through it (JACK, the host): while these are healthy the stack is at
+    /// worst `degraded`.
+    public var audioPath = false
     public var pid: Int32?
     /// Seconds since its current process started.
     public var uptime: Double?
@@ -76,12 +79,12 @@ public struct HealthReport: Sendable, Equatable {
     }
 
     /// `healthy` only when every required service is; `degraded` while sound can still flow (the
-    /// audio services present, JACK and the host, are healthy); otherwise `unhealthy`, unless the
-    /// supervisor is starting, stopping or has given up.
+    /// audio-path services present, JACK and the host, are healthy); otherwise `unhealthy`, unless
+    /// the supervisor is starting, stopping or has given up.
     public var status: Status {
         if let phase { return phase }
         if services.filter(\.required).allSatisfy({ $0.state == .healthy }) { return .healthy }
-        let audio = services.filter { ($0.name == "jack" || $0.name == "host") && $0.state != .absent }
+        let audio = services.filter { $0.audioPath && $0.state != .absent }
         if !audio.isEmpty && audio.allSatisfy({ $0.state == .healthy }) { return .degraded }
         return .unhealthy
     }
@@ -98,6 +101,7 @@ extension ServiceHealth {
     public var json: JSONValue {
         var members: [String: JSONValue] = [
             "name": .string(name), "state": .string(state.rawValue), "required": .bool(required),
+            "audio_path": .bool(audioPath),
             "restarts": .int(restarts), "pid": pid.map { .int(Int($0)) } ?? .null,
             "uptime_s": uptime.map { .double(rounded($0)) } ?? .null, "message": message.map(JSONValue.string) ?? .null,
         ]

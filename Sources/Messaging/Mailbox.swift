@@ -39,14 +39,21 @@ final class Mailbox<Message: Sendable>: Sendable {
         return accepted
     }
 
-    /// Refuses further posts and returns what was posted but never drained.
+    /// Refuses further posts, wakes the owner (which stops once it sees ``isClosed``) and returns
+    /// what was posted but never drained.
+    @discardableResult
     func close() -> [Message] {
-        state.withLock { state in
+        let left = state.withLock { state in
             state.closed = true
             defer { state.messages.removeAll() }
             return state.messages
         }
+        wakeup.signal()
+        return left
     }
+
+    /// Whether ``close()`` was called: the owner should stop.
+    var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Takes everything posted so far. `clearing` resets the eventfd, after a poll reported it readable.
     func drain(clearing: Bool) -> [Message] {
@@ -59,45 +66,62 @@ final class Mailbox<Message: Sendable>: Sendable {
 }
 
 /// A value delivered once (by a thread or a task), awaited by any number of tasks.
+///
+/// A waiting task that is cancelled stops waiting at once (`CancellationError`): a time limit or a
+/// cancelled task group always ends the wait, even when the value never comes.
 public final class OneShot<Value: Sendable>: Sendable {
-    private enum State {
-        case waiting([CheckedContinuation<Value, Never>])
-        case done(Value)
+    private typealias Waiter = CheckedContinuation<Result<Value, CancellationError>, Never>
+
+    private struct State {
+        var value: Value?
+        var waiters: [UInt64: Waiter] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
-    private let state = Locked<State>(.waiting([]))
+    private let state = Locked(State())
 
     public init() {}
 
     /// Delivers the value; later calls are ignored.
     public func fulfil(_ value: Value) {
-        let waiters: [CheckedContinuation<Value, Never>] = state.withLock { state in
-            guard case .waiting(let waiters) = state else { return [] }
-            state = .done(value)
-            return waiters
+        let waiters: [Waiter] = state.withLock { state in
+            guard state.value == nil else { return [] }
+            state.value = value
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
         }
-        for waiter in waiters { waiter.resume(returning: value) }
+        for waiter in waiters { waiter.resume(returning: .success(value)) }
     }
 
+    /// The value, once delivered; throws if the waiting task is cancelled first.
     public var value: Value {
-        get async {
-            await withCheckedContinuation { continuation in
-                let ready: Value? = state.withLock { state in
-                    switch state {
-                    case .done(let value): return value
-                    case .waiting(var waiters):
-                        waiters.append(continuation)
-                        state = .waiting(waiters)
+        get async throws(CancellationError) {
+            let id = state.withLock { state in
+                state.nextWaiter += 1
+                return state.nextWaiter
+            }
+            let result = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: Waiter) in
+                    let now: Result<Value, CancellationError>? = state.withLock { state in
+                        if let value = state.value { return .success(value) }
+                        // Checked under the lock the cancellation handler takes too, so a
+                        // cancellation is either seen here or finds the waiter registered.
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        state.waiters[id] = continuation
                         return nil
                     }
+                    if let now { continuation.resume(returning: now) }
                 }
-                if let ready { continuation.resume(returning: ready) }
+            } onCancel: {
+                let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+                waiter?.resume(returning: .failure(CancellationError()))
             }
+            return try result.get()
         }
     }
 
     /// The value if already delivered.
     public var current: Value? {
-        state.withLock { if case .done(let value) = $0 { value } else { nil } }
+        state.withLock { $0.value }
     }
 }

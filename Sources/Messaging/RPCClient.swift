@@ -122,7 +122,7 @@ final class RPCClientLoop: SocketLoop {
     }
 
     func handle(_ commands: [Command]) -> Bool {
-        for command in commands {
+        for (index, command) in commands.enumerated() {
             switch command {
             case .call(let id, let request, let reply):
                 if cancelledEarly.remove(id) != nil {
@@ -141,10 +141,9 @@ final class RPCClientLoop: SocketLoop {
                     cancelledEarly.insert(id)
                 }
             case .stop:
-                let error = RPCError(.shutdown, "Client shut down")
-                if current != nil { finish(.failure(error)) }
-                for call in queue { call.reply.resume(returning: .failure(error)) }
-                queue.removeAll()
+                // Calls posted after the stop in the same batch are answered too: dropping one would
+                // leave its caller suspended for ever. The current and queued calls are failed by close().
+                abandon(Array(commands[(index + 1)...]))
                 return false
             }
         }
@@ -176,8 +175,13 @@ final class RPCClientLoop: SocketLoop {
         startNextIfIdle()
     }
 
+    /// Fails the current and queued calls, however the loop ended (a stop, or a context gone).
     func close() {
         discardSocket()
+        let error = RPCError(.shutdown, "Client shut down")
+        if current != nil { finish(.failure(error)) }
+        for call in queue { call.reply.resume(returning: .failure(error)) }
+        queue.removeAll()
     }
 
     func abandon(_ commands: [Command]) {

@@ -57,8 +57,15 @@ final class SocketThread<Command: Sendable>: Sendable {
                 started.fulfil(.failure(error))
             }
         }
-        let info = try await started.value.get()
-        return (owner, info)
+        let outcome: Result<Info, ZMQError>
+        do {
+            outcome = try await started.value
+        } catch {
+            // Cancelled while the thread was starting: it stops as soon as it sees the closed mailbox.
+            owner.mailbox.close()
+            throw ZMQError(operation: "start \(name)", errno: ECANCELED, message: "cancelled while starting")
+        }
+        return (owner, try outcome.get())
     }
 
     /// Runs `makeLoop` on a new thread and serves that loop until it stops, without waiting.
@@ -97,6 +104,7 @@ final class SocketThread<Command: Sendable>: Sendable {
                 // its reply without signalling, and it is sent now rather than after another poll.
                 let commands = mailbox.drain(clearing: poller.isReadable(mailboxIndex))
                 if !commands.isEmpty, !loop.handle(commands) { return }
+                if mailbox.isClosed { return }
             } catch {
                 // A failing poll or receive on an owned socket means the context is gone: stop.
                 return
@@ -106,7 +114,8 @@ final class SocketThread<Command: Sendable>: Sendable {
     }
 
     /// Waits until the thread has stopped and closed its socket.
-    func join() async { await finished.value }
+    /// A cancelled wait returns at once; the thread still stops by itself.
+    func join() async { try? await finished.value }
 
     var isFinished: Bool { finished.current != nil }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Messaging
 import Subprocess
 
@@ -95,6 +96,7 @@ public final class ChildProcess: Sendable {
         let output = command.standardOutput ?? open("/dev/null", O_WRONLY | O_CLOEXEC)
         let error = command.standardError ?? open("/dev/null", O_WRONLY | O_CLOEXEC)
         let executable = command.executable
+        let abandoned = Locked(false)
 
         // Unstructured on purpose: the child outlives this call, and the task ends when the child does.
         Task.detached {
@@ -109,7 +111,10 @@ public final class ChildProcess: Sendable {
                     output: .fileDescriptor(FileDescriptor(rawValue: output), closeAfterSpawningProcess: true),
                     error: .fileDescriptor(FileDescriptor(rawValue: error), closeAfterSpawningProcess: true)
                 ) { execution in
-                    started.fulfil(.success(execution.processIdentifier.value))
+                    let pid = execution.processIdentifier.value
+                    started.fulfil(.success(pid))
+                    // The caller stopped waiting before the child ran: nobody will ever stop it.
+                    if abandoned.withLock({ $0 }) { kill(-pid, SIGKILL) }
                 }
                 switch result.terminationStatus {
                 case .exited(let code): exit.fulfil(.exited(code))
@@ -120,17 +125,36 @@ public final class ChildProcess: Sendable {
                 exit.fulfil(.exited(127))
             }
         }
-        let pid = try await started.value.get()
-        return ChildProcess(pid: pid, executable: executable, exit: exit)
+        let outcome: Result<Int32, SpawnError>
+        do {
+            outcome = try await started.value
+        } catch {
+            // Cancelled: whichever side comes second (this, or the child's start) kills the child.
+            abandoned.withLock { $0 = true }
+            if case .success(let pid) = started.current { kill(-pid, SIGKILL) }
+            throw SpawnError(executable: executable, reason: "cancelled while starting")
+        }
+        return ChildProcess(pid: try outcome.get(), executable: executable, exit: exit)
     }
 
-    /// Waits for the child to exit (it has been reaped when this returns).
+    /// Waits for the child to exit (it has been reaped when this returns); throws if the waiting
+    /// task is cancelled first.
     public var exitStatus: ExitStatus {
-        get async { await exit.value }
+        get async throws(CancellationError) { try await exit.value }
     }
 
     /// The exit status, if the child has exited.
     public var hasExited: ExitStatus? { exit.current }
+
+    /// Whether the process still runs: not exited, and not a zombie waiting to be reaped (which is
+    /// how a killed child looks for the moment before its exit is noticed).
+    public var isAlive: Bool {
+        guard hasExited == nil, let stat = readTextFile(atPath: "/proc/\(pid)/stat") else { return false }
+        // `pid (comm) S …`: the state follows the last parenthesis (comm may hold any character).
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+        return state != "Z" && state != "X"
+    }
 
     /// Sends `number` to the child's whole process group (its own, grandchildren included).
     ///

@@ -15,9 +15,17 @@ final class NotifySocket: Sendable {
     let address: String
     private let fd: Int32
 
-    /// Binds the socket and delivers each message, parsed into `KEY=value` fields, to `receive`
-    /// from a thread of its own.
-    init(receive: @Sendable @escaping (_ pid: Int32, _ fields: [String: String]) -> Void) throws {
+    /// Every message, in the order received, with the sender's PID as the kernel saw it.
+    let messages: AsyncStream<Notice>
+
+    /// One datagram: its sender and its `KEY=value` fields.
+    struct Notice: Sendable {
+        var pid: Int32
+        var fields: [String: String]
+    }
+
+    /// Binds the socket; a thread of its own reads it into ``messages`` until ``close()``.
+    init() throws {
         // Unique per supervisor, not just per process: tests run several in one process.
         let name = "marlise-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-notify"
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -42,9 +50,12 @@ final class NotifySocket: Sendable {
         }
         self.fd = fd
         address = "@" + name
+        let (messages, sink) = AsyncStream<Notice>.makeStream()
+        self.messages = messages
         Thread {
-            NotifySocket.serve(fd: fd, receive: receive)
+            NotifySocket.serve(fd: fd) { sink.yield(Notice(pid: $0, fields: $1)) }
             Glibc.close(fd)
+            sink.finish()
         }.start()
     }
 

@@ -65,7 +65,7 @@ enum ProbeRunner {
             try await Task.sleep(for: timeout)
             outcome.fulfil(.failure(ProbeFailure(message: "no answer within \(timeout)")))
         }
-        let result = await outcome.value
+        let result = (try? await outcome.value) ?? .failure(ProbeFailure(message: "cancelled"))
         timer.cancel()
         return result
     }

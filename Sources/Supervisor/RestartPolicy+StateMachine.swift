@@ -1,34 +1,42 @@
-/// Decides, for one service, what follows each failure: a restart after a backoff, or giving up.
+/// Counts one service's early deaths and says how long to wait before the next start.
+///
+/// Only early deaths count (before ready, or within ``RestartPolicy/startSeconds`` of the spawn):
+/// a service that ran healthy and then died is restarted at once and its count starts over, as
+/// supervisord's `startsecs` and s6's "up for more than a second" rule do.
 ///
 /// Pure: time and randomness come in as arguments, so tests drive it without a clock.
 struct RestartTracker: Sendable {
     enum Decision: Equatable {
+        /// Start again after this delay.
         case restart(after: Duration)
-        case giveUp(reason: String)
+        /// More early deaths within the window than the policy allows; retry, if at all, after
+        /// ``RestartTracker/cappedDelay(random:)``.
+        case overLimit(reason: String)
     }
 
     let policy: RestartPolicy
-    /// Restarts decided within the window, oldest first.
+    /// Early deaths within the window, oldest first.
     private(set) var recent: [ContinuousClock.Instant] = []
-    /// Failures in a row without a stable run between them; sets the backoff.
+    /// Early deaths in a row; sets the backoff.
     private(set) var consecutive = 0
 
     init(policy: RestartPolicy) { self.policy = policy }
 
-    /// The service failed at `now`, having run since `runningSince` (nil if it never started).
-    /// `random` is a value in `0..<1` for the jitter.
-    mutating func failed(
-        at now: ContinuousClock.Instant,
-        runningSince: ContinuousClock.Instant?,
-        random: Double
-    ) -> Decision {
-        if let runningSince, now - runningSince >= policy.resetAfter { consecutive = 0 }
+    /// A run that counted as healthy ended: the next start is immediate and nothing is held against it.
+    mutating func healthyRunEnded() {
+        consecutive = 0
+        recent.removeAll()
+    }
+
+    /// The service died early (or never became ready) at `now`. `random` is a value in `0..<1`
+    /// for the jitter.
+    mutating func earlyDeath(at now: ContinuousClock.Instant, random: Double) -> Decision {
         recent.removeAll { now - $0 > policy.window }
-        guard recent.count < policy.maxRestarts else {
-            return .giveUp(reason: "restarted \(recent.count) times within \(policy.window)")
-        }
         recent.append(now)
         consecutive += 1
+        guard recent.count <= policy.maxRestarts else {
+            return .overLimit(reason: "died early \(recent.count) times within \(policy.window.readable)")
+        }
         return .restart(after: delay(forAttempt: consecutive, random: random))
     }
 
@@ -38,8 +46,28 @@ struct RestartTracker: Sendable {
         guard attempt > 1 else { return .zero }
         var base = policy.initialDelay
         for _ in 2..<attempt where base < policy.maxDelay { base *= 2 }
-        base = min(base, policy.maxDelay)
-        let spread = 1 + policy.jitter * (2 * random - 1)
-        return min(policy.maxDelay, base * spread)
+        return jittered(min(base, policy.maxDelay), random: random)
+    }
+
+    /// The wait between tries of a service past its limit: the longest backoff.
+    func cappedDelay(random: Double) -> Duration { jittered(policy.maxDelay, random: random) }
+
+    private func jittered(_ base: Duration, random: Double) -> Duration {
+        min(policy.maxDelay, base * (1 + policy.jitter * (2 * random - 1)))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    /// For people: `100 ms`, `4.25 s`, `60 s`.
+    var readable: String {
+        let seconds = self.seconds
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
+        let hundredths = (seconds * 100).rounded() / 100
+        return hundredths == hundredths.rounded() ? "\(Int(hundredths)) s" : "\(hundredths) s"
     }
 }

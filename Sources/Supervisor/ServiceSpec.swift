@@ -30,6 +30,13 @@ public struct ServiceSpec: Sendable, Equatable {
     public var stopTimeout: Duration = .seconds(5)
     /// Whether the stack is healthy without it.
     public var required = true
+    /// Whether sound flows through it (JACK, the host). Past its restart limit a service on the
+    /// audio path stops the stack for systemd to restart; one outside it (the bridge, the session)
+    /// is `failed` and tried again every ``RestartPolicy/maxDelay`` while the music plays on.
+    public var audioPath = true
+    /// Whether it says over the notify socket when the pedalboard is back in the host
+    /// (`BOARD=playing`) or being put back (`BOARD=restoring`): until then it is not healthy.
+    public var reportsBoard = false
 
     public init(name: String, executable: String, readiness: Probe) {
         self.name = name
@@ -81,17 +88,19 @@ public struct ProbeSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// When a service that failed is started again, and when the supervisor gives up.
+/// When a service that died is started again, and when the supervisor stops counting on it.
 public struct RestartPolicy: Sendable, Equatable {
-    /// The second restart in a row waits this long; each later one twice as long (the first is
-    /// immediate).
+    /// A death after the service was ready and ran this long (since its spawn) is restarted at once
+    /// and not counted; an earlier one is an early death (supervisord's `startsecs`).
+    public var startSeconds: Duration = .seconds(1)
+    /// The second early death in a row waits this long; each later one twice as long (the first
+    /// restart is immediate).
     public var initialDelay: Duration = .milliseconds(100)
-    /// The longest wait between restarts.
+    /// The longest wait between restarts; also the interval at which a `failed` service outside
+    /// the audio path is tried again.
     public var maxDelay: Duration = .seconds(5)
-    /// Running this long without failing resets the backoff to immediate.
-    public var resetAfter: Duration = .seconds(30)
-    /// More than this many restarts within ``window`` stop the stack: the supervisor exits non-zero
-    /// and leaves the rest to systemd.
+    /// More than this many early deaths within ``window``: a service on the audio path stops the
+    /// stack (the supervisor exits non-zero for systemd); one outside it is `failed`.
     public var maxRestarts = 5
     public var window: Duration = .seconds(60)
     /// Random spread applied to each delay, as a fraction (0.2: ±20 %), so restarts do not march in step.

@@ -11,20 +11,25 @@ import Glibc
 /// Starts the stack in dependency order, watches every child, restarts what fails (with its
 /// dependents, OTP's rest_for_one) and stops everything in reverse order.
 ///
-/// Decisions about restarts live in ``RestartTracker``; this actor performs them. Every event
-/// carries the generation of the process it is about, so news of an old process never touches a new one.
+/// Every decision is taken by each service's ``ServiceMachine``; this actor feeds the machines
+/// their events and performs what they answer. Everything it starts in the background (spawns,
+/// exit watchers, probes, timers, the notify reader) is a child task of ``run()``'s task group,
+/// cancelled when the run ends.
 public actor Supervisor {
     /// How a run ended.
     public enum Outcome: Sendable, Equatable {
         /// Stopped on request; exit 0.
         case stopped
-        /// A service failed past its restart limit; the stack was stopped. Exit non-zero.
+        /// A service on the audio path failed past its restart limit; the stack was stopped. Exit non-zero.
         case gaveUp(service: String, reason: String)
     }
 
     /// The exit code (sysexits' `EX_UNAVAILABLE`) with which a program starting up says it cannot run
     /// here; its service is reported absent instead of restarted.
-    public static let unavailable: Int32 = 69
+    public static let unavailable = ServiceMachine.unavailable
+
+    /// Work for ``run()``'s task group.
+    typealias Job = @Sendable () async -> Void
 
     let configuration: SupervisorConfiguration
     let logger: Logger
@@ -34,11 +39,16 @@ public actor Supervisor {
     let order: [String]
     let startedAt = ContinuousClock.now
     var phase: HealthReport.Status? = .starting
-    /// No more starts or restarts: the stack is going down.
+    /// The stack is going down: operators' starts are refused.
     var stopping = false
     var stopRequested = false
     private let outcome = OneShot<Outcome>()
+    private let jobs: AsyncStream<Job>
+    private let jobSink: AsyncStream<Job>.Continuation
     var notify: NotifySocket?
+    /// Notify messages from a PID not yet known (a child faster than its spawn's bookkeeping).
+    private var earlyNotices: [Int32: [[String: String]]] = [:]
+    private var settleWaiters: [OneShot<Void>] = []
     private var changeHandlers: [@Sendable (HealthReport) -> Void] = []
 
     /// - Parameter environment: what children inherit (the supervisor's own, normally); systemd's
@@ -72,6 +82,7 @@ public actor Supervisor {
             )
             units[spec.name] = Unit(spec: spec, log: log, environment: inherited)
         }
+        (jobs, jobSink) = AsyncStream<Job>.makeStream()
     }
 
     /// The services' names with every service after what it depends on, otherwise as configured.
@@ -97,64 +108,108 @@ public actor Supervisor {
     }
 
     /// Cleans up what a previous run left, starts the stack and watches it until ``stop()`` or a
-    /// service gives up.
+    /// service on the audio path gives up.
     public func run() async -> Outcome {
         record("supervisor \(getpid()) starting: \(order.joined(separator: ", "))")
         await Leftovers.clean(in: configuration.logDirectory) { await self.record($0) }
         do {
-            notify = try NotifySocket { pid, fields in
-                Task { await self.notified(pid: pid, fields: fields) }
-            }
+            notify = try NotifySocket()
         } catch {
             record("\(error); children cannot report readiness themselves")
         }
-        reconcile()
-        let result = await outcome.value
+        await withDiscardingTaskGroup { group in
+            if let messages = notify?.messages {
+                // One reader, so a child's messages are handled in the order it sent them.
+                group.addTask {
+                    for await notice in messages { await self.notified(notice) }
+                }
+            }
+            propagate()
+            changed()
+            for await job in jobs { group.addTask(operation: job) }
+            group.cancelAll()
+        }
         notify?.close()
-        return result
+        return outcome.current ?? .stopped
     }
 
-    // MARK: - Starting
+    /// Hands `job` to the run's task group.
+    func launch(_ job: @escaping Job) { jobSink.yield(job) }
 
-    /// Starts every service that is not running and whose dependencies are all ready.
-    func reconcile() {
-        guard !stopping else { return }
-        for name in order {
-            guard var unit = units[name], unit.state == .waiting else { continue }
-            let dependencies = unit.spec.dependencies.filter { units[$0] != nil }
-            if let missing = dependencies.first(where: { units[$0]?.state == .absent }) {
-                unit.state = .absent
-                unit.message = "needs \(missing), which is absent"
-                units[name] = unit
-                continue
-            }
-            guard dependencies.allSatisfy({ units[$0]?.state == .ready }) else {
-                unit.message =
-                    "waiting for " + dependencies.filter { units[$0]?.state != .ready }.joined(separator: ", ")
-                units[name] = unit
-                continue
-            }
-            guard let executable = ExecutableLookup.find(unit.spec.executable, environment: environment) else {
-                unit.state = .absent
-                unit.message = "\(unit.spec.executable) is not installed"
-                units[name] = unit
-                record("\(name): absent (\(unit.spec.executable) not found)")
-                continue
-            }
-            unit.state = .starting
-            unit.generation += 1
-            unit.message = nil
-            units[name] = unit
-            let generation = unit.generation
-            Task { await self.start(name, executable: executable, generation: generation) }
-        }
-        updatePhase()
+    func finish(_ result: Outcome) {
+        outcome.fulfil(result)
+        jobSink.finish()
+    }
+
+    // MARK: - Feeding the machines
+
+    /// Gives `event` to `name`'s machine, performs what it answers, and lets the other services
+    /// see the change.
+    func feed(_ name: String, _ event: ServiceMachine.Event) {
+        guard var unit = units[name] else { return }
+        let actions = unit.machine.event(event)
+        units[name] = unit
+        for action in actions { perform(action, for: name) }
+        propagate()
         changed()
     }
 
-    private func start(_ name: String, executable: String, generation: Int) async {
-        guard let unit = units[name], unit.generation == generation else { return }
-        let spec = unit.spec
+    /// Tells every service whether its dependencies are ready, until nothing changes any more.
+    func propagate() {
+        var settled = false
+        while !settled {
+            settled = true
+            for name in order {
+                guard let unit = units[name] else { continue }
+                let dependencies = unit.machine.spec.dependencies.filter { units[$0] != nil }
+                let absent = dependencies.first { units[$0]?.machine.state == .absent }
+                let ready = absent == nil && dependencies.allSatisfy { units[$0]?.machine.isReady == true }
+                guard unit.told?.ready != ready || unit.told?.absent != absent else { continue }
+                units[name]?.told = (ready, absent)
+                let actions = units[name]?.machine.event(.dependencies(ready: ready, absent: absent)) ?? []
+                for action in actions { perform(action, for: name) }
+                settled = false
+            }
+        }
+    }
+
+    private func perform(_ action: ServiceMachine.Action, for name: String) {
+        switch action {
+        case .spawn(let generation):
+            launch { await self.spawn(name, generation: generation) }
+        case .probeReadiness(let generation):
+            launch { await self.probeReadiness(name, generation: generation) }
+        case .probeLiveness(let generation):
+            launch { await self.probeLiveness(name, generation: generation) }
+        case .signal(let number):
+            units[name]?.child?.signalGroup(number)
+        case .arm(let timer, let delay, let token):
+            launch {
+                guard (try? await Task.sleep(for: delay)) != nil else { return }
+                await self.feed(name, .timerFired(timer, token: token, at: .now, random: .random(in: 0..<1)))
+            }
+        case .log(let line):
+            record(line)
+        case .giveUp(let reason):
+            launch { await self.giveUp(name, reason: reason) }
+        }
+    }
+
+    private func isCurrent(_ name: String, _ generation: Int, _ state: ServiceMachine.State) -> Bool {
+        guard let machine = units[name]?.machine else { return false }
+        return machine.generation == generation && machine.running && machine.state == state
+    }
+
+    // MARK: - Processes
+
+    private func spawn(_ name: String, generation: Int) async {
+        guard let unit = units[name], unit.machine.generation == generation, unit.machine.state == .starting else {
+            return
+        }
+        let spec = unit.machine.spec
+        guard let executable = ExecutableLookup.find(spec.executable, environment: environment) else {
+            return feed(name, .programMissing(generation: generation, program: spec.executable))
+        }
         let command: Command
         do {
             let pipes = try unit.log.attach()
@@ -169,188 +224,108 @@ public actor Supervisor {
                 standardError: pipes.standardError
             )
         } catch {
-            await failed(name, generation: generation, reason: "cannot open its log: \(error)")
-            return
+            return feed(name, .spawnFailed(generation: generation, reason: "cannot open its log: \(error)", at: .now))
         }
         let child: ChildProcess
         do {
             child = try await ChildProcess.spawn(command)
         } catch {
-            await failed(name, generation: generation, reason: "\(error)")
-            return
+            return feed(name, .spawnFailed(generation: generation, reason: "\(error)", at: .now))
         }
-        guard units[name]?.generation == generation, !stopping else {
+        guard units[name]?.machine.generation == generation, units[name]?.machine.state == .starting else {
             // Stopped or superseded while spawning: this process is not wanted.
             child.signalGroup(SIGKILL)
+            launch { _ = try? await child.exitStatus }
             return
         }
         units[name]?.child = child
-        units[name]?.spawnedAt = .now
         Leftovers.remember(child, name: name, in: configuration.logDirectory)
         record("\(name): started \(executable) as pid \(child.pid)")
-        changed()
-        Task { await self.exited(name, generation: generation, status: await child.exitStatus) }
-        Task { await self.awaitReadiness(name, generation: generation) }
-    }
-
-    private func awaitReadiness(_ name: String, generation: Int) async {
-        guard let spec = units[name]?.spec else { return }
-        let deadline = ContinuousClock.now + spec.startTimeout
-        var lastFailure = "no answer"
-        while ContinuousClock.now < deadline {
-            guard let unit = units[name], unit.generation == generation, unit.state == .starting else { return }
-            if spec.readiness == .notify {
-                if unit.notifiedReady { return ready(name, generation: generation) }
-            } else {
-                let began = ContinuousClock.now
-                let result = await ProbeRunner.check(spec.readiness, timeout: min(spec.probe.timeout, deadline - began))
-                guard units[name]?.generation == generation else { return }
-                record(probe: result, for: name, began: began)
-                switch result {
-                case .success: return ready(name, generation: generation)
-                case .failure(let failure): lastFailure = failure.message
-                }
-            }
-            try? await Task.sleep(for: spec.probe.readinessInterval)
+        launch {
+            guard let status = try? await child.exitStatus else { return }
+            await self.exited(name, generation: generation, child: child, status: status)
         }
-        guard units[name]?.generation == generation, units[name]?.state == .starting else { return }
-        await failed(name, generation: generation, reason: "not ready within \(spec.startTimeout) (\(lastFailure))")
-    }
-
-    private func ready(_ name: String, generation: Int) {
-        guard var unit = units[name], unit.generation == generation, unit.state == .starting else { return }
-        unit.state = .ready
-        unit.readyAt = .now
-        unit.livenessFailures = 0
-        units[name] = unit
-        record("\(name): ready (pid \(unit.child?.pid ?? 0))")
-        if let liveness = unit.spec.liveness {
-            Task { await self.watch(name, generation: generation, probe: liveness) }
-        }
-        reconcile()
-    }
-
-    /// A `READY=1` (or other state) from a child over the notify socket, checked by sender PID.
-    private func notified(pid: Int32, fields: [String: String]) {
-        guard let name = order.first(where: { units[$0]?.child?.pid == pid }) else { return }
-        if let status = fields["STATUS"] { units[name]?.message = status }
-        if fields["READY"] == "1" { units[name]?.notifiedReady = true }
-        if let unit = units[name], fields["READY"] == "1", unit.state == .starting, unit.spec.readiness == .notify {
-            ready(name, generation: unit.generation)
-        } else {
-            changed()
+        feed(name, .spawned(generation: generation, at: .now))
+        for fields in earlyNotices.removeValue(forKey: child.pid) ?? [] {
+            feed(name, .notified(generation: generation, fields: fields, at: .now))
         }
     }
 
-    // MARK: - Watching
-
-    private func watch(_ name: String, generation: Int, probe: Probe) async {
-        var client: RPCClient?
-        if case .rpc(let endpoint, _) = probe, let spec = units[name]?.spec {
-            client = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: spec.probe.timeout))
-        }
-        defer { if let client { Task { await client.shutdown() } } }
-        var jack: JackWatch?
-        if case .jack(let server) = probe { jack = JackWatch(server: server) }
-        defer { jack?.close() }
-        while true {
-            guard let spec = units[name]?.spec else { return }
-            try? await Task.sleep(for: spec.probe.interval)
-            guard let unit = units[name], unit.generation == generation, unit.state == .ready else { return }
-            let began = ContinuousClock.now
-            let result = await ProbeRunner.check(probe, timeout: spec.probe.timeout, client: client, jack: jack)
-            guard units[name]?.generation == generation, units[name]?.state == .ready else { return }
-            record(probe: result, for: name, began: began)
-            switch result {
-            case .success:
-                units[name]?.livenessFailures = 0
-            case .failure(let failure):
-                let failures = (units[name]?.livenessFailures ?? 0) + 1
-                units[name]?.livenessFailures = failures
-                record(
-                    "\(name): liveness probe failed (\(failures)/\(spec.probe.failureThreshold)): \(failure.message)"
-                )
-                if failures >= spec.probe.failureThreshold {
-                    // Hung: kill it; its exit then takes the usual way.
-                    units[name]?.child?.signalGroup(SIGKILL)
-                    return
-                }
-            }
-            changed()
-        }
-    }
-
-    private func exited(_ name: String, generation: Int, status: ExitStatus) async {
-        guard var unit = units[name], unit.generation == generation else { return }
-        // Whatever the child left in its group (a grandchild holding its pipes) goes with it.
-        unit.child?.signalGroup(SIGKILL)
-        unit.child = nil
-        unit.spawnedAt = nil
-        unit.lastExit = LastExit(
+    func exited(_ name: String, generation: Int, child: ChildProcess, status: ExitStatus) {
+        guard let unit = units[name], unit.child === child else { return }
+        units[name]?.lastExit = LastExit(
             code: { if case .exited(let code) = status { code } else { nil } }(),
             signal: { if case .signalled(let number) = status { signalName(number) } else { nil } }(),
             at: Date()
         )
-        units[name] = unit
-        record("\(name): exited with \(status)")
-        switch unit.state {
-        case .starting where status == .exited(Self.unavailable):
-            // The program says it cannot run here (sysexits' EX_UNAVAILABLE): absent, not a crash loop.
-            units[name]?.state = .absent
-            units[name]?.message = "\(unit.spec.executable) reported itself unavailable (exit \(Self.unavailable))"
-            record("\(name): absent (its program exited \(Self.unavailable), unavailable)")
-            reconcile()
-        case .starting, .ready:
-            await failed(name, generation: generation, reason: "exited with \(status)")
-        case .stopping:
-            units[name]?.state = stopping ? .stopped : .waiting
-            changed()
-        case .waiting, .backoff, .stopped, .failed, .absent:
-            changed()  // an exit already accounted for (a start that failed, then was killed)
+        // A dependency whose process is already dead (its own exit not handled yet) caused this one.
+        let collateral = unit.machine.spec.dependencies.contains { units[$0]?.child?.isAlive == false }
+        if unit.machine.spec.audioPath {
+            // Whatever the session had put in the host is gone with it.
+            for name in order where units[name]?.machine.spec.reportsBoard == true { feed(name, .boardLost) }
+        }
+        feed(name, .exited(generation: generation, status: status, collateral: collateral, at: .now))
+        if units[name]?.child === child { units[name]?.child = nil }
+    }
+
+    /// A `READY=1` (or other state) from a child over the notify socket, matched by sender PID.
+    private func notified(_ notice: NotifySocket.Notice) {
+        guard let name = order.first(where: { units[$0]?.child?.pid == notice.pid }), let unit = units[name] else {
+            // Perhaps a child whose spawn is still being recorded; kept for a moment, bounded.
+            if earlyNotices.count > 32 { earlyNotices.removeAll() }
+            earlyNotices[notice.pid, default: []].append(notice.fields)
+            return
+        }
+        feed(name, .notified(generation: unit.machine.generation, fields: notice.fields, at: .now))
+    }
+
+    // MARK: - Probes
+
+    private func probeReadiness(_ name: String, generation: Int) async {
+        guard let spec = units[name]?.machine.spec else { return }
+        while isCurrent(name, generation, .starting) {
+            let began = ContinuousClock.now
+            let result = await ProbeRunner.check(spec.readiness, timeout: spec.probe.timeout)
+            guard isCurrent(name, generation, .starting) else { return }
+            record(probe: result, for: name, began: began)
+            if case .success = result { return feed(name, .readinessPassed(generation: generation, at: .now)) }
+            guard (try? await Task.sleep(for: spec.probe.readinessInterval)) != nil else { return }
         }
     }
 
-    /// A start failed or a running service died: stop what depends on it, then restart it after its
-    /// backoff, or give up on the stack.
-    func failed(_ name: String, generation: Int, reason: String) async {
-        guard var unit = units[name], unit.generation == generation, !stopping else { return }
-        guard unit.state == .starting || unit.state == .ready else { return }
-        record("\(name): failed: \(reason)")
-        let runningSince = unit.readyAt
-        unit.state = .backoff
-        unit.message = reason
-        unit.readyAt = nil
-        unit.notifiedReady = false
-        let decision = unit.tracker.failed(at: .now, runningSince: runningSince, random: Double.random(in: 0..<1))
-        units[name] = unit
-        changed()
-        if let child = unit.child, child.hasExited == nil {
-            // A start that timed out leaves its process running: it goes before the next try.
-            child.signalGroup(SIGKILL)
-            _ = await child.exitStatus
+    private func probeLiveness(_ name: String, generation: Int) async {
+        guard let spec = units[name]?.machine.spec, let probe = spec.liveness else { return }
+        var client: RPCClient?
+        if case .rpc(let endpoint, _) = probe {
+            client = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: spec.probe.timeout))
         }
-        await stopDependents(of: name)
-        switch decision {
-        case .restart(let delay):
-            units[name]?.restarts += 1
-            record("\(name): restarting in \(delay)")
-            Task {
-                try? await Task.sleep(for: delay)
-                self.backoffElapsed(name, generation: generation)
+        var jack: JackWatch?
+        if case .jack(let server) = probe { jack = JackWatch(server: server) }
+        while isCurrent(name, generation, .ready) {
+            guard (try? await Task.sleep(for: spec.probe.interval)) != nil, isCurrent(name, generation, .ready) else {
+                break
             }
-        case .giveUp(let why):
-            units[name]?.state = .failed
-            units[name]?.message = "gave up: \(why)"
-            record("\(name): giving up: \(why); stopping the stack")
-            await stopAll()
-            outcome.fulfil(.gaveUp(service: name, reason: "\(name) \(why); last failure: \(reason)"))
+            let began = ContinuousClock.now
+            let result = await ProbeRunner.check(probe, timeout: spec.probe.timeout, client: client, jack: jack)
+            guard isCurrent(name, generation, .ready) else { break }
+            record(probe: result, for: name, began: began)
+            switch result {
+            case .success: feed(name, .liveness(generation: generation, ok: true))
+            case .failure(let failure):
+                feed(name, .liveness(generation: generation, ok: false, detail: failure.message))
+            }
         }
+        await client?.shutdown()
+        jack?.close()
     }
 
-    private func backoffElapsed(_ name: String, generation: Int) {
-        guard units[name]?.generation == generation, units[name]?.state == .backoff else { return }
-        units[name]?.state = .waiting
-        reconcile()
+    private func record(probe result: Result<Void, ProbeFailure>, for name: String, began: ContinuousClock.Instant) {
+        let latency = ContinuousClock.now - began
+        switch result {
+        case .success: units[name]?.probe = ProbeReport(ok: true, latency: latency, at: Date(), error: nil)
+        case .failure(let failure):
+            units[name]?.probe = ProbeReport(ok: false, latency: latency, at: Date(), error: failure.message)
+        }
     }
 
     // MARK: - Reporting
@@ -363,23 +338,34 @@ public actor Supervisor {
         logger.info("\(message)")
     }
 
-    private func record(probe result: Result<Void, ProbeFailure>, for name: String, began: ContinuousClock.Instant) {
-        let latency = ContinuousClock.now - began
-        switch result {
-        case .success: units[name]?.probe = ProbeReport(ok: true, latency: latency, at: Date(), error: nil)
-        case .failure(let failure):
-            units[name]?.probe = ProbeReport(ok: false, latency: latency, at: Date(), error: failure.message)
-        }
-    }
-
-    func updatePhase() {
-        if phase == .starting, order.allSatisfy({ [.ready, .absent].contains(units[$0]?.state) }) { phase = nil }
-    }
-
     func changed() {
-        updatePhase()
+        if phase == .starting,
+            order.allSatisfy({ [.ready, .absent, .failed].contains(units[$0]?.machine.state) })
+        {
+            phase = nil
+        }
+        if !settleWaiters.isEmpty, !isSettling {
+            for waiter in settleWaiters { waiter.fulfil(()) }
+            settleWaiters.removeAll()
+        }
         let report = health()
         for handler in changeHandlers { handler(report) }
+    }
+
+    var isSettling: Bool { order.contains { units[$0]?.machine.isSettling == true } }
+
+    /// Waits until no service is starting, backing off or stopping (at most `timeout`): what
+    /// `READY=1` after a reload waits for.
+    public func settled(timeout: Duration) async {
+        guard isSettling else { return }
+        let signal = OneShot<Void>()
+        settleWaiters.append(signal)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await signal.value }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// The health of the stack now.
@@ -387,24 +373,17 @@ public actor Supervisor {
         let now = ContinuousClock.now
         let services = order.compactMap { name -> ServiceHealth? in
             guard let unit = units[name] else { return nil }
-            var health = ServiceHealth(name: name, state: unit.healthState, required: unit.spec.required)
+            let machine = unit.machine
+            var health = ServiceHealth(name: name, state: machine.health, required: machine.spec.required)
+            health.audioPath = machine.spec.audioPath
             health.pid = unit.child?.pid
-            health.uptime = unit.spawnedAt.map { now - $0 }.map {
-                Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
-            }
-            health.restarts = unit.restarts
+            health.uptime = machine.running ? machine.spawnedAt.map { (now - $0).seconds } : nil
+            health.restarts = machine.restarts
             health.lastExit = unit.lastExit
             health.probe = unit.probe
-            health.message = unit.message
+            health.message = machine.description
             return health
         }
-        let uptime = now - startedAt
-        return HealthReport(
-            uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
-            services: services,
-            phase: phase
-        )
+        return HealthReport(uptime: (now - startedAt).seconds, services: services, phase: phase)
     }
-
-    func finish(_ result: Outcome) { outcome.fulfil(result) }
 }

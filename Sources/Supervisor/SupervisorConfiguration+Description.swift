@@ -48,10 +48,12 @@ extension SupervisorConfiguration {
                 "stop_signal = \(quoted(signalName(spec.stopSignal)))",
                 "restart_delay = \(seconds(spec.restart.initialDelay))",
                 "restart_max_delay = \(seconds(spec.restart.maxDelay))",
-                "restart_reset_after = \(seconds(spec.restart.resetAfter))",
+                "start_seconds = \(seconds(spec.restart.startSeconds))",
                 "restart_window = \(seconds(spec.restart.window))",
                 "max_restarts = \(spec.restart.maxRestarts)",
                 "required = \(spec.required)",
+                "audio_path = \(spec.audioPath)",
+                "reports_board = \(spec.reportsBoard)",
                 "",
             ]
         }

@@ -279,10 +279,12 @@ private struct ConfigReader {
             spec.stopSignal = number
         case "restart_delay": spec.restart.initialDelay = try seconds(entry)
         case "restart_max_delay": spec.restart.maxDelay = try seconds(entry)
-        case "restart_reset_after": spec.restart.resetAfter = try seconds(entry)
+        case "start_seconds": spec.restart.startSeconds = try seconds(entry)
         case "restart_window": spec.restart.window = try seconds(entry)
         case "max_restarts": spec.restart.maxRestarts = try integer(entry, in: 1...10000)
         case "required": spec.required = try bool(entry)
+        case "audio_path": spec.audioPath = try bool(entry)
+        case "reports_board": spec.reportsBoard = try bool(entry)
         default: throw unknown(entry, in: "service.\(spec.name)")
         }
     }

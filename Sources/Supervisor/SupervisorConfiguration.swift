@@ -27,10 +27,15 @@ public struct SupervisorConfiguration: Sendable, Equatable {
 
     public init(services: [ServiceSpec]) { self.services = services }
 
-    /// The services that run, in start order.
+    /// The services that run, in start order. Without a `host` among them there is no pedalboard
+    /// to wait for, so no service is held back for one.
     public var selectedServices: [ServiceSpec] {
         guard let only else { return services }
-        return services.filter { only.contains($0.name) }
+        var selected = services.filter { only.contains($0.name) }
+        if !only.contains("host") {
+            for index in selected.indices { selected[index].reportsBoard = false }
+        }
+        return selected
     }
 }
 
@@ -97,6 +102,7 @@ extension SupervisorConfiguration {
         // session re-syncs at once; restarting it with the host would only add its start-up and a
         // missed event to the recovery. The C++ bridge cannot reconnect: it goes down with the host.
         bridge.dependencies = cppBridge == nil ? ["jack"] : ["host"]
+        bridge.audioPath = false
         if cppBridge == nil {
             // Ours answers its health endpoint even while mod-host is away; silence means it is stuck.
             let health =
@@ -108,6 +114,9 @@ extension SupervisorConfiguration {
         var session = ServiceSpec(name: "session", executable: own("marlise-session"), readiness: .notify)
         session.liveness = .rpc(endpoint: "tcp://127.0.0.1:5718", method: "echo")
         session.dependencies = ["jack"]
+        session.audioPath = false
+        // It says when the pedalboard is back in a restarted host: healthy means the board plays.
+        session.reportsBoard = true
 
         return [jack, host, bridge, session]
     }

@@ -2,6 +2,7 @@ import Foundation
 import Health
 public import Logging
 import Messaging
+import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -9,9 +10,15 @@ import Glibc
 
 /// The supervisor process: the stack, its health on every face (HTTP, ZeroMQ, sd_notify), and the
 /// signals that stop it. What `marlise-supervisor` runs.
+///
+/// Each part is a service of one swift-service-lifecycle `ServiceGroup`. They start in the order
+/// listed and shut down gracefully in reverse: the stack first (while every health face still
+/// reports it going down), then the signal handler and the watchdog, the HTTP server, the ZeroMQ
+/// health endpoint and last the event publisher. When the stack's run ends (stopped by a signal,
+/// or given up) the rest shut down after it.
 public enum SupervisorRuntime {
-    /// Runs until stopped by SIGTERM/SIGINT (exit 0) or until a service gives up (exit 1). On SIGHUP
-    /// `reload` builds the configuration again (from the config file) and changed services restart.
+    /// Runs until stopped by SIGTERM/SIGINT (exit 0) or until the audio path gives up (exit 1). On
+    /// SIGHUP `reload` builds the configuration again (from the config file) and changed services restart.
     public static func run(
         _ configuration: SupervisorConfiguration,
         environment: [String: String],
@@ -34,8 +41,6 @@ public enum SupervisorRuntime {
         )
         let (host, port) = try parse(address: configuration.httpAddress)
         let http = try HealthHTTPServer(host: host, port: port, board: board)
-        let serving = Task { try await http.run() }
-        try await http.waitUntilListening()
         logger.info(
             "health",
             metadata: [
@@ -43,69 +48,42 @@ public enum SupervisorRuntime {
             ]
         )
 
-        let watchdog = Task { await keepWatchdogFed(supervisor) }
-        let signals = Task {
-            var received = 0
-            for await number in Termination.signals() {
-                if number == SIGHUP {
-                    await reloadConfiguration(supervisor, systemd: systemd, logger: logger, reload: reload)
-                    continue
-                }
-                received += 1
-                if received == 1 {
-                    systemd.stopping()
-                    Task { await supervisor.stop() }
-                } else {
-                    await supervisor.killAll()
-                }
-            }
+        let stack = StackService(supervisor: supervisor)
+        let reloading = ConfigurationReload(supervisor: supervisor, systemd: systemd, logger: logger, reload: reload)
+        // A part that fails shuts the group down gracefully: the stack is always stopped in order.
+        func part(
+            _ service: any Service,
+            whenDone: ServiceGroupConfiguration.ServiceConfiguration.TerminationBehavior
+        )
+            -> ServiceGroupConfiguration.ServiceConfiguration
+        {
+            .init(
+                service: service,
+                successTerminationBehavior: whenDone,
+                failureTerminationBehavior: .gracefullyShutdownGroup
+            )
         }
-        let outcome = await supervisor.run()
-        signals.cancel()
-        watchdog.cancel()
-        await http.stop()
-        serving.cancel()
-        await rpc.shutdown()
-        await events.shutdown()
-        if case .gaveUp(let service, let reason) = outcome {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    part(ClosingService(name: "events") { await events.shutdown() }, whenDone: .ignore),
+                    part(ClosingService(name: "health-rpc") { await rpc.shutdown() }, whenDone: .ignore),
+                    part(HTTPService(server: http), whenDone: .ignore),
+                    // Returns at once outside systemd's watchdog.
+                    part(WatchdogService(supervisor: supervisor), whenDone: .ignore),
+                    part(SignalService(supervisor: supervisor, systemd: systemd, reload: reloading), whenDone: .ignore),
+                    part(stack, whenDone: .gracefullyShutdownGroup),
+                ],
+                logger: logger
+            )
+        )
+        try await group.run()
+        if case .gaveUp(let service, let reason) = stack.outcome.current {
             systemd.stopping()
             logger.critical("gave up on \(service): \(reason)")
             return 1
         }
         return 0
-    }
-
-    /// SIGHUP: `RELOADING=1`, the config read again, changed services restarted, `READY=1` once settled.
-    /// A config that no longer reads is reported and the running one kept.
-    private static func reloadConfiguration(
-        _ supervisor: Supervisor,
-        systemd: SystemdReporter,
-        logger: Logger,
-        reload: @Sendable () throws -> SupervisorConfiguration
-    ) async {
-        systemd.reloading()
-        do {
-            let configuration = try reload()
-            let selected = configuration.selectedServices
-            await supervisor.reload(selected)
-            await supervisor.settled(timeout: .seconds(30))
-        } catch {
-            logger.error("reload refused, keeping the running configuration: \(error)")
-            await supervisor.note("reload refused, keeping the running configuration: \(error)")
-        }
-        systemd.reloaded()
-    }
-
-    /// `WATCHDOG=1` at half systemd's interval, and only after the supervisor's actor answered: a
-    /// wedged supervisor stops feeding the watchdog and gets killed.
-    private static func keepWatchdogFed(_ supervisor: Supervisor) async {
-        let notifier = SystemdNotifier()
-        guard let interval = notifier.watchdogInterval else { return }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: interval / 2)
-            _ = await supervisor.health()
-            notifier.notify("WATCHDOG=1")
-        }
     }
 
     private static func router(_ supervisor: Supervisor, _ board: HealthBoard) -> RPCRouter {

@@ -82,7 +82,7 @@ struct BridgeBench: AsyncParsableCommand {
         // SIGTERM, not SIGKILL: jackd sometimes fails to unregister (leaking one of its 8 server
         // slots) when a client was killed under it shortly before it is itself stopped.
         stack.host.signalGroup(SIGTERM)
-        _ = await stack.host.exitStatus
+        _ = try? await stack.host.exitStatus
         try await waitUntil("the bridge notices") {
             (try? bridgeRun(bridge, count: 1, expect: "HOST_UNAVAILABLE", request: setParameter)) != nil
         }
@@ -202,7 +202,7 @@ struct BenchHostStack {
             return try await start(host: path, bin: bin, server: server, jack: jack)
         } catch {
             jack.signalGroup(SIGTERM)
-            _ = await jack.exitStatus
+            _ = try? await jack.exitStatus
             throw error
         }
     }
@@ -238,7 +238,7 @@ struct BenchHostStack {
             }
         } catch {
             host.signalGroup(SIGTERM)
-            _ = await host.exitStatus
+            _ = try? await host.exitStatus
             throw error
         }
         return BenchHostStack(
@@ -290,7 +290,7 @@ struct BenchHostStack {
     func stop() async {
         for process in [bridge.current, host, jack].compactMap({ $0 }) {
             process.signalGroup(SIGTERM)
-            _ = await process.exitStatus
+            _ = try? await process.exitStatus
         }
     }
 }

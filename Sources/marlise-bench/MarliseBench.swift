@@ -155,7 +155,7 @@ struct MessagingBench: AsyncParsableCommand {
                 guard (try? socket.receive()) != nil, (try? socket.send([reply])) != nil else { return }
             }
         }.start()
-        return await endpoint.value
+        return (try? await endpoint.value) ?? ""
     }
 
     /// Runs `setUp` and then `count` timed iterations of what it returns on a thread of its own.

@@ -63,13 +63,13 @@ struct StackBench: AsyncParsableCommand {
                 }
             } catch {
                 supervisor.signalGroup(SIGTERM)
-                _ = await supervisor.exitStatus
+                _ = try? await supervisor.exitStatus
                 // The logs are what tells why: kept.
                 print("run \(run + 1) failed while \(phase): \(error); logs kept in \(stack.folder)/logs")
                 throw error
             }
             supervisor.signalGroup(SIGTERM)
-            _ = await supervisor.exitStatus
+            _ = try? await supervisor.exitStatus
             stack.remove()
         }
         print(

@@ -40,11 +40,11 @@ struct SupervisorBench: AsyncParsableCommand {
             } catch {
                 // Stop what this run started before giving up.
                 supervisor.signalGroup(SIGTERM)
-                _ = await supervisor.exitStatus
+                _ = try? await supervisor.exitStatus
                 throw error
             }
             supervisor.signalGroup(SIGTERM)
-            _ = await supervisor.exitStatus
+            _ = try? await supervisor.exitStatus
         }
         print(String(format: "start to all ready: median %.0f ms (runs: %@)", median(starts), list(starts)))
         for (service, times) in restarts.sorted(by: { $0.key < $1.key }) {
@@ -85,7 +85,7 @@ struct SupervisorBench: AsyncParsableCommand {
                 standardOutput: devNull
             )
         )
-        _ = await plain.exitStatus
+        _ = try? await plain.exitStatus
         let direct = clock.now - start
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-log-\(getpid())").path
@@ -102,7 +102,7 @@ struct SupervisorBench: AsyncParsableCommand {
                 standardError: pipes.standardError
             )
         )
-        _ = await logged.exitStatus
+        _ = try? await logged.exitStatus
         let childDone = clock.now - start
         await log.waitUntilDrained()
         let drained = clock.now - start
@@ -174,7 +174,7 @@ struct BenchStack {
             try listener.wait(for: "READY=1", timeout: 10)
         } catch {
             process.signalGroup(SIGTERM)  // the stack it started goes with it
-            _ = await process.exitStatus
+            _ = try? await process.exitStatus
             throw error
         }
         return (process, seconds(clock.now - started) * 1000)

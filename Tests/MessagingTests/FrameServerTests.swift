@@ -14,7 +14,7 @@ import Testing
             case .busy: return .now(Data("busy".utf8))
             case .frame(let frame) where frame == Data("slow".utf8):
                 return .later {
-                    await release.value
+                    try? await release.value
                     return Data("slow done".utf8)
                 }
             case .frame(let frame): return .now(Data("echo ".utf8) + frame)

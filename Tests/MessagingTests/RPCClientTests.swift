@@ -122,7 +122,7 @@ import Testing
         let pending = Task { try await client.call("hang") }
         // Only once the server holds the hang call is the echo sent: it queues behind it (started
         // together, the echo could go first and be answered).
-        await entered.value
+        try await entered.value
         let queued = Task { try await client.call("echo") }
         await client.shutdown()
         for task in [pending, queued] {

@@ -41,7 +41,7 @@ import Glibc
         #expect(report["sigterm_blocked"] == false)
         #expect(report["sigblk"]?.stringValue.map { UInt64($0, radix: 16) } == 0)
         child.signalGroup(SIGTERM)
-        #expect(await child.exitStatus == .signalled(SIGTERM))
+        #expect(try await child.exitStatus == .signalled(SIGTERM))
         try? FileManager.default.removeItem(atPath: path)
     }
 
@@ -53,7 +53,7 @@ import Glibc
         let report = try Self.report(path)
         #expect(report["sigpipe_default"] == true)
         child.signalGroup(SIGKILL)
-        _ = await child.exitStatus
+        _ = try await child.exitStatus
         try? FileManager.default.removeItem(atPath: path)
     }
 
@@ -65,7 +65,7 @@ import Glibc
         let clock = ContinuousClock()
         let started = clock.now
         let child = try await Self.spawn(["--grandchild", "5000"], output: pipeEnds[1])
-        #expect(await child.exitStatus == .exited(0))
+        #expect(try await child.exitStatus == .exited(0))
         let noticed = clock.now - started
         #expect(noticed < Duration.seconds(2).scaled, "exit noticed after \(noticed)")
         // Clean up the grandchild with the group, as the supervisor does.
@@ -77,11 +77,11 @@ import Glibc
         let clock = ContinuousClock()
         let started = clock.now
         let short = try await Self.spawn(["--crash-after", "50"])
-        #expect(await short.exitStatus == .exited(3))
+        #expect(try await short.exitStatus == .exited(3))
         #expect(clock.now - started < Duration.seconds(2).scaled)
         #expect(closer.hasExited == nil)
         closer.signalGroup(SIGKILL)
-        #expect(await closer.exitStatus == .signalled(SIGKILL))
+        #expect(try await closer.exitStatus == .signalled(SIGKILL))
     }
 
     @Test func theChildLeadsItsOwnProcessGroup() async throws {
@@ -91,7 +91,7 @@ import Glibc
         #expect(report["pgid"]?.intValue == Int(child.pid))
         #expect(report["sid"]?.intValue == Int(child.pid))
         child.signalGroup(SIGKILL)
-        _ = await child.exitStatus
+        _ = try await child.exitStatus
         try? FileManager.default.removeItem(atPath: path)
     }
 

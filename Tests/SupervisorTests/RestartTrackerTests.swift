@@ -8,7 +8,6 @@ import Testing
         var policy = RestartPolicy()
         policy.initialDelay = .milliseconds(100)
         policy.maxDelay = .seconds(1)
-        policy.resetAfter = .seconds(30)
         policy.maxRestarts = 5
         policy.window = .seconds(60)
         policy.jitter = 0.2
@@ -20,16 +19,13 @@ import Testing
         let start = ContinuousClock.now
         var delays: [Duration] = []
         for index in 0..<5 {
-            if case .restart(let delay) = tracker.failed(
-                at: start + .seconds(index),
-                runningSince: nil,
-                random: 0.5
-            ) {
+            if case .restart(let delay) = tracker.earlyDeath(at: start + .seconds(index), random: 0.5) {
                 delays.append(delay)
             }
         }
         #expect(delays == [.zero, .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800)])
         #expect(tracker.delay(forAttempt: 9, random: 0.5) == .seconds(1))
+        #expect(tracker.cappedDelay(random: 0.5) == .seconds(1))
     }
 
     @Test func jitterSpreadsTheDelayWithinItsFraction() {
@@ -37,44 +33,47 @@ import Testing
         #expect(tracker.delay(forAttempt: 3, random: 0) == .milliseconds(160))
         #expect(tracker.delay(forAttempt: 3, random: 0.999_999) > .milliseconds(239))
         #expect(tracker.delay(forAttempt: 1, random: 0.9) == .zero)
+        #expect(tracker.cappedDelay(random: 0) == .milliseconds(800))
     }
 
-    @Test func intensityLimitGivesUp() {
+    @Test func theSixthEarlyDeathWithinTheWindowIsOverTheLimit() {
         var tracker = RestartTracker(policy: Self.policy())
         let start = ContinuousClock.now
         for index in 0..<5 {
-            guard case .restart = tracker.failed(at: start + .seconds(index), runningSince: nil, random: 0.5) else {
-                Issue.record("gave up too early at \(index)")
+            guard case .restart = tracker.earlyDeath(at: start + .seconds(index), random: 0.5) else {
+                Issue.record("over the limit too early at \(index)")
                 return
             }
         }
-        guard case .giveUp(let reason) = tracker.failed(at: start + .seconds(5), runningSince: nil, random: 0.5) else {
-            Issue.record("a sixth failure within the window must give up")
-            return
-        }
-        #expect(reason.contains("5 times"))
+        #expect(
+            tracker.earlyDeath(at: start + .seconds(5), random: 0.5)
+                == .overLimit(reason: "died early 6 times within 60 s")
+        )
     }
 
-    @Test func oldRestartsLeaveTheWindow() {
+    @Test func oldDeathsLeaveTheWindow() {
         var tracker = RestartTracker(policy: Self.policy())
         let start = ContinuousClock.now
-        for index in 0..<5 { _ = tracker.failed(at: start + .seconds(index), runningSince: nil, random: 0.5) }
-        // Two minutes later the earlier restarts no longer count.
-        guard case .restart = tracker.failed(at: start + .seconds(130), runningSince: nil, random: 0.5) else {
-            Issue.record("restarts outside the window still counted")
-            return
-        }
+        for index in 0..<5 { _ = tracker.earlyDeath(at: start + .seconds(index), random: 0.5) }
+        // Two minutes later the earlier deaths no longer count (the backoff still does).
+        #expect(tracker.earlyDeath(at: start + .seconds(130), random: 0.5) == .restart(after: .seconds(1)))
+        #expect(tracker.recent.count == 1)
     }
 
-    @Test func aStableRunResetsTheBackoff() {
+    @Test func aHealthyRunClearsEverything() {
         var tracker = RestartTracker(policy: Self.policy())
         let start = ContinuousClock.now
-        _ = tracker.failed(at: start, runningSince: nil, random: 0.5)
-        _ = tracker.failed(at: start + .seconds(1), runningSince: start, random: 0.5)
-        #expect(tracker.consecutive == 2)
-        let decision = tracker.failed(at: start + .seconds(40), runningSince: start + .seconds(2), random: 0.5)
-        #expect(decision == .restart(after: .zero))
-        #expect(tracker.consecutive == 1)
+        for index in 0..<5 { _ = tracker.earlyDeath(at: start + .milliseconds(index), random: 0.5) }
+        tracker.healthyRunEnded()
+        #expect(tracker.consecutive == 0)
+        #expect(tracker.recent.isEmpty)
+        #expect(tracker.earlyDeath(at: start + .seconds(2), random: 0.5) == .restart(after: .zero))
+    }
+
+    @Test func durationsReadAsPeopleWriteThem() {
+        #expect(Duration.milliseconds(100).readable == "100 ms")
+        #expect(Duration.seconds(60).readable == "60 s")
+        #expect(Duration.milliseconds(4252).readable == "4.25 s")
     }
 }
 

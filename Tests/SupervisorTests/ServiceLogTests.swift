@@ -99,7 +99,7 @@ import Glibc
                 standardError: pipes.standardError
             )
         )
-        #expect(await child.exitStatus == .exited(0))
+        #expect(try await child.exitStatus == .exited(0))
         await log.waitUntilDrained()
         let files = try FileManager.default.contentsOfDirectory(atPath: directory)
         #expect(files.count > 1, "rotated")

@@ -74,11 +74,47 @@ import Glibc
             return
         }
         #expect(service == "looping")
-        #expect(reason.contains("3 times"))
+        #expect(reason.contains("died early 4 times"))
         let report = await harness.supervisor.health()
         #expect(report.services.first { $0.name == "looping" }?.state == .failed)
         #expect(report.services.first { $0.name == "bystander" }?.pid == nil, "the stack was stopped")
         #expect(harness.log("supervisor").contains("giving up"))
+    }
+
+    @Test func aCrashLoopOutsideTheAudioPathNeverStopsTheStack() async throws {
+        var looping = Harness.child("looping", ["--crash-after", "30"])
+        looping.restart.maxRestarts = 2
+        looping.restart.initialDelay = .milliseconds(10)
+        looping.restart.maxDelay = .milliseconds(100)
+        looping.audioPath = false
+        let bystander = Harness.child("bystander", [])
+        let harness = try Harness([bystander, looping])
+        defer { harness.removeLogs() }
+        let failed = try await harness.until("looping failed") { $0.services[1].state == .failed }
+        #expect(failed.status == .degraded, "the audio path plays on")
+        #expect(failed.services[1].message?.contains("trying again every 100 ms") == true)
+        let bystanderPID = try #require(failed.services[0].pid)
+        // Tried again and again at the capped delay, the bystander untouched.
+        let later = try await harness.until("looping tried again") {
+            $0.services[1].restarts >= failed.services[1].restarts + 3
+        }
+        #expect(later.services[0].pid == bystanderPID)
+        #expect(later.status == .degraded)
+        #expect(await harness.stop() == .stopped)
+    }
+
+    @Test func aDeathAfterAHealthyRunIsRestartedAtOnceAndNeverCounted() async throws {
+        var flaky = Harness.child("flaky", ["--crash-after", "400"])
+        flaky.restart.startSeconds = .milliseconds(200)
+        flaky.restart.maxRestarts = 1
+        flaky.restart.initialDelay = .seconds(5)  // an early death would show as a long wait
+        let harness = try Harness([flaky])
+        defer { harness.removeLogs() }
+        try await harness.until("four healthy runs ended") { $0.services[0].restarts >= 4 }
+        let journal = harness.log("supervisor")
+        #expect(journal.contains("after a healthy run; restarting at once"))
+        #expect(!journal.contains("restarting in"))
+        #expect(await harness.stop() == .stopped, "never gave up")
     }
 
     @Test func aHungChildIsFoundByItsProbeAndRestarted() async throws {
