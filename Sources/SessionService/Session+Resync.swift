@@ -10,8 +10,10 @@ extension Session {
         var failures: [JSONValue] = []
     }
 
-    /// Re-applies the current pedalboard and publishes `pedalboard_resynced`.
-    public func resync(reason: String) async {
+    /// Re-applies the current pedalboard and publishes `pedalboard_resynced`; returns whether every
+    /// plugin and wire is back in the host (an empty board is back at once).
+    @discardableResult
+    public func resync(reason: String) async -> Bool {
         // Our bridge answers JACK getters only once its JACK client is open (the reference never
         // asked): open it whenever the bridge (re)appears, before the rig goes back in.
         _ = try? await bridge.audio("init_jack")
@@ -19,7 +21,7 @@ extension Session {
             guard !state.plugins.isEmpty || !state.connections.isEmpty else { return nil }
             return await applyRig(reconciling: true)
         }
-        guard let outcome else { return }
+        guard let outcome else { return true }
         changed()
         let data: JSONValue = [
             "pedalboard_id": .string(state.storeID ?? state.pedalboard?.id ?? ""), "reason": .string(reason),
@@ -29,6 +31,7 @@ extension Session {
         ]
         lastResync = data
         publish("pedalboard_resynced", data)
+        return outcome.failures.isEmpty
     }
 
     /// Makes the host hold exactly the state's plugins, values, bypass states and wires, as

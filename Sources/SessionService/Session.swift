@@ -78,9 +78,10 @@ public actor Session {
         }
     }
 
-    /// Until the bridge client shuts down, re-syncs the host whenever it asks for it.
-    public func run() async {
-        for await reason in bridge.resyncRequests { await resync(reason: reason) }
+    /// Until the bridge client shuts down, re-syncs the host whenever it asks for it, and tells
+    /// `reportBoard` after each re-sync whether the whole pedalboard is back in the host.
+    public func run(reportBoard: @Sendable (_ playing: Bool) -> Void = { _ in }) async {
+        for await reason in bridge.resyncRequests { reportBoard(await resync(reason: reason)) }
     }
 
     /// Writes any pending change now and stops the writer.

@@ -36,7 +36,8 @@ public final class SessionServer: Sendable {
         catalogue: PluginCatalogue? = nil,
         rpcEndpoint: String? = nil,
         pubEndpoint: String? = nil,
-        logger: Logger = Logger(label: "marlise.session")
+        logger: Logger = Logger(label: "marlise.session"),
+        reportBoard: @escaping @Sendable (_ playing: Bool) -> Void = { _ in }
     ) async throws -> SessionServer {
         let store = try SessionStore(dataDirectory: configuration.dataDirectory)
         let ports = configuration.ports
@@ -85,7 +86,7 @@ public final class SessionServer: Sendable {
         let background = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await bridge.run() }
-                group.addTask { await session.run() }
+                group.addTask { await session.run(reportBoard: reportBoard) }
             }
         }
         logger.info(

@@ -213,13 +213,13 @@ struct ServiceMachine: Sendable {
         case .operatorStop:
             return stop(then: .stopped, message: "stopped by an operator")
         case .operatorStart:
-            guard [.stopped, .failed, .backoff].contains(state) else { return [] }
+            guard [.stopped, .failed, .backoff].contains(state), !retired else { return [] }
             tracker = RestartTracker(policy: spec.restart)
             message = nil
             state = .waiting
             return startIfPossible()
         case .operatorRestart:
-            guard state != .absent else { return [] }
+            guard state != .absent, !retired else { return [] }
             tracker = RestartTracker(policy: spec.restart)
             return restartNow(log: "\(spec.name): restart requested")
         case .respecified(let spec):

@@ -22,7 +22,11 @@ struct MarliseSession: AsyncParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let configuration = try SessionConfiguration(environment: Environment(ProcessInfo.processInfo.environment))
         ParentWatch.start()
-        let server = try await SessionServer.start(configuration, rpcEndpoint: rpc, pubEndpoint: pub)
+        let notifier = SystemdNotifier()
+        // The supervisor counts the stack healthy only once the pedalboard is back in the host.
+        let server = try await SessionServer.start(configuration, rpcEndpoint: rpc, pubEndpoint: pub) { playing in
+            notifier.notify(playing ? "BOARD=playing" : "BOARD=restoring")
+        }
         SystemdNotifier().notify("READY=1\nSTATUS=serving \(server.rpc.endpoint), events on \(server.events.endpoint)")
         _ = await Termination.signal()
         await server.shutdown()

@@ -132,6 +132,27 @@ import Testing
         await server.shutdown()
     }
 
+    /// A call posted in the same batch as the stop was once dropped, its caller suspended for ever
+    /// (the test process hang). Every call must now end, answered or refused.
+    @Test(.timeLimit(.minutes(1))) func everyCallRacingAShutdownEnds() async throws {
+        let server = try await RPCServer.start(
+            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
+            router: Self.echoRouter()
+        )
+        for _ in 0..<300 {
+            let client = Self.client(server.endpoint, timeout: .seconds(20))
+            let calls = (0..<3).map { _ in Task { try await client.call("echo") } }
+            await client.shutdown()
+            for call in calls {
+                switch await call.result {
+                case .success: break
+                case .failure(let error): #expect((error as? RPCError)?.code == .shutdown)
+                }
+            }
+        }
+        await server.shutdown()
+    }
+
     @Test func aCallAfterShutdownFailsAtOnce() async throws {
         let client = Self.client("tcp://127.0.0.1:1", timeout: .seconds(20))
         await client.shutdown()
