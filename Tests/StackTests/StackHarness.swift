@@ -162,20 +162,36 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
         return result
     }
 
-    /// A raw command passed by the bridge to the LV2 host: the host's own answer.
-    func host(_ command: String) async throws -> String {
+    /// A raw command passed by the bridge to the LV2 host: the host's own answer. `client`: another
+    /// client of the bridge than the stack's own (one with a short timeout, for polling).
+    func host(_ command: String, via client: RPCClient? = nil) async throws -> String {
         let reply = try JSONValue(
-            parsing: try await bridge.request(JSONValue.object(["command": .string(command)]).serialized())
+            parsing: try await (client ?? bridge).request(JSONValue.object(["command": .string(command)]).serialized())
         )
         return reply.jsonText
     }
 
     /// An audio action of the bridge (`{"action":"audio","method":…}`); its JSON reply.
-    func bridgeAudio(_ method: String, _ fields: [String: JSONValue] = [:]) async throws -> JSONValue {
+    func bridgeAudio(
+        _ method: String,
+        _ fields: [String: JSONValue] = [:],
+        via client: RPCClient? = nil
+    )
+        async throws -> JSONValue
+    {
         var request = fields
         request["action"] = "audio"
         request["method"] = .string(method)
-        return try JSONValue(parsing: try await bridge.request(JSONValue.object(request).serialized()))
+        return try JSONValue(parsing: try await (client ?? bridge).request(JSONValue.object(request).serialized()))
+    }
+
+    /// Clients of the session and the bridge that give up on a try after `timeout`: a request sent
+    /// to a process just killed is lost, and polling must not wait the stack clients' 10 s for it.
+    func pollingClients(timeout: Duration) -> (session: RPCClient, bridge: RPCClient) {
+        (
+            RPCClient(RPCClientConfiguration(endpoint: "tcp://127.0.0.1:\(ports.session)", timeout: timeout)),
+            RPCClient(RPCClientConfiguration(endpoint: "tcp://127.0.0.1:\(ports.bridge)", timeout: timeout))
+        )
     }
 
     func log(_ service: String) -> String {
