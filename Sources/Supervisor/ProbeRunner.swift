@@ -40,34 +40,51 @@ enum ProbeRunner {
                 }
             }
         case .rpc(let endpoint, let method):
-            let owned = client == nil ? RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout)) : nil
-            defer { if let owned { Task { await owned.shutdown() } } }
-            guard let client = client ?? owned else { return .success(()) }
-            do {
-                _ = try await client.call(method)
-                return .success(())
-            } catch  where error.code == .timeout || error.code == .transportError || error.code == .shutdown {
-                return .failure(ProbeFailure(message: "\(endpoint): \(error.message)"))
-            } catch {
-                // Any reply, even an error, proves the service is answering.
-                return .success(())
+            guard let client else {
+                let owned = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout))
+                let result = await call(owned, endpoint: endpoint, method: method)
+                await owned.shutdown()
+                return result
             }
+            return await call(client, endpoint: endpoint, method: method)
         }
     }
+
+    private static func call(_ client: RPCClient, endpoint: String, method: String) async -> Result<Void, ProbeFailure>
+    {
+        do {
+            _ = try await client.call(method)
+            return .success(())
+        } catch  where error.code == .timeout || error.code == .transportError || error.code == .shutdown {
+            return .failure(ProbeFailure(message: "\(endpoint): \(error.message)"))
+        } catch {
+            // Any reply, even an error, proves the service is answering.
+            return .success(())
+        }
+    }
+
+    /// Where blocking checks run: a pool that keeps its threads, rather than a new thread per check.
+    private static let checks = DispatchQueue(label: "marlise.probes", attributes: .concurrent)
 
     private static func blocking(
         timeout: Duration,
         _ body: @Sendable @escaping () -> Result<Void, ProbeFailure>
     ) async -> Result<Void, ProbeFailure> {
         let outcome = OneShot<Result<Void, ProbeFailure>>()
-        Thread { outcome.fulfil(body()) }.start()
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            outcome.fulfil(.failure(ProbeFailure(message: "no answer within \(timeout)")))
+        checks.async { outcome.fulfil(body()) }
+        // Whichever comes first: the answer, or the timeout (the check's thread may go on waiting).
+        return await withTaskGroup(of: Result<Void, ProbeFailure>.self) { group in
+            group.addTask { (try? await outcome.value) ?? .failure(ProbeFailure(message: "cancelled")) }
+            group.addTask {
+                guard (try? await Task.sleep(for: timeout)) != nil else {
+                    return .failure(ProbeFailure(message: "cancelled"))
+                }
+                return .failure(ProbeFailure(message: "no answer within \(timeout.readable)"))
+            }
+            let first = await group.next() ?? .failure(ProbeFailure(message: "cancelled"))
+            group.cancelAll()
+            return first
         }
-        let result = (try? await outcome.value) ?? .failure(ProbeFailure(message: "cancelled"))
-        timer.cancel()
-        return result
     }
 
     /// A non-blocking TCP connection to 127.0.0.1:`port`; the caller closes it.

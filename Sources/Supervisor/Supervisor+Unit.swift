@@ -1,4 +1,5 @@
 import Health
+import Jack
 
 extension Supervisor {
     /// One supervised service: its lifecycle machine and what the supervisor holds for it (the
@@ -12,6 +13,9 @@ extension Supervisor {
         var child: ChildProcess?
         var lastExit: LastExit?
         var probe: ProbeReport?
+        /// The JACK liveness probe's client, closed the moment the process exits: a client left open
+        /// on a dead server must not be there when the next server starts.
+        var jackWatch: JackWatch?
         /// What the machine was last told of its dependencies.
         var told: (ready: Bool, absent: String?)?
 

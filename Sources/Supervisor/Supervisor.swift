@@ -207,6 +207,15 @@ public actor Supervisor {
             return
         }
         let spec = unit.machine.spec
+        // A service starts again only once what depends on it has let go of it: a JACK server is
+        // not started while the clients of the one before are still closing.
+        for dependent in order where units[dependent]?.machine.spec.dependencies.contains(name) == true {
+            if let old = units[dependent]?.child, old.hasExited == nil { _ = try? await old.exitStatus }
+        }
+        guard units[name]?.machine.generation == generation, units[name]?.machine.state == .starting else { return }
+        if case .jack = spec.readiness, JackMetadataLocks.clearIfUnused() {
+            record("\(name): removed the JACK metadata locks no running process held (left by a killed JACK process)")
+        }
         guard let executable = ExecutableLookup.find(spec.executable, environment: environment) else {
             return feed(name, .programMissing(generation: generation, program: spec.executable))
         }
@@ -253,6 +262,8 @@ public actor Supervisor {
 
     func exited(_ name: String, generation: Int, child: ChildProcess, status: ExitStatus) {
         guard let unit = units[name], unit.child === child else { return }
+        unit.jackWatch?.close()
+        units[name]?.jackWatch = nil
         units[name]?.lastExit = LastExit(
             code: { if case .exited(let code) = status { code } else { nil } }(),
             signal: { if case .signalled(let number) = status { signalName(number) } else { nil } }(),
@@ -300,7 +311,10 @@ public actor Supervisor {
             client = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: spec.probe.timeout))
         }
         var jack: JackWatch?
-        if case .jack(let server) = probe { jack = JackWatch(server: server) }
+        if case .jack(let server) = probe {
+            jack = JackWatch(server: server)
+            units[name]?.jackWatch = jack
+        }
         while isCurrent(name, generation, .ready) {
             guard (try? await Task.sleep(for: spec.probe.interval)) != nil, isCurrent(name, generation, .ready) else {
                 break

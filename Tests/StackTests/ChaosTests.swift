@@ -164,11 +164,16 @@ func childPIDs(of parent: Int32) -> [Int32] {
     }
 }
 
-/// p50 / p99 / max in milliseconds.
+/// p50 / p99 (nearest rank) / max in milliseconds.
 func summary(_ durations: [Duration]) -> String {
-    let sorted = durations.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
-        .sorted()
-    guard !sorted.isEmpty else { return "none" }
-    func at(_ fraction: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))] }
-    return String(format: "p50 %.0f ms, p99 %.0f ms, max %.0f ms", at(0.5), at(0.99), sorted.last!)
+    guard let longest = durations.max() else { return "none" }
+    func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+    return String(
+        format: "p50 %.0f ms, p99 %.0f ms, max %.0f ms",
+        milliseconds(percentile(durations, 0.5)),
+        milliseconds(percentile(durations, 0.99)),
+        milliseconds(longest)
+    )
 }

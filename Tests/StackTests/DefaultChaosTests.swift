@@ -55,6 +55,9 @@ import Testing
                 print("default chaos: \(service) (\(times.count)×) healthy again \(summary(times))")
             }
             #expect(victims.count >= min(ChaosTests.rounds ?? 100, 20))
+            // What a stage needs: the victim back within a second, the board within a second and a half.
+            #expect(percentile(victims, 0.99) <= .seconds(1).scaled, "victim healthy again \(summary(victims))")
+            #expect(percentile(boards, 0.99) <= .milliseconds(1500).scaled, "board back \(summary(boards))")
         } catch {
             for service in ["supervisor", "bridge", "session"] {
                 Issue.record("\(service): \(stack.log(service).suffix(2500))")
@@ -102,6 +105,14 @@ import Testing
         }
         #expect(try await stack.stop() == 0)
     }
+}
+
+/// The nearest-rank percentile: the smallest value at least `fraction` of them do not exceed.
+func percentile(_ durations: [Duration], _ fraction: Double) -> Duration {
+    let sorted = durations.sorted()
+    guard !sorted.isEmpty else { return .zero }
+    let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+    return sorted[max(0, min(sorted.count, rank) - 1)]
 }
 
 extension Stack {

@@ -1,0 +1,36 @@
+import Foundation
+import Messaging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// JACK's metadata database, which every JACK server of a user shares: a Berkeley DB environment
+/// in `/dev/shm/jack_db-<uid>` whose region files (`__db.001`…) hold its locks.
+///
+/// A process killed while it held one of those locks (jackd killed with SIGKILL, mid-way through a
+/// client's registration) leaves it held for ever, and every jackd started afterwards, under any
+/// name, hangs in "JACK server starting" before it serves (seen here in the chaos test: three
+/// servers in a row never became ready, until the region files were removed). Berkeley DB's own
+/// remedy is to rebuild the environment while nobody uses it; jackd creates it anew when it is missing.
+enum JackMetadataLocks {
+    /// Removes the environment's region files if no live process has them mapped (no JACK server or
+    /// client of this user runs, whoever started it); returns whether it did. Called before a JACK
+    /// server is started: at that moment a lock can only be stale.
+    static func clearIfUnused(folder: String = "/dev/shm/jack_db-\(getuid())") -> Bool {
+        let regions =
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix("__db.") }
+        guard !regions.isEmpty, !anyProcessMaps(folder + "/") else { return false }
+        for region in regions { unlink("\(folder)/\(region)") }
+        return true
+    }
+
+    /// Whether any process maps a file below `prefix` (read from `/proc/<pid>/maps`).
+    static func anyProcessMaps(_ prefix: String) -> Bool {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.contains { entry in
+            guard Int32(entry) != nil, let maps = readTextFile(atPath: "/proc/\(entry)/maps") else { return false }
+            return maps.contains(prefix)
+        }
+    }
+}

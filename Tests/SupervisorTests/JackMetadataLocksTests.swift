@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+@testable import Supervisor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Stale JACK metadata locks are removed only while no process uses them.
+@Suite struct JackMetadataLocksTests {
+    @Test func regionFilesGoOnlyOnceNoProcessMapsThem() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("jack_db-test-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for name in ["__db.001", "__db.002", "metadata.db"] {
+            try Data(repeating: 1, count: 4096).write(to: URL(fileURLWithPath: "\(folder)/\(name)"))
+        }
+
+        // This process maps one of them, as a JACK server or client does: nothing is touched.
+        let fd = open("\(folder)/__db.001", O_RDWR)
+        #expect(fd >= 0)
+        let mapping = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+        #expect(mapping != MAP_FAILED)
+        #expect(JackMetadataLocks.anyProcessMaps(folder + "/"))
+        #expect(!JackMetadataLocks.clearIfUnused(folder: folder))
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/__db.001"))
+
+        munmap(mapping, 4096)
+        close(fd)
+        #expect(JackMetadataLocks.clearIfUnused(folder: folder))
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(left == ["metadata.db"], "the data stays; only the region files (the locks) go")
+        #expect(!JackMetadataLocks.clearIfUnused(folder: folder), "nothing left to clear")
+    }
+}
