@@ -52,10 +52,11 @@ public struct ServiceHealth: Sendable, Equatable {
     public var probe: ProbeReport?
     public var message: String?
 
-    public init(name: String, state: ServiceState, required: Bool = true) {
+    public init(name: String, state: ServiceState, required: Bool = true, audioPath: Bool = false) {
         self.name = name
         self.state = state
         self.required = required
+        self.audioPath = audioPath
         restarts = 0
     }
 }

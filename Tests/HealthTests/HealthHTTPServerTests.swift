@@ -7,7 +7,7 @@ import Testing
 /// The operators' HTTP face, over a real socket on a free port.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct HealthHTTPServerTests {
     static func report(jack: ServiceState = .healthy, session: ServiceState = .healthy) -> HealthReport {
-        var jackHealth = ServiceHealth(name: "jack", state: jack)
+        var jackHealth = ServiceHealth(name: "jack", state: jack, audioPath: true)
         jackHealth.pid = 4242
         jackHealth.uptime = 12
         jackHealth.probe = ProbeReport(ok: true, latency: .milliseconds(3), at: Date(), error: nil)
@@ -158,7 +158,12 @@ import Testing
 @Suite struct HealthModelTests {
     @Test func statusFollowsTheServices() {
         func report(_ states: [(String, ServiceState)]) -> HealthReport {
-            HealthReport(uptime: 1, services: states.map { ServiceHealth(name: $0.0, state: $0.1) })
+            HealthReport(
+                uptime: 1,
+                services: states.map {
+                    ServiceHealth(name: $0.0, state: $0.1, audioPath: ["jack", "host"].contains($0.0))
+                }
+            )
         }
         #expect(report([("jack", .healthy), ("host", .healthy), ("session", .healthy)]).status == .healthy)
         #expect(report([("jack", .healthy), ("host", .healthy), ("session", .unhealthy)]).status == .degraded)
@@ -175,18 +180,21 @@ import Testing
         session.restarts = 2
         let report = HealthReport(
             uptime: 3 * 3600 + 5,
-            services: [ServiceHealth(name: "jack", state: .healthy), session]
+            services: [ServiceHealth(name: "jack", state: .healthy, audioPath: true), session]
         )
         #expect(SystemdReporter.statusLine(report) == "2/2 healthy · session restarted 2× · up 3h")
         let degraded = HealthReport(
             uptime: 42,
-            services: [ServiceHealth(name: "jack", state: .healthy), ServiceHealth(name: "host", state: .absent)]
+            services: [
+                ServiceHealth(name: "jack", state: .healthy, audioPath: true),
+                ServiceHealth(name: "host", state: .absent, audioPath: true),
+            ]
         )
         #expect(SystemdReporter.statusLine(degraded) == "1/2 healthy (degraded) · host absent · up 42s")
     }
 
     @Test func boardAdvancesUptimes() async throws {
-        var jack = ServiceHealth(name: "jack", state: .healthy)
+        var jack = ServiceHealth(name: "jack", state: .healthy, audioPath: true)
         jack.uptime = 1
         let board = HealthBoard(HealthReport(uptime: 10, services: [jack]))
         try await Task.sleep(for: .milliseconds(50))
