@@ -54,7 +54,9 @@ public final class SystemdReporter: Sendable {
         var parts = ["\(healthy)/\(report.services.count) healthy"]
         if report.status != .healthy { parts[0] += " (\(report.status.rawValue))" }
         for service in report.services where service.state != .healthy {
-            parts.append("\(service.name) \(service.state.rawValue)")
+            // Why a service failed is what an operator reading `systemctl status` needs first.
+            let why = service.state == .failed ? service.message.map { ": \($0.prefix(80))" } ?? "" : ""
+            parts.append("\(service.name) \(service.state.rawValue)\(why)")
         }
         for service in report.services where service.restarts > 0 {
             parts.append("\(service.name) restarted \(service.restarts)×")

@@ -191,6 +191,16 @@ import Testing
             ]
         )
         #expect(SystemdReporter.statusLine(degraded) == "1/2 healthy (degraded) · host absent · up 42s")
+        var bridge = ServiceHealth(name: "bridge", state: .failed)
+        bridge.message = "died early 6 times within 60 s; trying again every 5 s"
+        let failing = HealthReport(
+            uptime: 42,
+            services: [ServiceHealth(name: "jack", state: .healthy, audioPath: true), bridge]
+        )
+        #expect(
+            SystemdReporter.statusLine(failing)
+                == "1/2 healthy (degraded) · bridge failed: died early 6 times within 60 s; trying again every 5 s · up 42s"
+        )
     }
 
     @Test func boardAdvancesUptimes() async throws {
