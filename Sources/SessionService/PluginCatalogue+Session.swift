@@ -81,11 +81,30 @@ extension PluginInfo {
         .object(Dictionary(uniqueKeysWithValues: controlInputs.map { ($0.symbol, $0.json) }))
     }
 
-    /// The catalogue entry on the wire.
+    /// `lv2:minorVersion` and `lv2:microVersion`, from ``version``.
+    var versionNumbers: (minor: Int, micro: Int) {
+        let parts = version.split(separator: ".").map { Int($0) ?? 0 }
+        return (parts.first ?? 0, parts.count > 1 ? parts[1] : 0)
+    }
+
+    /// MOD's rule: 0.0 is experimental, an odd minor or micro version is testing, the rest stable.
+    var stability: String {
+        let (minor, micro) = versionNumbers
+        if minor == 0 && micro == 0 { return "experimental" }
+        return minor % 2 == 1 || micro % 2 == 1 ? "testing" : "stable"
+    }
+
+    /// The catalogue entry on the wire: Marlise's fields and, beside them, the ones mod-ui's web
+    /// client reads (`microVersion`, `minorVersion`, `release`, `stability`, `label`, `license`,
+    /// `comment`, `bundles`, `gui`; `gui` stays empty for plugins without a modgui).
     public var json: JSONValue {
-        [
+        let (minor, micro) = versionNumbers
+        return [
             "uri": .string(uri), "name": .string(name), "brand": .string(brand), "author": ["name": .string(author)],
-            "version": .string(version), "category": [.string(category)], "bundle": .string(bundleURI),
+            "version": .string(version), "minorVersion": .int(minor), "microVersion": .int(micro), "release": 0,
+            "builder": "", "stability": .string(stability), "label": .string(name), "license": "", "comment": "",
+            "category": category.isEmpty ? [] : [.string(category)], "bundle": .string(bundleURI),
+            "bundles": [.string(bundleURI)], "gui": [:],
             "ports": portGroups, "port_list": portList, "parameters": .array(controlInputs.map(\.json)),
             "control_outputs": .array(controlOutputs.map(\.json)),
             "presets": .array(presets.map { ["uri": .string($0.uri), "label": .string($0.label)] }),

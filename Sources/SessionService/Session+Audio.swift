@@ -15,8 +15,10 @@ extension Session {
         let status = bridge.status
         let facts = facts.withLock { $0 }
         let host = status.hostConnected ?? false
+        let healthy = status.bridgeConnected && host
         return [
-            "healthy": .bool(status.bridgeConnected && host),
+            "status": .string(healthy ? "healthy" : "degraded"), "service": "session_manager",
+            "version": .string(Session.version), "healthy": .bool(healthy),
             "bridge_connected": .bool(status.bridgeConnected), "mod_host_connected": .bool(host),
             "jack_running": status.jackRunning.map { .bool($0) } ?? .null,
             "details": [

@@ -9,11 +9,25 @@ extension Session {
     public enum Reference: Sendable {
         case id(String)
         case name(String)
+        /// The board's path, as listed in `bundlepath`: only a board of this session's pedalboard
+        /// folder; any other path (`..`, another folder, a link's trick) is refused, never opened.
+        case bundlePath(String)
     }
+
+    /// Where a stored board is, as clients name it (`bundlepath`).
+    func bundlePath(id: String) -> String { "\(store.pedalboards.folder)/\(id).json" }
 
     /// The stored document and its store id.
     func stored(_ reference: Reference) throws(RPCError) -> (id: String, document: JSONValue) {
         switch reference {
+        case .bundlePath(let path):
+            let file = URL(fileURLWithPath: path).standardized
+            let folder = URL(fileURLWithPath: store.pedalboards.folder).standardized.path
+            let id = file.deletingPathExtension().lastPathComponent
+            guard file.deletingLastPathComponent().path == folder, file.pathExtension == "json",
+                (try? PedalboardStore.validate(id: id)) != nil
+            else { throw RPCError(.invalidParameters, "'\(path)' is not a pedalboard of this session") }
+            return (id, try store.pedalboards.load(id: id))
         case .id(let id):
             return (id, try store.pedalboards.load(id: id))
         case .name(let name):
@@ -53,23 +67,31 @@ extension Session {
     }
 
     /// Saves the current pedalboard in place (the same file every time), optionally renamed.
-    public func saveCurrent(name: String?) throws(RPCError) -> JSONValue {
+    /// Saves the current board, renamed to `name` if given; `asNew` saves it as another board (its
+    /// own id and file) and makes that one current, leaving the one it came from as it was.
+    public func saveCurrent(name: String?, asNew: Bool = false) throws(RPCError) -> JSONValue {
         guard var board = state.pedalboard else { throw RPCError(.notFound, "No pedalboard currently loaded") }
         if let name {
             try Self.checkName(name)
             board.name = name
         }
+        if asNew { board.id = RequestID.make() }
         let storeID =
-            state.storeID ?? ((try? PedalboardStore.validate(id: board.id)) != nil ? board.id : RequestID.make())
+            asNew
+            ? board.id
+            : state.storeID ?? ((try? PedalboardStore.validate(id: board.id)) != nil ? board.id : RequestID.make())
         board.metadata["saved_at"] = .string(Timestamp.now())
         board.modifiedAt = Timestamp.now()
         try store.pedalboards.save(id: storeID, document: board.json)
         state.pedalboard = board
         state.storeID = storeID
         changed()
-        let path = "\(store.pedalboards.folder)/\(storeID).json"
+        let path = bundlePath(id: storeID)
         publish("pedalboard_saved", ["id": .string(storeID), "name": .string(board.name), "saved_path": .string(path)])
-        return ["pedalboard": describeCurrent(), "saved_id": .string(storeID), "saved_path": .string(path)]
+        return [
+            "pedalboard": describeCurrent(), "saved_id": .string(storeID), "saved_path": .string(path),
+            "bundlepath": .string(path), "title": .string(board.name),
+        ]
     }
 
     /// Every readable pedalboard, and every file that is not one.
@@ -81,12 +103,20 @@ extension Session {
         return [
             "pedalboards": .array(
                 pedalboards.map { entry in
-                    [
-                        "id": .string(entry.id), "path": .string("\(store.pedalboards.folder)/\(entry.id).json"),
-                        "name": entry.document["name"] ?? .null, "metadata": entry.document["metadata"] ?? [:],
+                    let path = bundlePath(id: entry.id)
+                    let missing = missingPlugins(entry.document)
+                    return [
+                        "id": .string(entry.id), "path": .string(path), "name": entry.document["name"] ?? .null,
+                        "metadata": entry.document["metadata"] ?? [:],
                         "description": entry.document["description"] ?? "",
                         "plugin_count": .int(entry.document["plugins"]?.arrayValue?.count ?? 0),
                         "snapshot_count": .int(entry.document["snapshots"]?.arrayValue?.count ?? 0),
+                        // What mod-ui's web client reads: the title, the path it names the board
+                        // by, and whether it can play here (every plugin installed).
+                        "title": .string(entry.document["name"]?.stringValue ?? entry.id),
+                        "bundlepath": .string(path), "broken": .bool(!missing.isEmpty),
+                        "missing_plugins": .array(missing.map { .string($0) }), "factory": false,
+                        "hasScreenshot": false,
                     ]
                 }
             ),
@@ -94,9 +124,35 @@ extension Session {
         ]
     }
 
+    /// The stored board, whole under `pedalboard`, and in the shape mod-ui's web client reads:
+    /// `title`, `plugins`, `connections` as `[source, target]` pairs of `instance:port`, `hardware`.
     public func pedalboardInfo(_ reference: Reference) throws(RPCError) -> JSONValue {
         let (id, document) = try stored(reference)
-        return ["id": .string(id), "pedalboard": document]
+        let pairs = (document["connections"]?.arrayValue ?? []).compactMap { wire -> JSONValue? in
+            guard let sourcePlugin = wire["source_plugin"]?.stringValue,
+                let sourcePort = wire["source_port"]?.stringValue,
+                let targetPlugin = wire["target_plugin"]?.stringValue, let targetPort = wire["target_port"]?.stringValue
+            else { return nil }
+            return [.string("\(sourcePlugin):\(sourcePort)"), .string("\(targetPlugin):\(targetPort)")]
+        }
+        let missing = missingPlugins(document)
+        return [
+            "id": .string(id), "pedalboard": document, "bundlepath": .string(bundlePath(id: id)),
+            "title": .string(document["name"]?.stringValue ?? id), "plugins": document["plugins"] ?? [],
+            "connections": .array(pairs), "broken": .bool(!missing.isEmpty),
+            "missing_plugins": .array(missing.map { .string($0) }),
+            "hardware": [
+                "audio_ins": .array((document["system_inputs"]?.arrayValue ?? [])),
+                "audio_outs": .array((document["system_outputs"]?.arrayValue ?? [])),
+            ],
+            "width": 0, "height": 0,
+        ]
+    }
+
+    /// The URIs of `document`'s plugins that are not installed.
+    func missingPlugins(_ document: JSONValue) -> [String] {
+        let uris = (document["plugins"]?.arrayValue ?? []).compactMap { $0["uri"]?.stringValue }
+        return Array(Set(uris.filter { catalogue.plugin(uri: $0) == nil })).sorted()
     }
 
     /// Loads a stored pedalboard into the host. The file is read and checked in full first (schema,

@@ -12,12 +12,19 @@ extension Session {
         ["plugins": .array(catalogue.plugins.map(\.json)), "count": .int(catalogue.plugins.count)]
     }
 
+    /// The installed plugins among `uris`, by URI; the others are listed under `missing`, so every
+    /// entry of `plugins` is a whole plugin description.
     public func pluginsBulk(_ uris: [String]) -> JSONValue {
         var plugins: [String: JSONValue] = [:]
+        var missing: [JSONValue] = []
         for uri in uris {
-            plugins[uri] = catalogue.plugin(uri: uri)?.json ?? ["error": .string("Plugin not found: \(uri)")]
+            if let plugin = catalogue.plugin(uri: uri) {
+                plugins[uri] = plugin.json
+            } else {
+                missing.append(.string(uri))
+            }
         }
-        return ["plugins": .object(plugins)]
+        return ["plugins": .object(plugins), "missing": .array(missing)]
     }
 
     public func pluginInfo(uri: String) throws(RPCError) -> JSONValue {

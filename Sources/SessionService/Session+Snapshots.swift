@@ -95,10 +95,15 @@ extension Session {
         }
     }
 
+    /// The snapshots as mod-ui's web client reads them (`snapshots`: `{"<id>": "<name>"}`), and in
+    /// full, in order, under `list`.
     public func snapshotList() -> JSONValue {
         let snapshots = state.pedalboard?.snapshots ?? []
         return [
-            "snapshots": .array(
+            "snapshots": .object(
+                Dictionary(snapshots.map { ($0.id, JSONValue.string($0.name)) }) { first, _ in first }
+            ),
+            "list": .array(
                 snapshots.map { ["id": .string($0.id), "name": .string($0.name), "created_at": .string($0.createdAt)] }
             ),
             "current": state.pedalboard?.currentSnapshotID.map { .string($0) } ?? .null,

@@ -11,6 +11,9 @@ public import Messaging
 /// re-sync can put it back exactly. Operations that change the rig run one at a time through
 /// `gate` (an actor alone would interleave them at each await on the bridge); reads never wait.
 public actor Session {
+    /// The session service's version, as `health_check` reports it.
+    public static let version = "0.5.0"
+
     let store: SessionStore
     let bridge: BridgeClient
     let events: Publisher

@@ -5,11 +5,23 @@ import Messaging
 extension SessionServer {
     static func registerHealthAndAudio(_ router: inout RPCRouter, _ session: Session) {
         let bridge = session.bridge
-        router.register("echo") { request in .object(request.params) }
+        // The parameters back, at the top (what the supervisor's probe and older clients read) and
+        // under `echo` (as Marlise's API reference documents it).
+        router.register("echo") { request in .object(request.params.merging(["echo": .object(request.params)]) { $1 })
+        }
         router.method("health_check") { _ in session.health() }
         router.method("get_metrics") { _ in await session.metrics() }
         router.method("get_cpu_load") { _ in try await session.hostLoad("cpu_load") }
-        router.method("get_max_cpu_load") { _ in try await session.hostLoad("max_cpu_load") }
+        router.method("get_max_cpu_load") { _ in
+            var reply = try await session.hostLoad("max_cpu_load")
+            if case .object(var members) = reply {
+                members["max_cpu_load"] = members["value"]
+                reply = .object(members)
+            }
+            return reply
+        }
+        // No HMI (MOD's hardware control panel) is attached to this stack: said plainly, not failed.
+        router.method("ping_hmi") { _ in ["ihm_online": false, "ihm_time": 0.0] }
         router.method("get_audio_levels") { _ in
             throw RPCError(.notSupported, "Audio level monitoring is not offered by the bridge")
         }
@@ -130,6 +142,12 @@ extension SessionServer {
             "remove_package": "Removing packages from an unauthenticated socket is refused",
             "install_update": "Updating the software from an unauthenticated socket is refused",
             "switch_cpu_frequency": "Changing the CPU governor needs root and is refused",
+            "set_truebypass": "This machine has no true-bypass relays",
+            "begin_update": "Updating the software from an unauthenticated socket is refused",
+            "upload_system_image": "Updating the software from an unauthenticated socket is refused",
+            "upload_controlchain_firmware": "Updating firmware from an unauthenticated socket is refused",
+            "cancel_controlchain_update": "There is no Control Chain update to cancel",
+            "uninstall_package": "Removing packages from an unauthenticated socket is refused",
             "login": "There are no user accounts", "logout": "There are no user accounts",
             "get_user_info": "There are no user accounts",
             "upload_file": "File access outside the data directory is refused",

@@ -95,7 +95,7 @@ extension SessionServer {
         router.method("save_preset") { request in
             try await session.savePreset(
                 try request.string("instance_id"),
-                label: try request.string(oneOf: ["label", "name"])
+                label: try request.string(oneOf: ["label", "preset_name", "name"])
             )
         }
         router.method("show_presets") { request in
@@ -116,11 +116,24 @@ extension SessionServer {
         }
         router.method("get_current_pedalboard") { _ in await session.currentPedalboard() }
         for name in ["save_pedalboard", "save_current_pedalboard"] {
-            router.method(name) { request in try await session.saveCurrent(name: try request.optionalString("name")) }
+            router.method(name) { request in
+                try await session.saveCurrent(
+                    name: try request.optionalString("name") ?? request.optionalString("title"),
+                    asNew: try request.optionalFlag("as_new") ?? false
+                )
+            }
         }
         router.method("get_pedalboard_list") { _ in await session.pedalboardList() }
         router.method("get_pedalboard_info") { request in try await session.pedalboardInfo(try request.pedalboard()) }
         router.method("load_pedalboard") { request in try await session.loadPedalboard(try request.pedalboard()) }
+        // mod-ui's name for it: the board by its bundle path, and its name at the top of the reply.
+        router.method("load_pedalboard_bundle") { request in
+            _ = try request.optionalFlag("is_default")
+            let reply = try await session.loadPedalboard(.bundlePath(try request.string("bundlepath")))
+            guard case .object(var members) = reply else { return reply }
+            members["name"] = reply["pedalboard"]?["name"] ?? ""
+            return .object(members)
+        }
         for name in ["delete_pedalboard", "remove_pedalboard"] {
             router.method(name) { request in try await session.deletePedalboard(try request.pedalboard()) }
         }

@@ -166,13 +166,32 @@ extension RequestEnvelope {
         throw RPCError(.invalidParameters, "Missing required parameter '\(names.joined(separator: "' or '"))'")
     }
 
-    /// A pedalboard named by `id` or, failing that, `name`.
+    /// A pedalboard named by `id`, `name`, or the `bundlepath` Marlise's web client names it by.
     func pedalboard(idKey: String = "id", nameKey: String = "name") throws(RPCError) -> Session.Reference {
         if let id = try optionalString(idKey) {
             try PedalboardStore.validate(id: id)
             return .id(id)
         }
         if let name = try optionalString(nameKey) { return .name(name) }
-        throw RPCError(.invalidParameters, "Missing required parameter '\(idKey)' or '\(nameKey)'")
+        if let path = try optionalString("bundlepath") { return .bundlePath(path) }
+        throw RPCError(.invalidParameters, "Missing required parameter '\(idKey)', '\(nameKey)' or 'bundlepath'")
+    }
+
+    /// A flag given as a boolean, a number (0/1) or a string ("0"/"1", "true"/"false"), as web
+    /// forms send them; `nil` when absent.
+    func optionalFlag(_ name: String) throws(RPCError) -> Bool? {
+        switch params[name] {
+        case nil, .null?: return nil
+        case .bool(let flag)?: return flag
+        case .int(let number)?: return number != 0
+        case .string(let text)?:
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off", "": return false
+            default: break
+            }
+        default: break
+        }
+        throw RPCError(.invalidParameters, "Parameter '\(name)' must be a boolean (true/false or 1/0)")
     }
 }

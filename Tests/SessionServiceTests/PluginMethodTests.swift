@@ -31,7 +31,18 @@ import Testing
 
         let bulk = try await session.call("get_plugins_bulk", ["uris": [.string(SessionHarness.amp), "urn:nope"]])
         #expect(bulk["plugins"]?[SessionHarness.amp]?["name"] == "Simple amplifier")
-        #expect(bulk["plugins"]?["urn:nope"]?["error"]?.stringValue != nil)
+        #expect(bulk["plugins"]?["urn:nope"] == nil, "every entry is a whole plugin")
+        #expect(bulk["missing"] == ["urn:nope"])
+        // The fields mod-ui's web client requires of each entry (its PluginDetailInfo model).
+        let entry = try #require(bulk["plugins"]?[SessionHarness.amp]?.objectValue)
+        for field in [
+            "uri", "name", "ports", "presets", "category", "microVersion", "minorVersion", "release", "stability",
+            "author", "brand", "label", "license", "comment", "version", "bundles", "gui",
+        ] {
+            #expect(entry[field] != nil, "get_plugins_bulk lacks \(field)")
+        }
+        #expect(entry["bundles"]?.arrayValue?.count == 1)
+        #expect(["experimental", "testing", "stable"].contains(entry["stability"]?.stringValue ?? ""))
         try await session.fails("get_plugins_bulk", ["uris": []], .invalidParameters)
         try await session.fails("get_plugins_bulk", [:], .invalidParameters)
 
