@@ -73,14 +73,57 @@ extension Session {
         return ["connections": .array(pairs)]
     }
 
-    /// Connects or disconnects two JACK ports by full name, through the bridge's JACK client.
+    /// Connects or disconnects two JACK ports by full name. A wire between the board's plugins and
+    /// the system ports (`effect_<n>:<port>`, `<instance_id>:<port>`, `system:<port>`) is the
+    /// board's: made as `create_connection` makes it (listed, saved, restored after a crash, dropped
+    /// with its plugin) or removed as `remove_connection` does. Other ports (another JACK client's)
+    /// are wired through the bridge's JACK client and not kept.
     public func jackPorts(connect: Bool, _ first: String, _ second: String) async throws -> JSONValue {
         try Self.checkJackPort(first)
         try Self.checkJackPort(second)
+        if var source = boardEnd(first), var target = boardEnd(second) {
+            // JACK wires run from an output to an input, whichever the client named first.
+            if !isOutput(source), isOutput(target) { swap(&source, &target) }
+            let result =
+                connect
+                ? try await createConnection(
+                    sourcePlugin: source.plugin,
+                    sourcePort: source.port,
+                    targetPlugin: target.plugin,
+                    targetPort: target.port
+                )
+                : try await removeConnection(id: nil, ends: (source.plugin, source.port, target.plugin, target.port))
+            guard case .object(var members) = result else { return result }
+            members["port1"] = .string(first)
+            members["port2"] = .string(second)
+            return .object(members)
+        }
         let reply = try await bridge.audio(
             connect ? "connect_jack_ports" : "disconnect_jack_ports",
             ["port1": .string(first), "port2": .string(second)]
         )
         return ["port1": .string(first), "port2": .string(second), "bridge": reply]
+    }
+
+    /// Whether a wire may start at `end`: a plugin's output, or a system capture port.
+    func isOutput(_ end: (plugin: String, port: String)) -> Bool {
+        guard end.plugin != Connection.system else { return end.port.contains("capture") }
+        return (try? checkEnd(end.plugin, end.port, direction: .output)) != nil
+    }
+
+    /// The board's end a JACK port name stands for: a system port, or a port of one of the board's
+    /// plugins by its host number (`effect_3:in`) or its instance id.
+    func boardEnd(_ jackPort: String) -> (plugin: String, port: String)? {
+        guard let colon = jackPort.firstIndex(of: ":") else { return nil }
+        let client = String(jackPort[..<colon])
+        let port = String(jackPort[jackPort.index(after: colon)...])
+        if client == Connection.system { return (client, port) }
+        if client.hasPrefix("effect_"), let number = Int(client.dropFirst("effect_".count)),
+            let plugin = state.plugins.first(where: { $0.hostNumber == number })
+        {
+            return (plugin.instanceID, port)
+        }
+        if state.plugins.contains(where: { $0.instanceID == client }) { return (client, port) }
+        return nil
     }
 }

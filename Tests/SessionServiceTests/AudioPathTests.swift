@@ -176,6 +176,18 @@ import Glibc
             ["source": .string("\(ampID):output"), "target": .string("\(driveID):left_in")]
         )
         #expect(try await Self.hostValue(bridge, ampNumber, "gain") == -12)
+
+        // A wire the web client makes by JACK port names belongs to the board like any other: listed,
+        // made in JACK, and gone from both when the client removes it (named in either order).
+        let outlet = "effect_\(driveNumber):left_out"
+        _ = try await session.call("connect_jack_ports", ["port1": .string(outlet), "port2": "system:playback_2"])
+        let wired = try await session.call("list_connections")
+        #expect(wired["connections"]?.arrayValue?.count == 3, "\(wired.jsonText)")
+        #expect(try await Self.jackPeers(bridge, outlet).contains("system:playback_2"))
+        _ = try await session.call("disconnect_jack_ports", ["port1": "system:playback_2", "port2": .string(outlet)])
+        #expect(try await session.call("list_connections")["connections"]?.arrayValue?.count == 2)
+        #expect(try await !Self.jackPeers(bridge, outlet).contains("system:playback_2"))
+
         let read = try await session.call("get_parameter", ["instance_id": .string(ampID), "port": "gain"])
         #expect(read["source"] == "host")
         #expect(read["current_value"] == -12.0)
@@ -288,6 +300,13 @@ import Glibc
         #expect(event["plugins_loaded"] == 2)
         try await expectRig(session, bridge, ampID: ampID, driveID: driveID, numbers: (ampNumber, driveNumber))
         await events.shutdown()
+    }
+
+    /// The ports JACK has `port` connected to, asked through the bridge.
+    static func jackPeers(_ bridge: RPCClient, _ port: String) async throws -> [String] {
+        let request: JSONValue = ["action": "audio", "method": "get_jack_port_connections", "port": .string(port)]
+        let reply = try JSONValue(parsing: try await bridge.request(request.serialized()))
+        return reply["connections"]?.arrayValue?.compactMap(\.stringValue) ?? []
     }
 
     /// When the session last re-synced, as `health_check` reports it.
