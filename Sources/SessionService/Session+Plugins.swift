@@ -19,7 +19,7 @@ extension Session {
         var missing: [JSONValue] = []
         for uri in uris {
             if let plugin = catalogue.plugin(uri: uri) {
-                plugins[uri] = plugin.json
+                plugins[uri] = withUserPresets(plugin)
             } else {
                 missing.append(.string(uri))
             }
@@ -28,7 +28,17 @@ extension Session {
     }
 
     public func pluginInfo(uri: String) throws(RPCError) -> JSONValue {
-        ["plugin": try catalogue.require(uri: uri).json]
+        ["plugin": withUserPresets(try catalogue.require(uri: uri))]
+    }
+
+    /// A plugin's description whose `presets` lists the user's presets after its own.
+    func withUserPresets(_ plugin: PluginInfo) -> JSONValue {
+        guard case .object(var members) = plugin.json else { return plugin.json }
+        let user = userPresets(plugin.uri).map { preset -> JSONValue in
+            ["uri": preset["uri"] ?? "", "label": preset["label"] ?? ""]
+        }
+        members["presets"] = .array((members["presets"]?.arrayValue ?? []) + user)
+        return .object(members)
     }
 
     /// Reads the installed plugins again (after a package was installed).

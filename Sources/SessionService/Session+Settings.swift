@@ -91,22 +91,33 @@ extension Session {
         return ["plugin_uri": .string(uri), "presets": .array(shipped + user)]
     }
 
-    /// Stores an instance's current values as a user preset of its plugin.
-    public func savePreset(_ instanceID: String, label: String) throws(RPCError) -> JSONValue {
+    /// Stores an instance's current values as a user preset of its plugin. With `uri` (the web
+    /// client names its presets) a user preset of that URI is replaced, else one is made under it;
+    /// without, a new URI is made. A plugin's own (LV2) preset is never overwritten.
+    public func savePreset(_ instanceID: String, label: String, uri: String? = nil) throws(RPCError) -> JSONValue {
         try PedalboardStore.validate(id: instanceID)
         try Self.checkName(label)
         let plugin = try state.instance(instanceID)
         let info = try catalogue.require(uri: plugin.uri)
+        if let uri {
+            guard !uri.isEmpty, uri.utf8.count <= 512, !uri.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+                throw RPCError(.invalidParameters, "A preset URI is 1 to 512 bytes of printable text")
+            }
+            guard !info.presets.contains(where: { $0.uri == uri }) else {
+                throw RPCError(.invalidParameters, "'\(uri)' is one of the plugin's own presets, which stay as shipped")
+            }
+        }
         var values: [String: JSONValue] = [:]
         for port in info.controlInputs {
             if let value = plugin.parameters[port.symbol] ?? port.defaultValue { values[port.symbol] = .double(value) }
         }
         let preset: JSONValue = [
-            "uri": .string("urn:marlise:preset:\(RequestID.make())"), "label": .string(label),
+            "uri": .string(uri ?? "urn:marlise:preset:\(RequestID.make())"), "label": .string(label),
             "values": .object(values),
         ]
         var all = settings[.presets]?.objectValue ?? [:]
-        all[plugin.uri] = .array(userPresets(plugin.uri) + [preset])
+        let others = userPresets(plugin.uri).filter { uri == nil || $0["uri"]?.stringValue != uri }
+        all[plugin.uri] = .array(others + [preset])
         try put(.presets, .object(all))
         return ["preset": preset]
     }

@@ -133,7 +133,8 @@ extension SessionServer {
         }
     }
 
-    /// Host administration and file access outside the data directory: refused, never executed.
+    /// Host administration and file access outside the data directory: refused, never executed; and
+    /// what this service does not offer yet, said plainly.
     static func registerRefused(_ router: inout RPCRouter) {
         let reasons: [String: String] = [
             "shutdown": "Powering the machine off is not a session-manager call",
@@ -148,6 +149,17 @@ extension SessionServer {
             "upload_controlchain_firmware": "Updating firmware from an unauthenticated socket is refused",
             "cancel_controlchain_update": "There is no Control Chain update to cancel",
             "uninstall_package": "Removing packages from an unauthenticated socket is refused",
+            "get_pedalboard_image":
+                "Pedalboard screenshots are not rendered (get_pedalboard_list: hasScreenshot false)",
+            "generate_pedalboard_image":
+                "Pedalboard screenshots are not rendered (get_pedalboard_list: hasScreenshot false)",
+            "wait_pedalboard_image":
+                "Pedalboard screenshots are not rendered (get_pedalboard_list: hasScreenshot false)",
+            "check_pedalboard_image":
+                "Pedalboard screenshots are not rendered (get_pedalboard_list: hasScreenshot false)",
+            "get_plugin_image": "Plugins' modgui files are not served yet (every plugin lists gui: {})",
+            "get_plugin_file": "Plugins' modgui files are not served yet (every plugin lists gui: {})",
+            "get_plugin_custom_file": "Plugins' modgui files are not served yet (every plugin lists gui: {})",
             "login": "There are no user accounts", "logout": "There are no user accounts",
             "get_user_info": "There are no user accounts",
             "upload_file": "File access outside the data directory is refused",

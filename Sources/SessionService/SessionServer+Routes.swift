@@ -95,7 +95,8 @@ extension SessionServer {
         router.method("save_preset") { request in
             try await session.savePreset(
                 try request.string("instance_id"),
-                label: try request.string(oneOf: ["label", "preset_name", "name"])
+                label: try request.string(oneOf: ["label", "preset_name", "name"]),
+                uri: try request.optionalString("uri")
             )
         }
         router.method("show_presets") { request in

@@ -87,6 +87,42 @@ import Testing
         await session.stop()
     }
 
+    @Test func presetsSavedByTheWebClientAreListedAndReplacedByURI() async throws {
+        let data = SessionHarness.makeDataDirectory()
+        try SessionHarness.seedSession(
+            data: data,
+            plugins: [
+                PluginInstance(
+                    instanceID: "amp",
+                    uri: SessionHarness.amp,
+                    name: "Simple amplifier",
+                    parameters: ["gain": -3],
+                    hostNumber: 0
+                )
+            ]
+        )
+        let session = try await SessionHarness.start(data: data)
+        let uri = "preset://amp/Quiet"
+        // The web client's save_new, then save_replace of the same preset.
+        _ = try await session.call(
+            "save_preset",
+            ["instance_id": "amp", "uri": .string(uri), "label": "Quiet", "directory": ""]
+        )
+        _ = try await session.call(
+            "save_preset",
+            ["instance_id": "amp", "uri": .string(uri), "label": "Quieter", "directory": ""]
+        )
+        let info = try await session.call("get_plugin_info_by_uri", ["uri": .string(SessionHarness.amp)])
+        let user = info["plugin"]?["presets"]?.arrayValue?.filter { $0["uri"] == .string(uri) } ?? []
+        #expect(user == [["uri": .string(uri), "label": "Quieter"]], "listed once, replaced in place")
+        let bulk = try await session.call("get_plugins_bulk", ["uris": [.string(SessionHarness.amp)]])
+        #expect(
+            bulk["plugins"]?[SessionHarness.amp]?["presets"]?.arrayValue?.contains { $0["uri"] == .string(uri) } == true
+        )
+        try await session.fails("save_preset", ["instance_id": "amp", "uri": "", "label": "x"], .invalidParameters)
+        await session.stop()
+    }
+
     @Test func theSmallerMethodsAnswerAsDocumented() async throws {
         let session = try await SessionHarness.start()
         #expect(try await session.client.call("echo", params: ["a": 1])["echo"] == ["a": 1])
