@@ -52,8 +52,9 @@ struct ServiceMachine: Sendable {
         case dependencies(ready: Bool, absent: String? = nil)
         /// The process of `generation` runs.
         case spawned(generation: Int, at: ContinuousClock.Instant)
-        /// It could not be spawned (its log could not open, `posix_spawn` failed).
-        case spawnFailed(generation: Int, reason: String, at: ContinuousClock.Instant)
+        /// It could not be spawned (its log could not open, `posix_spawn` failed). `random`, in
+        /// `0..<1`, spreads the backoff (the jitter).
+        case spawnFailed(generation: Int, reason: String, at: ContinuousClock.Instant, random: Double = 0.5)
         /// Its program is nowhere to be found.
         case programMissing(generation: Int, program: String)
         /// The readiness probe passed.
@@ -62,9 +63,16 @@ struct ServiceMachine: Sendable {
         case notified(generation: Int, fields: [String: String], at: ContinuousClock.Instant)
         /// One liveness check.
         case liveness(generation: Int, ok: Bool, detail: String? = nil)
-        /// The process exited. `collateral`: a dependency's process was already dead then.
-        case exited(generation: Int, status: ExitStatus, collateral: Bool, at: ContinuousClock.Instant)
-        case timerFired(Timer, token: Int, at: ContinuousClock.Instant, random: Double = 0.5)
+        /// The process exited. `collateral`: a dependency's process was already dead then. `random`,
+        /// in `0..<1`, spreads the backoff (the jitter).
+        case exited(
+            generation: Int,
+            status: ExitStatus,
+            collateral: Bool,
+            at: ContinuousClock.Instant,
+            random: Double = 0.5
+        )
+        case timerFired(Timer, token: Int)
         /// The host or JACK went down: whatever this service put in the host is gone.
         case boardLost
         case operatorStop
@@ -182,9 +190,9 @@ struct ServiceMachine: Sendable {
             board = .unknown
             return [.arm(.startTimeout, after: spec.startTimeout, token: arm(.startTimeout))]
                 + (spec.readiness == .notify ? [] : [.probeReadiness(generation: generation)])
-        case .spawnFailed(let generation, let reason, let now):
+        case .spawnFailed(let generation, let reason, let now, let random):
             guard generation == self.generation, state == .starting, !running else { return [] }
-            return died(reason: reason, early: true, at: now, random: 0.5)
+            return died(reason: reason, early: true, at: now, random: random)
         case .programMissing(let generation, let program):
             guard generation == self.generation, state == .starting, !running else { return [] }
             state = .absent
@@ -199,13 +207,13 @@ struct ServiceMachine: Sendable {
         case .liveness(let generation, let ok, let detail):
             guard generation == self.generation, running, state == .ready, killReason == nil else { return [] }
             return livenessChecked(ok: ok, detail: detail)
-        case .exited(let generation, let status, let collateral, let now):
+        case .exited(let generation, let status, let collateral, let now, let random):
             guard generation == self.generation, running else { return [] }
-            return exited(status, collateral: collateral, at: now)
-        case .timerFired(let timer, let token, let now, let random):
+            return exited(status, collateral: collateral, at: now, random: random)
+        case .timerFired(let timer, let token):
             guard timerTokens[timer] == token else { return [] }
             timerTokens[timer] = nil
-            return timerFired(timer, at: now, random: random)
+            return timerFired(timer)
         case .boardLost:
             guard spec.reportsBoard, board == .playing else { return [] }
             board = .restoring
@@ -333,7 +341,12 @@ struct ServiceMachine: Sendable {
         return actions
     }
 
-    private mutating func exited(_ status: ExitStatus, collateral: Bool, at now: ContinuousClock.Instant) -> [Action] {
+    private mutating func exited(
+        _ status: ExitStatus,
+        collateral: Bool,
+        at now: ContinuousClock.Instant,
+        random: Double
+    ) -> [Action] {
         running = false
         timerTokens[.startTimeout] = nil
         timerTokens[.stopTimeout] = nil
@@ -357,7 +370,7 @@ struct ServiceMachine: Sendable {
                 return actions
             }
             let healthy = state == .ready && spawnedAt.map { now - $0 >= spec.restart.startSeconds } ?? false
-            return actions + died(reason: reason, early: !healthy, at: now, random: 0.5)
+            return actions + died(reason: reason, early: !healthy, at: now, random: random)
         case .waiting, .backoff, .stopped, .failed, .absent:
             return actions
         }
@@ -413,7 +426,7 @@ struct ServiceMachine: Sendable {
         }
     }
 
-    private mutating func timerFired(_ timer: Timer, at now: ContinuousClock.Instant, random: Double) -> [Action] {
+    private mutating func timerFired(_ timer: Timer) -> [Action] {
         switch timer {
         case .restart:
             guard state == .backoff || state == .failed else { return [] }

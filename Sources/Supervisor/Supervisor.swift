@@ -186,7 +186,7 @@ public actor Supervisor {
         case .arm(let timer, let delay, let token):
             launch {
                 guard (try? await Task.sleep(for: delay)) != nil else { return }
-                await self.feed(name, .timerFired(timer, token: token, at: .now, random: .random(in: 0..<1)))
+                await self.feed(name, .timerFired(timer, token: token))
             }
         case .log(let line):
             record(line)
@@ -233,13 +233,24 @@ public actor Supervisor {
                 standardError: pipes.standardError
             )
         } catch {
-            return feed(name, .spawnFailed(generation: generation, reason: "cannot open its log: \(error)", at: .now))
+            return feed(
+                name,
+                .spawnFailed(
+                    generation: generation,
+                    reason: "cannot open its log: \(error)",
+                    at: .now,
+                    random: .random(in: 0..<1)
+                )
+            )
         }
         let child: ChildProcess
         do {
             child = try await ChildProcess.spawn(command)
         } catch {
-            return feed(name, .spawnFailed(generation: generation, reason: "\(error)", at: .now))
+            return feed(
+                name,
+                .spawnFailed(generation: generation, reason: "\(error)", at: .now, random: .random(in: 0..<1))
+            )
         }
         guard units[name]?.machine.generation == generation, units[name]?.machine.state == .starting else {
             // Stopped or superseded while spawning: this process is not wanted.
@@ -275,7 +286,16 @@ public actor Supervisor {
             // Whatever the session had put in the host is gone with it.
             for name in order where units[name]?.machine.spec.reportsBoard == true { feed(name, .boardLost) }
         }
-        feed(name, .exited(generation: generation, status: status, collateral: collateral, at: .now))
+        feed(
+            name,
+            .exited(
+                generation: generation,
+                status: status,
+                collateral: collateral,
+                at: .now,
+                random: .random(in: 0..<1)
+            )
+        )
         if units[name]?.child === child { units[name]?.child = nil }
     }
 

@@ -80,7 +80,7 @@ import Glibc
         #expect(machine.state == .ready)
         #expect(machine.health == .healthy)
         // The start timeout armed before readiness is stale now.
-        #expect(machine.event(.timerFired(.startTimeout, token: 1, at: Self.at(10_000))).isEmpty)
+        #expect(machine.event(.timerFired(.startTimeout, token: 1)).isEmpty)
         #expect(machine.state == .ready)
     }
 
@@ -172,7 +172,7 @@ import Glibc
                 #expect(machine.health == .unhealthy)
                 now += Int(delay.seconds * 1000)
                 #expect(
-                    Self.spawns(machine.event(.timerFired(.restart, token: token, at: Self.at(now)))) == [
+                    Self.spawns(machine.event(.timerFired(.restart, token: token))) == [
                         generation + 1
                     ]
                 )
@@ -183,6 +183,26 @@ import Glibc
         #expect(gaveUp == "svc died early 4 times within 60 s; last failure: exited with exit code 3")
         #expect(machine.state == .failed)
         #expect(machine.health == .failed)
+    }
+
+    @Test func theBackoffIsSpreadByTheRandomnessGivenWithTheExit() {
+        var spec = Self.spec()
+        spec.restart.jitter = 0.2
+        var delays: [Duration] = []
+        for random in [0.0, 0.999] {
+            var machine = ServiceMachine(spec: spec)
+            _ = machine.event(.dependencies(ready: true))
+            _ = machine.event(.spawned(generation: 1, at: Self.at(0)))
+            _ = machine.event(.exited(generation: 1, status: .exited(1), collateral: false, at: Self.at(10)))
+            _ = machine.event(.spawned(generation: 2, at: Self.at(20)))
+            let second = machine.event(
+                .exited(generation: 2, status: .exited(1), collateral: false, at: Self.at(30), random: random)
+            )
+            delays += Self.arms(second).map(\.1)
+        }
+        #expect(delays.count == 2)
+        #expect(delays[0] == .milliseconds(80))
+        #expect(delays[1] > .milliseconds(119) && delays[1] <= .milliseconds(120))
     }
 
     @Test func outsideTheAudioPathAFailedServiceIsTriedAgainForEver() {
@@ -206,7 +226,7 @@ import Glibc
                 #expect(machine.description?.hasSuffix("trying again every 5 s") == true)
             }
             now += Int(delay.seconds * 1000)
-            #expect(Self.spawns(machine.event(.timerFired(.restart, token: token, at: Self.at(now)))).count == 1)
+            #expect(Self.spawns(machine.event(.timerFired(.restart, token: token))).count == 1)
         }
         // A run that turns healthy clears the slate: its next death is restarted at once.
         let generation = machine.generation
@@ -255,7 +275,7 @@ import Glibc
         var machine = ServiceMachine(spec: Self.spec())
         _ = machine.event(.dependencies(ready: true))
         _ = machine.event(.spawned(generation: 1, at: Self.at(0)))
-        let timeout = machine.event(.timerFired(.startTimeout, token: 1, at: Self.at(10_000)))
+        let timeout = machine.event(.timerFired(.startTimeout, token: 1))
         #expect(Self.signals(timeout) == [SIGKILL])
         // A readiness that comes after the verdict does not save it.
         _ = machine.event(.readinessPassed(generation: 1, at: Self.at(10_001)))
@@ -290,7 +310,7 @@ import Glibc
         #expect(Self.arms(stop).map(\.0) == [.stopTimeout])
         #expect(machine.state == .stopping)
         #expect(
-            Self.signals(machine.event(.timerFired(.stopTimeout, token: Self.arms(stop)[0].2, at: Self.at(6000)))) == [
+            Self.signals(machine.event(.timerFired(.stopTimeout, token: Self.arms(stop)[0].2))) == [
                 SIGKILL
             ]
         )
@@ -353,7 +373,7 @@ import Glibc
                 .exited(generation: generation, status: .exited(1), collateral: false, at: Self.at(1))
             )
             for (timer, _, token) in Self.arms(actions) where failed.state == .backoff {
-                _ = failed.event(.timerFired(timer, token: token, at: Self.at(2)))
+                _ = failed.event(.timerFired(timer, token: token))
             }
         }
         _ = failed.event(.stackStop)
