@@ -200,7 +200,7 @@ final class HostedInstance {
     }
 }
 
-/// A command failed with one of mod-host's codes (`shared/protocols/modhost.md`).
+/// A command failed with one of mod-host's codes (its `resp <negative code>` replies).
 struct HostFailure: Error, CustomStringConvertible {
     var code: Int
     var message: String

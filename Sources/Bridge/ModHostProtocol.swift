@@ -1,7 +1,7 @@
 public import Foundation
 
 /// One command for mod-host's command port, validated so that nothing a client sends can smuggle a
-/// second command in or break the protocol's space-separated parsing (`shared/protocols/modhost.md`).
+/// second command in or break the protocol's space-separated parsing.
 public struct ModHostCommand: Sendable, Equatable, CustomStringConvertible {
     /// The command as mod-host reads it, without its terminating NUL.
     public let text: String

@@ -66,7 +66,7 @@ public struct SpawnError: Error, CustomStringConvertible, Sendable {
 /// One running child process, in a session and process group of its own.
 ///
 /// Built on swift-subprocess rather than Foundation's `Process`, whose Linux defects cannot all be
-/// closed from outside (`shared/notes/supervision.md` §3): the child starts with an empty signal
+/// closed from outside (each shown in `ChildProcessTests`): the child starts with an empty signal
 /// mask and every signal at its default disposition, whatever thread spawned it and whatever the
 /// supervisor ignores; its exit is noticed through its pidfd the moment it happens, even while a
 /// grandchild holds its descriptors or another child has closed its own; and nothing of the

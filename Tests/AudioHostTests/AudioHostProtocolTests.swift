@@ -3,7 +3,7 @@ import Messaging
 import TestSupport
 import Testing
 
-/// mod-host's protocol as `shared/protocols/modhost.md` records it, against a running marlise-host.
+/// mod-host's protocol as a real mod-host answers it, against a running marlise-host.
 @Suite(.timeLimit(.minutes(10))) struct AudioHostProtocolTests {
     @Test func answersEveryCommandWithModHostsCodes() async throws {
         try await withJackServer { server in

@@ -2,7 +2,7 @@ import Bridge
 import Foundation
 import Testing
 
-/// mod-host's text protocol as `shared/protocols/modhost.md` records it.
+/// mod-host's text protocol as a real mod-host speaks it.
 @Suite struct ModHostProtocolTests {
     @Test func commandsAreWrittenAsModHostReadsThem() throws {
         let add = try ModHostCommand("add", [.uri("http://plugin.org.uk/swh-plugins/amp"), .int(0)])

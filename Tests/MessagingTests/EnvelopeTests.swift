@@ -2,7 +2,7 @@ import Foundation
 import Messaging
 import Testing
 
-/// The envelope codec on the examples of `shared/protocols/session-manager.md` §2.2, §2.3 and §2.6.
+/// The envelope codec on requests, replies and errors as Marlise's session manager writes them.
 @Suite struct EnvelopeTests {
     @Test func decodesTheReferenceRequest() throws {
         let frame = Data(

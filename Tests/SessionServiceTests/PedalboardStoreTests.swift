@@ -12,7 +12,7 @@ import Testing
         return (try PedalboardStore(dataDirectory: data), data)
     }
 
-    /// A v1 file as the reference writes it (shared/protocols/session-manager.md §5).
+    /// A v1 file as the reference writes it (Marlise's v1 pedalboard schema).
     static let referenceFile = """
         {
           "id": "2c1a99f6-ab13-420a-9096-49368d5e72ac",

@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-/// Each defect of Foundation's `Process` on Linux (shared/notes/supervision.md §3), shown closed on
+/// Each defect of Foundation's `Process` on Linux, shown closed on
 /// our ChildProcess with real children.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct ChildProcessTests {
     static func spawn(_ arguments: [String], output: Int32? = nil) async throws -> ChildProcess {
