@@ -39,7 +39,8 @@ extension Session {
         let status = readTextFile(atPath: "/proc/self/status") ?? ""
         func field(_ name: String) -> Double? {
             status.split(separator: "\n").first { $0.hasPrefix(name) }.flatMap {
-                Double($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+                // `Threads:\t3`, `VmRSS:\t  1234 kB`: tabs and spaces alike.
+                Double($0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
             }
         }
         return [
@@ -84,19 +85,29 @@ extension Session {
         if var source = boardEnd(first), var target = boardEnd(second) {
             // JACK wires run from an output to an input, whichever the client named first.
             if !isOutput(source), isOutput(target) { swap(&source, &target) }
-            let result =
-                connect
-                ? try await createConnection(
-                    sourcePlugin: source.plugin,
-                    sourcePort: source.port,
-                    targetPlugin: target.plugin,
-                    targetPort: target.port
-                )
-                : try await removeConnection(id: nil, ends: (source.plugin, source.port, target.plugin, target.port))
-            guard case .object(var members) = result else { return result }
-            members["port1"] = .string(first)
-            members["port2"] = .string(second)
-            return .object(members)
+            let ends = (source.plugin, source.port, target.plugin, target.port)
+            let candidate = Connection(
+                sourcePlugin: ends.0,
+                sourcePort: ends.1,
+                targetPlugin: ends.2,
+                targetPort: ends.3
+            )
+            // A wire to remove that the board does not hold (made outside it) is JACK's alone.
+            if connect || state.connection(joining: candidate) != nil {
+                let result =
+                    connect
+                    ? try await createConnection(
+                        sourcePlugin: ends.0,
+                        sourcePort: ends.1,
+                        targetPlugin: ends.2,
+                        targetPort: ends.3
+                    )
+                    : try await removeConnection(id: nil, ends: ends)
+                guard case .object(var members) = result else { return result }
+                members["port1"] = .string(first)
+                members["port2"] = .string(second)
+                return .object(members)
+            }
         }
         let reply = try await bridge.audio(
             connect ? "connect_jack_ports" : "disconnect_jack_ports",

@@ -300,10 +300,13 @@ extension Session {
     }
 
     /// Empties the rig (host and pedalboard); the pedalboard itself and its snapshots stay.
+    /// Empties the rig and starts a new, unsaved board (as mod-ui's reset does): the board that was
+    /// loaded stays as it was saved, and the next save makes a board of its own instead of
+    /// overwriting that one.
     public func reset() async throws -> JSONValue {
         try await exclusive {
             try await unloadAll()
-            state.clearRig()
+            state = SessionState(pedalboard: Pedalboard(id: RequestID.make(), name: "Untitled"), storeID: nil)
             bridgeIDs = [:]
             changed()
             publish("session_reset", ["bank_id": .null, "timestamp": .string(Timestamp.now())])

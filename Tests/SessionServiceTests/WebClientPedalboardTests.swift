@@ -123,6 +123,21 @@ import Testing
         await session.stop()
     }
 
+    /// Found walking the web client: a save after its Reset wrote over the board loaded before.
+    @Test func aSaveAfterAResetMakesANewBoard() async throws {
+        let session = try await SessionHarness.start()
+        _ = try await session.call("create_pedalboard", ["name": "Walk"])
+        _ = try await session.call("save_current_pedalboard", ["title": "Walk"])
+        _ = try await session.call("reset_session")
+        #expect(try await session.call("get_current_pedalboard")["saved"] == false)
+        _ = try await session.call("save_current_pedalboard", ["title": "Fresh", "as_new": 0])
+        let titles = try await session.call("get_pedalboard_list")["pedalboards"]?.arrayValue?.compactMap {
+            $0["title"]?.stringValue
+        }
+        #expect(Set(titles ?? []) == ["Walk", "Fresh"])
+        await session.stop()
+    }
+
     @Test func theSmallerMethodsAnswerAsDocumented() async throws {
         let session = try await SessionHarness.start()
         #expect(try await session.client.call("echo", params: ["a": 1])["echo"] == ["a": 1])
@@ -134,6 +149,7 @@ import Testing
         try await session.fails("set_truebypass", ["channel": "1", "state": true], .notSupported)
         try await session.fails("uninstall_package", ["packages": ["x"]], .notSupported)
         #expect(try await session.call("list_snapshots")["snapshots"] == [:])
+        #expect((try await session.call("get_metrics")["num_threads"]?.intValue ?? 0) > 1)
         await session.stop()
     }
 }
