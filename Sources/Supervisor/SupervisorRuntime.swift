@@ -36,7 +36,7 @@ public enum SupervisorRuntime {
         }
         let rpc = try await RPCServer.start(
             RPCServerConfiguration(endpoint: configuration.healthEndpoint),
-            router: router(supervisor, board),
+            router: router(supervisor, board, logDirectory: configuration.logDirectory),
             logger: logger
         )
         let (host, port) = try parse(address: configuration.httpAddress)
@@ -86,9 +86,19 @@ public enum SupervisorRuntime {
         return 0
     }
 
-    private static func router(_ supervisor: Supervisor, _ board: HealthBoard) -> RPCRouter {
+    private static func router(_ supervisor: Supervisor, _ board: HealthBoard, logDirectory: String) -> RPCRouter {
         var router = RPCRouter()
         router.register("health_check") { _ in board.report.json }
+        // Where a service's log is, so `marlisectl logs` finds it wherever the supervisor was
+        // started from (under systemd, its working directory is not the operator's).
+        let folder = URL(fileURLWithPath: logDirectory).standardizedFileURL.path
+        router.register("log_path") { request in
+            let name = try request.string("name")
+            guard name == "supervisor" || board.report.services.contains(where: { $0.name == name }) else {
+                throw RPCError(.notFound, "no service named '\(name)'")
+            }
+            return ["path": .string("\(folder)/\(name).log")]
+        }
         router.register("restart_service") { request in
             let name = try request.string("name")
             do { try await supervisor.restart(name) } catch { throw RPCError(.notFound, "\(error)") }

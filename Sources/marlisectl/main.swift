@@ -105,8 +105,11 @@ struct Logs: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Keep printing lines as they are written.")
     var follow = false
 
-    @Option(help: "The log folder.")
-    var logDir = "logs"
+    @Option(help: "The log folder (default: ask the running supervisor where it writes them).")
+    var logDir: String?
+
+    @Option(help: "The supervisor's health endpoint, asked for the log folder.")
+    var supervisor = "tcp://127.0.0.1:5690"
 
     @Flag(help: "Print each line as a JSON object.")
     var json = false
@@ -115,7 +118,7 @@ struct Logs: AsyncParsableCommand {
         guard service.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             fail("'\(service)' is not a service name", code: 64)
         }
-        let path = "\(logDir)/\(service).log"
+        let path = try await logPath()
         guard let handle = FileHandle(forReadingAtPath: path) else { fail("no log at \(path)", code: 1) }
         var pending = Data()
         func emit(_ data: Data) {
@@ -139,6 +142,17 @@ struct Logs: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(200))
             emit(handle.readDataToEndOfFile())
         }
+    }
+}
+
+extension Logs {
+    /// `--log-dir` if given; else where the running supervisor says; else `logs/` here.
+    func logPath() async throws -> String {
+        if let logDir { return "\(logDir)/\(service).log" }
+        let client = RPCClient(RPCClientConfiguration(endpoint: supervisor, timeout: .seconds(2)))
+        let answer = try? await client.call("log_path", params: ["name": .string(service)])
+        await client.shutdown()
+        return answer?["path"]?.stringValue ?? "logs/\(service).log"
     }
 }
 

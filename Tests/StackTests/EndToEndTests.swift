@@ -60,6 +60,9 @@ let overdrive = "http://drobilla.net/plugins/mda/Overdrive"
             #expect(table.contains(service), "marlisectl status: \(table)")
         }
         #expect(!table.contains("failed") && !table.contains("starting"), "marlisectl status: \(table)")
+        // The log folder is asked of the running supervisor, wherever marlisectl runs from.
+        let log = try await marlisectl(["logs", "session", "--supervisor", "tcp://127.0.0.1:\(stack.ports.supervisor)"])
+        #expect(log.contains("session service listening"), "marlisectl logs session: \(log.prefix(300))")
     }
 }
 
