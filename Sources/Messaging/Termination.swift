@@ -23,14 +23,6 @@ public enum Termination {
         continuation.onTermination = { _ in kept.cancel() }
         return stream
     }
-
-    /// Returns the signal number once SIGTERM or SIGINT arrives (SIGTERM if the waiting task is
-    /// cancelled first). The signals' default actions are replaced for the rest of the process, so
-    /// the caller can shut down in order.
-    public static func signal() async -> Int32 {
-        for await number in signals() where number != SIGHUP { return number }
-        return SIGTERM
-    }
 }
 
 /// Keeps signal sources alive as long as the stream that reports them.

@@ -22,13 +22,17 @@ struct MarliseSession: AsyncParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let configuration = try SessionConfiguration(environment: Environment(ProcessInfo.processInfo.environment))
         ParentWatch.start()
+        // Before anything slow: a SIGTERM during start-up is a stop in order, not a kill.
+        let signals = Termination.signals()
         let notifier = SystemdNotifier()
         // The supervisor counts the stack healthy only once the pedalboard is back in the host.
         let server = try await SessionServer.start(configuration, rpcEndpoint: rpc, pubEndpoint: pub) { playing in
             notifier.notify(playing ? "BOARD=playing" : "BOARD=restoring")
         }
         SystemdNotifier().notify("READY=1\nSTATUS=serving \(server.rpc.endpoint), events on \(server.events.endpoint)")
-        _ = await Termination.signal()
+        // SIGHUP has nothing to reload here; SIGTERM or SIGINT stops.
+        var received = signals.makeAsyncIterator()
+        while let signal = await received.next(), signal == SIGHUP {}
         await server.shutdown()
     }
 }
