@@ -96,13 +96,7 @@ import Testing
         try SessionHarness.seedSession(
             data: data,
             plugins: [
-                PluginInstance(
-                    instanceID: "amp",
-                    uri: SessionHarness.amp,
-                    name: "Simple amplifier",
-                    parameters: ["gain": 6],
-                    hostNumber: 3
-                ),
+                SessionHarness.ampInstance(gain: 6, hostNumber: 3),
                 PluginInstance(instanceID: "drive", uri: SessionHarness.overdrive, name: "Overdrive", hostNumber: 4),
                 PluginInstance(instanceID: "leslie", uri: SessionHarness.leslie, name: "Leslie", hostNumber: 5),
             ],

@@ -95,6 +95,24 @@ struct SessionHarness {
         try FileManager.default.contentsOfDirectory(atPath: pedalboardsFolder).filter { !$0.hasPrefix(".") }.sorted()
     }
 
+    /// The swh amp as a restored instance `amp`, at `gain`.
+    static func ampInstance(gain: Double, hostNumber: Int) -> PluginInstance {
+        PluginInstance(
+            instanceID: "amp",
+            uri: amp,
+            name: "Simple amplifier",
+            parameters: ["gain": gain],
+            hostNumber: hostNumber
+        )
+    }
+
+    /// A session started on a data folder where a previous run left `plugins` (see ``seedSession``).
+    static func start(restoring plugins: [PluginInstance]) async throws -> SessionHarness {
+        let data = makeDataDirectory()
+        try seedSession(data: data, plugins: plugins)
+        return try await start(data: data)
+    }
+
     /// Writes a session file as a previous run would have left it: `plugins` on a saved pedalboard.
     static func seedSession(data: String, plugins: [PluginInstance], connections: [Connection] = []) throws {
         var board = Pedalboard(id: "seeded-board", name: "Seeded")

@@ -8,20 +8,7 @@ import Testing
 /// session; the refused administration calls.
 @Suite(.timeLimit(.minutes(1))) struct SnapshotAndSettingsTests {
     @Test func snapshotsLiveInThePedalboardFile() async throws {
-        let data = SessionHarness.makeDataDirectory()
-        try SessionHarness.seedSession(
-            data: data,
-            plugins: [
-                PluginInstance(
-                    instanceID: "amp",
-                    uri: SessionHarness.amp,
-                    name: "Simple amplifier",
-                    parameters: ["gain": -3],
-                    hostNumber: 0
-                )
-            ]
-        )
-        let session = try await SessionHarness.start(data: data)
+        let session = try await SessionHarness.start(restoring: [SessionHarness.ampInstance(gain: -3, hostNumber: 0)])
         try await session.fails("save_snapshot_as", [:], .invalidParameters)
         let first = try await session.call("save_snapshot_as", ["title": "Verse"])
         let id = try #require(first["id"]?.stringValue)
@@ -33,7 +20,7 @@ import Testing
         _ = try await session.call("save_snapshot", ["name": "Bridge"])
 
         let stored = try JSONValue(
-            parsing: Data(contentsOf: URL(fileURLWithPath: "\(data)/pedalboards/seeded-board.json"))
+            parsing: Data(contentsOf: URL(fileURLWithPath: "\(session.data)/pedalboards/seeded-board.json"))
         )
         #expect(stored["snapshots"]?.arrayValue?.map { $0["name"] } == ["Verse", "Chorus", "Bridge"])
         #expect(stored["plugins"]?.arrayValue?.first?["parameters"]?["gain"] == -3.0)
@@ -53,7 +40,7 @@ import Testing
         try await session.fails("get_snapshot_name", ["id": .string(id)], .notFound)
         try await session.fails("remove_snapshot", [:], .invalidParameters)
         let after = try JSONValue(
-            parsing: Data(contentsOf: URL(fileURLWithPath: "\(data)/pedalboards/seeded-board.json"))
+            parsing: Data(contentsOf: URL(fileURLWithPath: "\(session.data)/pedalboards/seeded-board.json"))
         )
         #expect(after["snapshots"]?.arrayValue?.map { $0["name"] } == ["Chorus", "Bridge"])
         await session.stop()

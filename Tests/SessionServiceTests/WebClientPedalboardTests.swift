@@ -88,20 +88,7 @@ import Testing
     }
 
     @Test func presetsSavedByTheWebClientAreListedAndReplacedByURI() async throws {
-        let data = SessionHarness.makeDataDirectory()
-        try SessionHarness.seedSession(
-            data: data,
-            plugins: [
-                PluginInstance(
-                    instanceID: "amp",
-                    uri: SessionHarness.amp,
-                    name: "Simple amplifier",
-                    parameters: ["gain": -3],
-                    hostNumber: 0
-                )
-            ]
-        )
-        let session = try await SessionHarness.start(data: data)
+        let session = try await SessionHarness.start(restoring: [SessionHarness.ampInstance(gain: -3, hostNumber: 0)])
         let uri = "preset://amp/Quiet"
         // The web client's save_new, then save_replace of the same preset.
         _ = try await session.call(
