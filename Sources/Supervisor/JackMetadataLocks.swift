@@ -14,23 +14,37 @@ import Glibc
 /// servers in a row never became ready, until the region files were removed). Berkeley DB's own
 /// remedy is to rebuild the environment while nobody uses it; jackd creates it anew when it is missing.
 enum JackMetadataLocks {
-    /// Removes the environment's region files if no live process has them mapped (no JACK server or
-    /// client of this user runs, whoever started it); returns whether it did. Called before a JACK
-    /// server is started: at that moment a lock can only be stale.
-    static func clearIfUnused(folder: String = "/dev/shm/jack_db-\(getuid())") -> Bool {
+    /// Removes the environment's region files if nothing can be using them: no live process maps
+    /// them and no JACK server runs at all (one starting, whoever started it, may be about to open
+    /// them); returns whether it did. Called before a JACK server is started: at that moment a lock
+    /// can only be stale.
+    static func clearIfUnused(
+        folder: String = "/dev/shm/jack_db-\(getuid())",
+        serverRunning: () -> Bool = { anyProcess(named: ["jackd", "jackdbus"]) }
+    ) -> Bool {
         let regions =
             ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix("__db.") }
-        guard !regions.isEmpty, !anyProcessMaps(folder + "/") else { return false }
+        guard !regions.isEmpty, !anyProcessMaps(folder + "/"), !serverRunning() else {
+            return false
+        }
         for region in regions { unlink("\(folder)/\(region)") }
         return true
     }
 
     /// Whether any process maps a file below `prefix` (read from `/proc/<pid>/maps`).
     static func anyProcessMaps(_ prefix: String) -> Bool {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.contains { entry in
-            guard Int32(entry) != nil, let maps = readTextFile(atPath: "/proc/\(entry)/maps") else { return false }
-            return maps.contains(prefix)
+        processes.contains { pid in readTextFile(atPath: "/proc/\(pid)/maps")?.contains(prefix) == true }
+    }
+
+    /// Whether a process runs under one of `names` (its `/proc/<pid>/comm`); only read, never signalled.
+    static func anyProcess(named names: Set<String>) -> Bool {
+        processes.contains { pid in
+            readTextFile(atPath: "/proc/\(pid)/comm").map { names.contains($0.trimmingCharacters(in: .newlines)) }
+                ?? false
         }
+    }
+
+    private static var processes: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { Int32($0) != nil }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Testing
 
 @testable import Supervisor
@@ -23,14 +24,22 @@ import Glibc
         let mapping = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
         #expect(mapping != MAP_FAILED)
         #expect(JackMetadataLocks.anyProcessMaps(folder + "/"))
-        #expect(!JackMetadataLocks.clearIfUnused(folder: folder))
+        #expect(!JackMetadataLocks.clearIfUnused(folder: folder, serverRunning: { false }))
         #expect(FileManager.default.fileExists(atPath: "\(folder)/__db.001"))
 
         munmap(mapping, 4096)
         close(fd)
-        #expect(JackMetadataLocks.clearIfUnused(folder: folder))
+        // A JACK server running (or starting) anywhere may be about to open them: untouched too.
+        #expect(!JackMetadataLocks.clearIfUnused(folder: folder, serverRunning: { true }))
+        #expect(JackMetadataLocks.clearIfUnused(folder: folder, serverRunning: { false }))
         let left = try FileManager.default.contentsOfDirectory(atPath: folder)
         #expect(left == ["metadata.db"], "the data stays; only the region files (the locks) go")
-        #expect(!JackMetadataLocks.clearIfUnused(folder: folder), "nothing left to clear")
+        #expect(!JackMetadataLocks.clearIfUnused(folder: folder, serverRunning: { false }), "nothing left to clear")
+    }
+
+    @Test func processesAreFoundByTheirCommandName() throws {
+        let own = try #require(readTextFile(atPath: "/proc/self/comm")).trimmingCharacters(in: .newlines)
+        #expect(JackMetadataLocks.anyProcess(named: [own]))
+        #expect(!JackMetadataLocks.anyProcess(named: ["no-such-\(getpid())"]))
     }
 }
