@@ -5,10 +5,9 @@ import Messaging
 extension SessionServer {
     static func registerHealthAndAudio(_ router: inout RPCRouter, _ session: Session) {
         let bridge = session.bridge
-        // The parameters back, at the top (what the supervisor's probe and older clients read) and
-        // under `echo` (as Marlise's API reference documents it).
-        router.register("echo") { request in .object(request.params.merging(["echo": .object(request.params)]) { $1 })
-        }
+        // The parameters back under `echo`, as Marlise's API reference documents it (once: a large
+        // echo answered twice over doubled the memory its reply took).
+        router.register("echo") { request in ["echo": .object(request.params)] }
         router.method("health_check") { _ in session.health() }
         router.method("get_metrics") { _ in await session.metrics() }
         router.method("get_cpu_load") { _ in try await session.hostLoad("cpu_load") }

@@ -87,7 +87,7 @@ import Testing
                 #expect(grown <= 1.10, "\(name) grew from \(kib) KiB to \(after[name] ?? 0) KiB")
             }
         }
-        #expect(try await stack.session.call("echo", params: ["still": "here"])["still"] == "here")
+        #expect(try await stack.session.call("echo", params: ["still": "here"])["echo"]?["still"] == "here")
         let health = try await stack.health()
         #expect(health.0 == 200, "health after the attack: \(health.1.jsonText.prefix(500))")
         #expect(try await stack.host("cpu_load").contains("resp 0"))
