@@ -40,7 +40,7 @@ import Testing
                 #expect(body["result"] == nil)
             } else {
                 #expect(body["request_id"] == "big")
-                #expect(body["result"]?["blob"]?.stringValue?.count == 2 << 20)
+                #expect(body["result"]?["echo"]?["blob"]?.stringValue?.count == 2 << 20)
             }
             #expect(body["timestamp"]?.stringValue != nil)
         }
