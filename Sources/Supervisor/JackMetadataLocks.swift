@@ -31,9 +31,14 @@ enum JackMetadataLocks {
         return true
     }
 
-    /// Whether any process maps a file below `prefix` (read from `/proc/<pid>/maps`).
+    /// Whether any other process maps a file below `prefix` (read from `/proc/<pid>/maps`). This
+    /// process is left out: libjack keeps the database mapped for the life of any process that
+    /// ever opened a client (the supervisor's JACK probes), though it holds no lock between calls.
     static func anyProcessMaps(_ prefix: String) -> Bool {
-        processes.contains { pid in readTextFile(atPath: "/proc/\(pid)/maps")?.contains(prefix) == true }
+        let own = String(getpid())
+        return processes.contains { pid in
+            pid != own && readTextFile(atPath: "/proc/\(pid)/maps")?.contains(prefix) == true
+        }
     }
 
     /// Whether a process runs under one of `names` (its `/proc/<pid>/comm`); only read, never signalled.
