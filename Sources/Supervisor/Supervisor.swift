@@ -214,7 +214,7 @@ public actor Supervisor {
         }
         guard units[name]?.machine.generation == generation, units[name]?.machine.state == .starting else { return }
         if case .jack = spec.readiness, JackMetadataLocks.clearIfUnused() {
-            record("\(name): removed the JACK metadata locks no running process held (left by a killed JACK process)")
+            record("\(name): cleared JACK's metadata lock files, unused (a killed JACK process can leave them locked)")
         }
         guard let executable = ExecutableLookup.find(spec.executable, environment: environment) else {
             return feed(name, .programMissing(generation: generation, program: spec.executable))
