@@ -66,7 +66,6 @@ extension Session {
         ]
     }
 
-    /// Saves the current pedalboard in place (the same file every time), optionally renamed.
     /// Saves the current board, renamed to `name` if given; `asNew` saves it as another board (its
     /// own id and file) and makes that one current, leaving the one it came from as it was.
     public func saveCurrent(name: String?, asNew: Bool = false) throws(RPCError) -> JSONValue {
@@ -299,7 +298,6 @@ extension Session {
         ]
     }
 
-    /// Empties the rig (host and pedalboard); the pedalboard itself and its snapshots stay.
     /// Empties the rig and starts a new, unsaved board (as mod-ui's reset does): the board that was
     /// loaded stays as it was saved, and the next save makes a board of its own instead of
     /// overwriting that one.

@@ -115,13 +115,6 @@ public struct SessionState: Sendable, Equatable {
         touch()
     }
 
-    /// Empties the rig (plugins and wires) and keeps the pedalboard's identity and snapshots.
-    public mutating func clearRig() {
-        pedalboard?.plugins = []
-        pedalboard?.connections = []
-        touch()
-    }
-
     /// The values and bypass states of every plugin now.
     public func capture(id: String, name: String) -> Snapshot {
         Snapshot(
