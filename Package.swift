@@ -41,6 +41,17 @@ let package = Package(
             providers: [.apt(["liblilv-dev"])]
         ),
         .systemLibrary(
+            name: "CSerd",
+            pkgConfig: "serd-0",
+            providers: [.apt(["libserd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(name: "CLinux"),
+        .systemLibrary(
             name: "CJack",
             pkgConfig: "jack",
             providers: [.apt(["libjack-jackd2-dev"])]
@@ -74,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "LV2",
-            dependencies: ["CLilv"],
+            dependencies: ["CLilv", "CSerd"],
             swiftSettings: strict
         ),
         .target(
@@ -91,7 +102,9 @@ let package = Package(
         ),
         .target(
             name: "SessionService",
-            dependencies: ["Messaging", "LV2", "Locking", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Messaging", "LV2", "Locking", "CZlib", "CLinux", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
 

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Messaging
 
@@ -51,6 +52,46 @@ enum DurableFile {
         var bytes = Array(document.serialized(sortedKeys: true))
         bytes.append(0x0A)
         try write(bytes, to: path, synced: synced)
+    }
+
+    /// Writes a whole folder of `files` at `path` so that a power cut at any instant leaves the old
+    /// folder or the new one, each complete: the files go into a hidden sibling folder, every one
+    /// fsynced, then that folder takes the old one's place in one step (Linux's RENAME_EXCHANGE)
+    /// and the old contents are removed. Hidden leftovers of a cut are ``isLeftover(_:)``.
+    static func writeFolder(_ files: [(name: String, bytes: [UInt8])], to path: String) throws(RPCError) {
+        let parent = (path as NSString).deletingLastPathComponent
+        let staging = (parent as NSString).appendingPathComponent(
+            ".\((path as NSString).lastPathComponent)\(leftoverMark)\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        )
+        guard mkdir(staging, 0o755) == 0 else {
+            throw RPCError(.storageError, "cannot create \(staging): \(errnoText())")
+        }
+        do throws(RPCError) {
+            for file in files {
+                try write(file.bytes, to: (staging as NSString).appendingPathComponent(file.name))
+            }
+            syncFolder(staging)
+            if rename(staging, path) != 0 {
+                guard errno == EEXIST || errno == ENOTEMPTY, marlise_exchange(staging, path) == 0 else {
+                    throw RPCError(.storageError, "cannot replace \(path): \(errnoText())")
+                }
+            }
+            syncFolder(parent)
+        } catch {
+            removeTree(staging)
+            throw error
+        }
+        removeTree(staging)
+    }
+
+    /// A hidden folder or file that an interrupted ``writeFolder(_:to:)`` left behind.
+    static func isLeftover(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(leftoverMark) }
+
+    private static let leftoverMark = ".staging-"
+
+    /// Removes `path` and all below it; never follows a link out of it.
+    static func removeTree(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// Makes whatever file is now at `path`, and its name in the folder, durable.

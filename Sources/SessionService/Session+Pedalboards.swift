@@ -15,18 +15,18 @@ extension Session {
     }
 
     /// Where a stored board is, as clients name it (`bundlepath`).
-    func bundlePath(id: String) -> String { "\(store.pedalboards.folder)/\(id).json" }
+    func bundlePath(id: String) -> String { store.pedalboards.path(id) }
+
+    /// Writes a board to the store; a bundle's port lists come from the installed plugins.
+    func storeBoard(_ document: JSONValue, as id: String) throws(RPCError) {
+        try store.pedalboards.save(id: id, document: document, catalogue: catalogue.catalogue)
+    }
 
     /// The stored document and its store id.
     func stored(_ reference: Reference) throws(RPCError) -> (id: String, document: JSONValue) {
         switch reference {
         case .bundlePath(let path):
-            let file = URL(fileURLWithPath: path).standardized
-            let folder = URL(fileURLWithPath: store.pedalboards.folder).standardized.path
-            let id = file.deletingPathExtension().lastPathComponent
-            guard file.deletingLastPathComponent().path == folder, file.pathExtension == "json",
-                (try? PedalboardStore.validate(id: id)) != nil
-            else { throw RPCError(.invalidParameters, "'\(path)' is not a pedalboard of this session") }
+            let id = try storeID(bundlePath: path)
             return (id, try store.pedalboards.load(id: id))
         case .id(let id):
             return (id, try store.pedalboards.load(id: id))
@@ -40,13 +40,37 @@ extension Session {
         }
     }
 
+    /// The store id of the board at `path`: a bundle folder or JSON file directly in this session's
+    /// pedalboard folder, links resolved. Any other path (`..`, another folder, a link that leads
+    /// out) is INVALID_PARAMETERS and nothing there is read.
+    func storeID(bundlePath path: String) throws(RPCError) -> String {
+        let refused = RPCError(.invalidParameters, "'\(path)' is not a pedalboard of this session")
+        guard path.hasPrefix("/") else { throw refused }
+        var file = URL(fileURLWithPath: path).standardized
+        if file.path.hasSuffix("/") { file = file.deletingLastPathComponent() }
+        let folder = URL(fileURLWithPath: store.pedalboards.folder).standardized
+        let name = file.lastPathComponent
+        let id = name.hasSuffix(".json") ? String(name.dropLast(".json".count)) : name
+        guard file.deletingLastPathComponent().path == folder.path,
+            name.hasSuffix(".json") || name.hasSuffix(ModBundle.suffix),
+            (try? PedalboardStore.format(of: id)) != nil
+        else { throw refused }
+        let real = file.resolvingSymlinksInPath().deletingLastPathComponent().path
+        guard real == folder.resolvingSymlinksInPath().path else { throw refused }
+        return id
+    }
+
     /// Starts an empty pedalboard and saves it at once under a stable id.
     public func createPedalboard(name: String, description: String) async throws -> JSONValue {
         try Self.checkName(name)
         return try await exclusive {
             try await unloadAll()
-            let board = Pedalboard(id: RequestID.make(), name: name, description: description)
-            try store.pedalboards.save(id: board.id, document: board.json)
+            let board = Pedalboard(
+                id: store.pedalboards.newBundleID(title: name),
+                name: name,
+                description: description
+            )
+            try storeBoard(board.json, as: board.id)
             state = SessionState(pedalboard: board, storeID: board.id)
             bridgeIDs = [:]
             changed()
@@ -74,14 +98,16 @@ extension Session {
             try Self.checkName(name)
             board.name = name
         }
-        if asNew { board.id = RequestID.make() }
-        let storeID =
-            asNew
-            ? board.id
-            : state.storeID ?? ((try? PedalboardStore.validate(id: board.id)) != nil ? board.id : RequestID.make())
+        let storeID: String
+        if let current = state.storeID, !asNew {
+            storeID = current
+        } else {
+            storeID = store.pedalboards.newBundleID(title: board.name)
+            board.id = storeID
+        }
         board.metadata["saved_at"] = .string(Timestamp.now())
         board.modifiedAt = Timestamp.now()
-        try store.pedalboards.save(id: storeID, document: board.json)
+        try storeBoard(board.json, as: storeID)
         state.pedalboard = board
         state.storeID = storeID
         changed()
@@ -245,7 +271,7 @@ extension Session {
         var board = try Pedalboard(json: document, fallbackID: id)
         board.name = name
         board.modifiedAt = Timestamp.now()
-        try store.pedalboards.save(id: id, document: board.json)
+        try storeBoard(board.json, as: id)
         if state.storeID == id {
             state.pedalboard?.name = name
             changed()
@@ -258,11 +284,11 @@ extension Session {
         try Self.checkName(name)
         let (id, document) = try stored(reference)
         var board = try Pedalboard(json: document, fallbackID: id)
-        board.id = RequestID.make()
+        board.id = store.pedalboards.newBundleID(title: name)
         board.name = name
         board.createdAt = Timestamp.now()
         board.modifiedAt = board.createdAt
-        try store.pedalboards.save(id: board.id, document: board.json)
+        try storeBoard(board.json, as: board.id)
         publish(
             "pedalboard_created",
             ["id": .string(board.id), "name": .string(name), "description": .string(board.description)]
@@ -291,11 +317,9 @@ extension Session {
             throw RPCError(.notFound, "No file \(filename) in exports/")
         }
         var board = try Pedalboard(json: document, fallbackID: RequestID.make())
-        board.id = RequestID.make()
-        try store.pedalboards.save(id: board.id, document: board.json)
-        return [
-            "imported_id": .string(board.id), "imported_path": .string("\(store.pedalboards.folder)/\(board.id).json"),
-        ]
+        board.id = store.pedalboards.newBundleID(title: board.name)
+        try storeBoard(board.json, as: board.id)
+        return ["imported_id": .string(board.id), "imported_path": .string(bundlePath(id: board.id))]
     }
 
     /// Empties the rig and starts a new, unsaved board (as mod-ui's reset does): the board that was

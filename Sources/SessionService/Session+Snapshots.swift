@@ -151,7 +151,7 @@ extension Session {
         guard case .object(var members) = document else { return }
         members["snapshots"] = .array(board.snapshots.map(\.json))
         members["current_snapshot_id"] = board.currentSnapshotID.map { .string($0) } ?? .null
-        try store.pedalboards.save(id: storeID, document: .object(members))
+        try storeBoard(.object(members), as: storeID)
     }
 
     static func defaultSnapshotName() -> String {

@@ -70,8 +70,8 @@ public actor Session {
         }
         let empty = state.pedalboard == nil
         if autoCreateDefault && empty && listing.pedalboards.isEmpty {
-            let board = Pedalboard(id: RequestID.make(), name: "Default")
-            try store.pedalboards.save(id: board.id, document: board.json)
+            let board = Pedalboard(id: store.pedalboards.newBundleID(title: "Default"), name: "Default")
+            try store.pedalboards.save(id: board.id, document: board.json, catalogue: catalogue)
             state = SessionState(pedalboard: board, storeID: board.id)
             try persistence.write(state)
             events.publish(

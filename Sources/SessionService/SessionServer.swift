@@ -169,7 +169,7 @@ extension RequestEnvelope {
     /// A pedalboard named by `id`, `name`, or the `bundlepath` Marlise's web client names it by.
     func pedalboard(idKey: String = "id", nameKey: String = "name") throws(RPCError) -> Session.Reference {
         if let id = try optionalString(idKey) {
-            try PedalboardStore.validate(id: id)
+            _ = try PedalboardStore.format(of: id)
             return .id(id)
         }
         if let name = try optionalString(nameKey) { return .name(name) }

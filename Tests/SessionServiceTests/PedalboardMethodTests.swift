@@ -4,19 +4,20 @@ import SessionService
 import TestSupport
 import Testing
 
-/// Pedalboards through a real ZeroMQ client: one stable file each, reads that never write, loads
-/// that check before they touch the rig, exports confined to the data folder.
+/// Pedalboards through a real ZeroMQ client: one stable MOD bundle each, reads that never write,
+/// loads that check before they touch the rig, exports confined to the data folder.
 @Suite(.timeLimit(.minutes(1))) struct PedalboardMethodTests {
     @Test func createSaveListRenameDuplicateDelete() async throws {
         let session = try await SessionHarness.start()
         let created = try await session.call("create_pedalboard", ["name": "Live", "description": "Friday"])
         let id = try #require(created["pedalboard_id"]?.stringValue)
         #expect(created["pedalboard"]?["name"] == "Live")
-        #expect(try session.pedalboardFiles() == ["\(id).json"])
+        #expect(id == "Live.pedalboard")
+        #expect(try session.pedalboardFiles() == [id])
 
         // Reads never write: the reference added a file on every get_current_pedalboard.
         for _ in 0..<3 { _ = try await session.call("get_current_pedalboard") }
-        #expect(try session.pedalboardFiles() == ["\(id).json"])
+        #expect(try session.pedalboardFiles() == [id])
         let current = try await session.call("get_current_pedalboard")
         #expect(current["pedalboard"]?["id"] == .string(id))
         #expect(current["saved"] == true)
@@ -25,13 +26,15 @@ import Testing
         let saved = try await session.call("save_pedalboard")
         #expect(saved["saved_id"] == .string(id))
         _ = try await session.call("save_current_pedalboard", ["name": "Live 2"])
-        #expect(try session.pedalboardFiles() == ["\(id).json"])
-        let onDisk = try JSONValue(
-            parsing: Data(contentsOf: URL(fileURLWithPath: "\(session.pedalboardsFolder)/\(id).json"))
-        )
+        #expect(try session.pedalboardFiles() == [id])
+        let onDisk = try PedalboardStore(dataDirectory: session.data).load(id: id)
         #expect(onDisk["name"] == "Live 2")
-        #expect(onDisk["_schema_version"] == 1)
-        #expect(onDisk["metadata"]?["saved_at"]?.stringValue != nil)
+        #expect(onDisk["description"] == "Friday")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: "\(session.pedalboardsFolder)/\(id)").contains(
+                "Live_2.ttl"
+            )
+        )
 
         let list = try await session.call("get_pedalboard_list")
         #expect(list["pedalboards"]?.arrayValue?.count == 1)

@@ -1,10 +1,14 @@
 import Foundation
+import LV2
 import Messaging
 import SessionService
 import Testing
 
 /// Pedalboards on disk: one stable file each, written durably, never read from a path an id made up.
 @Suite struct PedalboardStoreTests {
+    /// JSON boards need no plugin list.
+    let noPlugins = PluginCatalogue(plugins: [])
+
     static func store() throws -> (PedalboardStore, String) {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent(
             "store-\(getpid())-\(UUID().uuidString.prefix(6))"
@@ -32,8 +36,16 @@ import Testing
     @Test func savesOneStableFilePerPedalboard() throws {
         let (store, data) = try Self.store()
         defer { try? FileManager.default.removeItem(atPath: data) }
-        try store.save(id: "live-set_1", document: ["name": "Live", "plugins": [], "_schema_version": 1])
-        try store.save(id: "live-set_1", document: ["name": "Live", "plugins": ["x"], "_schema_version": 1])
+        try store.save(
+            id: "live-set_1",
+            document: ["name": "Live", "plugins": [], "_schema_version": 1],
+            catalogue: noPlugins
+        )
+        try store.save(
+            id: "live-set_1",
+            document: ["name": "Live", "plugins": ["x"], "_schema_version": 1],
+            catalogue: noPlugins
+        )
         #expect(try store.load(id: "live-set_1")["plugins"] == ["x"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.folder) == ["live-set_1.json"])
         #expect(try store.delete(id: "live-set_1"))
@@ -62,7 +74,7 @@ import Testing
         let (store, data) = try Self.store()
         defer { try? FileManager.default.removeItem(atPath: data) }
         for attempt: () throws -> Void in [
-            { try store.save(id: id, document: ["name": "x"]) }, { _ = try store.load(id: id) },
+            { try store.save(id: id, document: ["name": "x"], catalogue: noPlugins) }, { _ = try store.load(id: id) },
             { _ = try store.delete(id: id) },
         ] {
             let error = #expect(throws: RPCError.self) { try attempt() }
@@ -74,7 +86,7 @@ import Testing
     @Test func badFilesAreSkippedReportedAndNeverOverwritten() throws {
         let (store, data) = try Self.store()
         defer { try? FileManager.default.removeItem(atPath: data) }
-        try store.save(id: "good", document: ["name": "Good"])
+        try store.save(id: "good", document: ["name": "Good"], catalogue: noPlugins)
         let folder = store.folder
         try Data([0xFF, 0xFE, 0x7B]).write(to: URL(fileURLWithPath: "\(folder)/binary.json"))
         try "{\"name\": ".write(toFile: "\(folder)/truncated.json", atomically: true, encoding: .utf8)
@@ -94,7 +106,7 @@ import Testing
         #expect(error?.code == .storageError)
 
         // Saving over a corrupt file moves it aside first: nothing is lost.
-        try store.save(id: "truncated", document: ["name": "Fixed"])
+        try store.save(id: "truncated", document: ["name": "Fixed"], catalogue: noPlugins)
         #expect(try store.load(id: "truncated")["name"] == "Fixed")
         let kept = try FileManager.default.contentsOfDirectory(atPath: folder).filter {
             $0.hasPrefix("truncated.json.corrupt-")

@@ -120,7 +120,7 @@ struct SessionHarness {
         board.connections = connections
         let state = SessionState(pedalboard: board, storeID: "seeded-board")
         let store = try SessionStore(dataDirectory: data)
-        try store.pedalboards.save(id: "seeded-board", document: board.json)
+        try store.pedalboards.save(id: "seeded-board", document: board.json, catalogue: catalogue)
         try store.saveSession(state)
     }
 }

@@ -171,7 +171,7 @@ import Testing
         #expect(seen["pedalboard_created"]?["name"] == "Events")
         #expect(seen["pedalboard_created"]?["description"] == "")
         #expect(seen["pedalboard_saved"]?["id"] == .string(id))
-        #expect(seen["pedalboard_saved"]?["saved_path"]?.stringValue?.hasSuffix("\(id).json") == true)
+        #expect(seen["pedalboard_saved"]?["saved_path"]?.stringValue?.hasSuffix("/pedalboards/\(id)") == true)
         #expect(seen["snapshot_created"]?["snapshot_name"] == "One")
         await subscriber.shutdown()
         await session.stop()

@@ -166,7 +166,7 @@ public struct SessionState: Sendable, Equatable {
     public init(json: JSONValue) throws(RPCError) {
         guard case .object = json else { throw RPCError(.storageError, "The session file is not a JSON object") }
         var storeID = json["store_id"]?.stringValue
-        if let id = storeID, (try? PedalboardStore.validate(id: id)) == nil { storeID = nil }
+        if let id = storeID, (try? PedalboardStore.format(of: id)) == nil { storeID = nil }
         let pedalboard: Pedalboard?
         if let document = json["pedalboard"], !document.isNull {
             pedalboard = try Pedalboard(json: document, fallbackID: storeID ?? RequestID.make())

@@ -1,0 +1,16 @@
+#ifndef MARLISE_CLINUX_SHIM_H
+#define MARLISE_CLINUX_SHIM_H
+#include <fcntl.h>
+#include <stdio.h>
+
+/// Linux calls glibc declares only under _GNU_SOURCE, which Swift's Glibc module is built without.
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+#endif
+
+/// Swaps two paths in one step (both must exist): a reader sees the old folder or the new one.
+static inline int marlise_exchange(const char *first, const char *second) {
+    return renameat2(AT_FDCWD, first, AT_FDCWD, second, RENAME_EXCHANGE);
+}
+#endif
