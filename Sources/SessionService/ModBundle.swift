@@ -24,9 +24,11 @@ public enum ModBundle {
     /// Reads the bundle at `path` into a pedalboard whose id is `id`. Every file it reads is inside
     /// the bundle; a bundle that is not a pedalboard, or names files outside itself, is refused.
     public static func read(_ path: String, id: String) throws(RPCError) -> Pedalboard {
-        let folder = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let folder = path
+        guard kind(of: folder) == .typeDirectory else { throw RPCError(.storageError, "\(id) is not a folder") }
         let bundleURI = TurtleGraph.fileURI(folder + "/")
         var graph = TurtleGraph()
+        try requireFile(folder + "/manifest.ttl", id: id)
         do {
             try graph.read(file: folder + "/manifest.ttl")
         } catch {
@@ -43,6 +45,7 @@ public enum ModBundle {
             guard let relative = relativePath(file, under: bundleURI), !relative.contains("/") else {
                 throw RPCError(.storageError, "\(id): manifest.ttl names a file outside the bundle")
             }
+            try requireFile(folder + "/" + relative, id: id)
             do {
                 try graph.read(file: folder + "/" + relative)
             } catch {
@@ -79,6 +82,18 @@ public enum ModBundle {
         }
         try readSnapshots(folder + "/snapshots.json", into: &board)
         return board
+    }
+
+    /// What is at `path` itself (a link is a link, not what it points to).
+    private static func kind(of path: String) -> FileAttributeType? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+    }
+
+    /// A bundle's files are plain files: a link could lead the reader anywhere on the machine.
+    private static func requireFile(_ path: String, id: String) throws(RPCError) {
+        guard kind(of: path) == .typeRegular else {
+            throw RPCError(.storageError, "\(id): \((path as NSString).lastPathComponent) is not a plain file")
+        }
     }
 
     private static func plugins(
@@ -133,6 +148,8 @@ public enum ModBundle {
     }
 
     private static func readSnapshots(_ path: String, into board: inout Pedalboard) throws(RPCError) {
+        guard kind(of: path) != nil else { return }
+        try requireFile(path, id: board.id)
         guard let document = try DurableFile.read(path) else { return }
         let entries = document["snapshots"]?.arrayValue ?? []
         board.snapshots = entries.enumerated().compactMap { index, entry in

@@ -147,6 +147,15 @@ extension SessionServer {
         router.method("duplicate_pedalboard") { request in
             try await session.duplicatePedalboard(try request.pedalboard(), as: try request.string("new_name"))
         }
+        router.method("factory_copy_pedalboard") { request in
+            try await session.copyPedalboard(try request.pedalboard(), title: try request.string("title"))
+        }
+        router.method("pack_pedalboard_bundle") { request in try await session.packPedalboard(try request.pedalboard())
+        }
+        router.method("load_pedalboard_web") { request in
+            _ = try request.optionalString("filename")
+            return try await session.loadPedalboardWeb(base64: try request.string("file_data"))
+        }
         router.method("export_pedalboard") { request in
             let hasReference = try request.optionalString("id") != nil || request.optionalString("name") != nil
             return try await session.exportPedalboard(

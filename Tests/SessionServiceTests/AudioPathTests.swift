@@ -90,6 +90,43 @@ import Glibc
     }
 
     @Test func theRigComesBackAfterTheBridgeAndThenTheHostAreKilled() async throws {
+        try await withAudioPath { session, side, bridge in try await exercise(session, side: side, bridge: bridge) }
+    }
+
+    /// A board made on a MOD device (a bundle of mod-ui's layout) loads into the host with its
+    /// instance number, value and wires; packed and uploaded again it loads the same.
+    @Test func aModBundleLoadsIntoTheHostAndRoundTripsAsAnArchive() async throws {
+        try await withAudioPath { session, _, bridge in
+            let bundle = try ModBundleTests.writeModUIBundle(in: session.pedalboardsFolder)
+            for round in ["dropped in", "uploaded"] {
+                let loaded = try await session.call("load_pedalboard_bundle", ["bundlepath": .string(bundle)])
+                #expect(loaded["plugins_loaded"] == 1, "\(round)")
+                #expect(loaded["connections_created"] == 2, "\(round)")
+                #expect(try await Self.hostValue(bridge, 7, "gain") == -6, "\(round)")
+                let initJack: JSONValue = ["action": "audio", "method": "init_jack"]
+                _ = try await bridge.request(initJack.serialized())
+                try await eventually(within: .seconds(10)) {
+                    guard try await Self.jackPeers(bridge, "effect_7:input") == ["system:capture_1"],
+                        try await Self.jackPeers(bridge, "effect_7:output") == ["system:playback_1"]
+                    else { throw TestFailure("the bundle's wires are not in JACK") }
+                }
+                guard round == "dropped in" else { break }
+                let packed = try await session.call("pack_pedalboard_bundle", ["bundlepath": .string(bundle)])
+                _ = try await session.call("reset_session")
+                #expect(try await Self.hostValue(bridge, 7, "gain") == nil)
+                _ = try await session.call("remove_pedalboard", ["bundlepath": .string(bundle)])
+                let uploaded = try await session.call("load_pedalboard_web", ["file_data": packed["file_data"] ?? ""])
+                #expect(uploaded["bundlepath"] == .string(bundle))
+                _ = try await session.call("reset_session")
+            }
+        }
+    }
+
+    /// Runs `body` against jackd, marlise-host, marlise-bridge and a session service on free
+    /// ports, and stops them all whatever happens.
+    private func withAudioPath(
+        _ body: (SessionHarness, AudioSide, RPCClient) async throws -> Void
+    ) async throws {
         try await withJackServer { server in
             let side = try AudioSide(jack: server.name)
             try await side.startHost()
@@ -113,7 +150,7 @@ import Glibc
             )
             let bridge = RPCClient(RPCClientConfiguration(endpoint: side.bridgePorts.rep, timeout: .seconds(3)))
             do {
-                try await exercise(session, side: side, bridge: bridge)
+                try await body(session, side, bridge)
             } catch {
                 await bridge.shutdown()
                 await session.stop()
