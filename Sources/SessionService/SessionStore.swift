@@ -3,11 +3,12 @@ public import Messaging
 
 /// Everything the session keeps on disk under `SESSION_MANAGER_DATA_DIR`:
 ///
-/// - `pedalboards/<store id>.json` — one stable file per pedalboard, with its snapshots;
+/// - `pedalboards/` — the pedalboards (``PedalboardStore``): MOD bundles and v1 JSON files;
 /// - `session/current.json` — the current pedalboard as it is now, saved or not, for a restart,
 ///   with `session/current.journal` (``SessionJournal``), the knob turns made since;
 /// - `settings/{banks,favorites,config,presets}.json` — what the reference kept nowhere;
-/// - `exports/` — the only folder `export_pedalboard` writes to and `import_pedalboard` reads from.
+/// - `exports/` — the only folder `export_pedalboard` writes to and `import_pedalboard` reads from;
+/// - `user-files/` — the files plugins load, one folder per kind (``UserFiles``).
 ///
 /// Every write is durable (``DurableFile``). A file that cannot be read is reported and moved aside
 /// before anything replaces it.
@@ -15,6 +16,7 @@ public struct SessionStore: Sendable {
     public let dataDirectory: String
     public let pedalboards: PedalboardStore
     public let exportsFolder: String
+    public let userFiles: UserFiles
     let sessionFile: String
     let journalFile: String
     let settingsFolder: String
@@ -27,6 +29,7 @@ public struct SessionStore: Sendable {
         journalFile = base.appendingPathComponent("session/current.journal")
         settingsFolder = base.appendingPathComponent("settings")
         exportsFolder = base.appendingPathComponent("exports")
+        userFiles = UserFiles(dataDirectory: dataDirectory)
         for folder in [(sessionFile as NSString).deletingLastPathComponent, settingsFolder, exportsFolder] {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
