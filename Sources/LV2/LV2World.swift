@@ -7,17 +7,35 @@ import CLilv
 public final class LV2World {
     let world: OpaquePointer
     let nodes: Nodes
+    let modguiNodes: ModGUINodes
 
     /// nil only when lilv cannot allocate a world.
-    public init?() {
+    public convenience init?() {
+        self.init(searching: nil)
+    }
+
+    /// A world of the bundles under `folders` only, whatever `LV2_PATH` says: for tests and tools
+    /// that must see exactly the plugins they were given.
+    public convenience init?(folders: [String]) {
+        self.init(searching: folders)
+    }
+
+    private init?(searching folders: [String]?) {
         guard let world = lilv_world_new() else { return nil }
         self.world = world
+        if let folders {
+            let path = lilv_new_string(world, folders.joined(separator: ":"))
+            lilv_world_set_option(world, LILV_OPTION_LV2_PATH, path)
+            lilv_node_free(path)
+        }
         lilv_world_load_all(world)
         nodes = Nodes(world: world)
+        modguiNodes = ModGUINodes(world: world)
     }
 
     deinit {
         nodes.free()
+        modguiNodes.free()
         lilv_world_free(world)
     }
 }
@@ -50,6 +68,32 @@ struct Nodes {
             audio, control, cv, atom, event, output, midiEvent, unit, unitSymbol, preset, label, modBrand,
             minorVersion, microVersion,
         ] {
+            lilv_node_free(node)
+        }
+    }
+}
+
+/// The modgui vocabulary, made once per world.
+struct ModGUINodes {
+    let gui, resourcesDirectory, port, index, symbol, name: OpaquePointer
+    let files: [(ModGUI.File, OpaquePointer)]
+    let texts: [(ModGUI.Text, OpaquePointer)]
+
+    init(world: OpaquePointer) {
+        func node(_ uri: String) -> OpaquePointer { lilv_new_uri(world, uri) }
+        let modgui = "http://moddevices.com/ns/modgui#"
+        gui = node(modgui + "gui")
+        resourcesDirectory = node(modgui + "resourcesDirectory")
+        port = node(modgui + "port")
+        index = node("http://lv2plug.in/ns/lv2core#index")
+        symbol = node("http://lv2plug.in/ns/lv2core#symbol")
+        name = node("http://lv2plug.in/ns/lv2core#name")
+        files = ModGUI.File.allCases.map { ($0, node(modgui + $0.rawValue)) }
+        texts = ModGUI.Text.allCases.map { ($0, node(modgui + $0.rawValue)) }
+    }
+
+    func free() {
+        for node in [gui, resourcesDirectory, port, index, symbol, name] + files.map(\.1) + texts.map(\.1) {
             lilv_node_free(node)
         }
     }

@@ -17,6 +17,8 @@ public struct PluginInfo: Sendable, Equatable, Identifiable {
     /// Features the plugin cannot run without (`lv2:requiredFeature`).
     public var requiredFeatures: [String] = []
     public var optionalFeatures: [String] = []
+    /// The MOD web interface, when the bundle describes one.
+    public var modgui: ModGUI?
 
     public var id: String { uri }
 

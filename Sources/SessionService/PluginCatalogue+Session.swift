@@ -96,7 +96,7 @@ extension PluginInfo {
 
     /// The catalogue entry on the wire: Marlise's fields and, beside them, the ones mod-ui's web
     /// client reads (`microVersion`, `minorVersion`, `release`, `stability`, `label`, `license`,
-    /// `comment`, `bundles`, `gui`; `gui` stays empty for plugins without a modgui).
+    /// `comment`, `bundles`, `gui`; `gui` is empty for plugins without a modgui).
     public var json: JSONValue {
         let (minor, micro) = versionNumbers
         return [
@@ -104,12 +104,29 @@ extension PluginInfo {
             "version": .string(version), "minorVersion": .int(minor), "microVersion": .int(micro), "release": 0,
             "builder": "", "stability": .string(stability), "label": .string(name), "license": "", "comment": "",
             "category": category.isEmpty ? [] : [.string(category)], "bundle": .string(bundleURI),
-            "bundles": [.string(bundleURI)], "gui": [:],
+            "bundles": [.string(bundleURI)], "gui": modgui?.json ?? [:],
             "ports": portGroups, "port_list": portList, "parameters": .array(controlInputs.map(\.json)),
             "control_outputs": .array(controlOutputs.map(\.json)),
             "presets": .array(presets.map { ["uri": .string($0.uri), "label": .string($0.label)] }),
             "required_features": .array(requiredFeatures.map { .string($0) }),
         ]
+    }
+}
+
+extension ModGUI {
+    /// mod-ui's `gui` object: the resources directory and each file as absolute paths, the texts
+    /// its templates render, and `ports` when the modgui lays controls out; absent keys are
+    /// absent, which is what its web client tests for.
+    public var json: JSONValue {
+        var members: [String: JSONValue] = ["resourcesDirectory": .string(resourcesDirectory)]
+        for (file, path) in files { members[file.rawValue] = .string(path) }
+        for (text, value) in texts { members[text.rawValue] = .string(value) }
+        if !ports.isEmpty {
+            members["ports"] = .array(
+                ports.map { ["index": .int($0.index), "symbol": .string($0.symbol), "name": .string($0.name)] }
+            )
+        }
+        return .object(members)
     }
 }
 

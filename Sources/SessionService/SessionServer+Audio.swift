@@ -156,9 +156,6 @@ extension SessionServer {
                 "Pedalboard screenshots are not rendered (get_pedalboard_list: hasScreenshot false)",
             "check_pedalboard_image":
                 "Pedalboard screenshots are not rendered (get_pedalboard_list: hasScreenshot false)",
-            "get_plugin_image": "Plugins' modgui files are not served yet (every plugin lists gui: {})",
-            "get_plugin_file": "Plugins' modgui files are not served yet (every plugin lists gui: {})",
-            "get_plugin_custom_file": "Plugins' modgui files are not served yet (every plugin lists gui: {})",
             "login": "There are no user accounts", "logout": "There are no user accounts",
             "get_user_info": "There are no user accounts",
             "upload_file": "File access outside the data directory is refused",

@@ -23,6 +23,24 @@ extension SessionServer {
             let catalogue = try await onThread { PluginCatalogue.load() }
             return await session.rescan(catalogue)
         }
+        router.method("get_plugin_image") { request in
+            try await session.pluginImage(
+                uri: try request.string(oneOf: ["plugin_uri", "uri"]),
+                imageType: try request.string("image_type")
+            )
+        }
+        router.method("get_plugin_file") { request in
+            try await session.pluginFile(
+                uri: try request.string(oneOf: ["plugin_uri", "uri"]),
+                fileType: try request.string("file_type")
+            )
+        }
+        router.method("get_plugin_custom_file") { request in
+            try await session.pluginCustomFile(
+                uri: try request.string(oneOf: ["plugin_uri", "uri"]),
+                filename: try request.string("filename")
+            )
+        }
         for name in ["load_plugin", "add_plugin"] {
             router.method(name) { request in
                 var parameters: [String: Double] = [:]

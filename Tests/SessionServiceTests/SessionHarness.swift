@@ -38,11 +38,16 @@ struct SessionHarness {
         return configuration
     }
 
-    static func start(data: String? = nil, autoCreateDefault: Bool = false) async throws -> SessionHarness {
+    /// `plugins`, when given, is the catalogue instead of the shared scan.
+    static func start(
+        data: String? = nil,
+        autoCreateDefault: Bool = false,
+        plugins: PluginCatalogue? = nil
+    ) async throws -> SessionHarness {
         let data = data ?? makeDataDirectory()
         let server = try await SessionServer.start(
             try configuration(data: data, autoCreateDefault: autoCreateDefault),
-            catalogue: catalogue,
+            catalogue: plugins ?? catalogue,
             rpcEndpoint: "tcp://127.0.0.1:*",
             pubEndpoint: "tcp://127.0.0.1:*"
         )
