@@ -101,6 +101,7 @@ import Glibc
             for round in ["dropped in", "uploaded"] {
                 let loaded = try await session.call("load_pedalboard_bundle", ["bundlepath": .string(bundle)])
                 #expect(loaded["plugins_loaded"] == 1, "\(round)")
+                #expect(loaded["name"] == "Stage \"amp\"", "\(round)")
                 #expect(loaded["connections_created"] == 2, "\(round)")
                 #expect(try await Self.hostValue(bridge, 7, "gain") == -6, "\(round)")
                 let initJack: JSONValue = ["action": "audio", "method": "init_jack"]
