@@ -125,7 +125,8 @@ public enum ModBundle {
                     let value = graph.object(port, ingen + "value")?.number
                 else { continue }
                 let symbol = String(path.dropFirst(instance.count + 1))
-                if symbol != ":bypass" { plugin.parameters[symbol] = value }
+                // `:bypass`, `:presets` and the like are the host's own ports, not the plugin's.
+                if !symbol.hasPrefix(":") { plugin.parameters[symbol] = value }
             }
             plugins.append(plugin)
         }
