@@ -59,6 +59,8 @@ let package = Package(
 
         // Libraries: everything worth testing lives here.
         .target(name: "Locking", swiftSettings: strict),
+        // mod-host's wire protocol, for every side that speaks it.
+        .target(name: "ModHostWire", swiftSettings: strict),
         .target(
             name: "Messaging",
             dependencies: ["CZeroMQ", "Locking", .product(name: "Logging", package: "swift-log")],
@@ -161,6 +163,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
+        .testTarget(name: "ModHostWireTests", dependencies: ["ModHostWire"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
         .testTarget(
