@@ -98,7 +98,8 @@ let package = Package(
         .target(
             name: "Bridge",
             dependencies: [
-                "Messaging", "Health", "Jack", "LV2", "Locking", .product(name: "Logging", package: "swift-log"),
+                "Messaging", "Health", "Jack", "LV2", "Locking", "ModHostWire",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -178,7 +179,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "Locking", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "BridgeTests",
+            dependencies: ["Bridge", "Locking", "ModHostWire", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StackTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",
