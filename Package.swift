@@ -92,7 +92,9 @@ let package = Package(
         ),
         .target(
             name: "AudioHost",
-            dependencies: ["Jack", "LV2", "Locking", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Jack", "LV2", "Locking", "ModHostWire", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
