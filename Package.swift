@@ -79,7 +79,8 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Jack", "Health", "Locking", "Messaging", .product(name: "Logging", package: "swift-log"),
+                "Jack", "Health", "Locking", "Messaging", "ModHostWire",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -149,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "marlise-bench",
             dependencies: [
-                "Messaging", "Supervisor", "SessionService", "Jack",
+                "Messaging", "Supervisor", "SessionService", "Jack", "ModHostWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -161,7 +162,7 @@ let package = Package(
         // Tests: one target per library, sharing helpers through TestSupport.
         .target(
             name: "TestSupport",
-            dependencies: ["Messaging", "Jack", "Locking"],
+            dependencies: ["Messaging", "Jack", "Locking", "ModHostWire"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
