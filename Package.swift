@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "Bridge",
             dependencies: [
-                "Messaging", "Health", "Jack", "LV2", "Locking", "ModHostWire",
+                "Messaging", "Health", "Jack", "LV2", "Locking", "ModHostWire", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

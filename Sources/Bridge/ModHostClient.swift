@@ -1,3 +1,4 @@
+import CLinux
 import Dispatch
 import Foundation
 import Locking
@@ -286,8 +287,8 @@ public final class ModHostClient: Sendable {
         let probe = state.withLock { $0.command >= 0 ? dup($0.command) : -1 }
         guard probe >= 0 else { return false }
         defer { Glibc.close(probe) }
-        // POLLRDHUP (0x2000, the peer closed its side) is Linux's and hidden behind _GNU_SOURCE.
-        var entry = pollfd(fd: probe, events: 0x2000, revents: 0)
+        // Only the peer's closing of its side is asked for: no data is waited on.
+        var entry = pollfd(fd: probe, events: MARLISE_POLLRDHUP, revents: 0)
         var ready: Int32
         repeat { ready = poll(&entry, 1, 50) } while ready < 0 && errno == EINTR
         return ready == 0
