@@ -7,10 +7,13 @@ public enum ModHostTokens {
     /// Two spaces make an empty token, as in mod-host, which here is `many arguments`; an empty
     /// name (a leading space) is `not found`; an unclosed quote is `invalid argument`.
     public static func split(_ line: String) throws(ModHostParserError) -> [String] {
-        var text = Substring(line)
-        while let last = text.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
-            text.removeLast()
+        // Trimmed scalar by scalar, as mod-host trims bytes: "\r\n" is one Character, which no
+        // comparison with "\r" or "\n" would match.
+        var scalars = Substring(line).unicodeScalars
+        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
+            scalars.removeLast()
         }
+        let text = Substring(scalars)
         var tokens: [String] = []
         var current = ""
         var quoted = false

@@ -34,6 +34,7 @@ import Testing
 
     @Test func theHostsTokenizerAsModHostSplits() throws {
         #expect(try ModHostTokens.split("cpu_load \t\n") == ["cpu_load"])
+        #expect(try ModHostTokens.split("remove 1\r\n") == ["remove", "1"])
         #expect(try ModHostTokens.split(#"a "b  c"d e"#) == ["a", "b  cd", "e"])
         #expect(throws: ModHostParserError.notFound) { try ModHostTokens.split(" cpu_load") }
         #expect(throws: ModHostParserError.notFound) { try ModHostTokens.split("") }
