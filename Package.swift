@@ -59,6 +59,8 @@ let package = Package(
 
         // Libraries: everything worth testing lives here.
         .target(name: "Locking", swiftSettings: strict),
+        // mod-host's wire protocol, for every side that speaks it.
+        .target(name: "ModHostWire", swiftSettings: strict),
         .target(
             name: "Messaging",
             dependencies: ["CZeroMQ", "Locking", .product(name: "Logging", package: "swift-log")],
@@ -77,7 +79,8 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Jack", "Health", "Locking", "Messaging", .product(name: "Logging", package: "swift-log"),
+                "Jack", "Health", "Locking", "Messaging", "ModHostWire",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -90,13 +93,16 @@ let package = Package(
         ),
         .target(
             name: "AudioHost",
-            dependencies: ["Jack", "LV2", "Locking", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Jack", "LV2", "Locking", "ModHostWire", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
             name: "Bridge",
             dependencies: [
-                "Messaging", "Health", "Jack", "LV2", "Locking", .product(name: "Logging", package: "swift-log"),
+                "Messaging", "Health", "Jack", "LV2", "Locking", "ModHostWire", "CLinux",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -144,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "marlise-bench",
             dependencies: [
-                "Messaging", "Supervisor", "SessionService", "Jack",
+                "Messaging", "Supervisor", "SessionService", "Jack", "ModHostWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -156,11 +162,12 @@ let package = Package(
         // Tests: one target per library, sharing helpers through TestSupport.
         .target(
             name: "TestSupport",
-            dependencies: ["Messaging", "Jack", "Locking"],
+            dependencies: ["Messaging", "Jack", "Locking", "ModHostWire"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
         .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
+        .testTarget(name: "ModHostWireTests", dependencies: ["ModHostWire"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
         .testTarget(
@@ -175,7 +182,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "Locking", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "BridgeTests",
+            dependencies: ["Bridge", "Locking", "ModHostWire", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StackTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",

@@ -1,19 +1,12 @@
+import ModHostWire
+
 /// A command line of mod-host's protocol, split and checked against the command table.
 ///
-/// Tokens are separated by single spaces and may be double-quoted (`add "http://…" 1`), as in
-/// mod-host. Unlike mod-host, numbers are checked: `param_set x gain 2` is an `invalid argument`,
-/// not an order for instance 0.
+/// Tokens are split as mod-host splits them (``ModHostTokens``). Unlike mod-host, numbers are
+/// checked: `param_set x gain 2` is an `invalid argument`, not an order for instance 0.
 struct CommandLine: Equatable {
     var name: String
     var arguments: [String]
-}
-
-/// mod-host's parser errors, written as mod-host writes them (without `resp`).
-enum ParseFailure: String, Error, Equatable {
-    case notFound = "not found"
-    case fewArguments = "few arguments"
-    case manyArguments = "many arguments"
-    case invalidArgument = "invalid argument"
 }
 
 /// The argument kinds of a command, as in mod-host's format strings (`param_set %i %s %f`).
@@ -58,13 +51,8 @@ enum CommandTable {
     ]
 
     /// Splits and checks one command (its NUL already removed).
-    static func parse(_ text: String) throws(ParseFailure) -> CommandLine {
-        // mod-host trims trailing whitespace; a leading space makes the name empty.
-        var trimmed = Substring(text)
-        while let last = trimmed.last, last == " " || last == "\t" || last == "\r" || last == "\n" {
-            trimmed.removeLast()
-        }
-        let tokens = try tokenize(trimmed)
+    static func parse(_ text: String) throws(ModHostParserError) -> CommandLine {
+        let tokens = try ModHostTokens.split(text)
         guard let name = tokens.first, let shape = shapes[name] else { throw .notFound }
         let arguments = Array(tokens.dropFirst())
         if arguments.count < shape.arguments.count { throw .fewArguments }
@@ -77,27 +65,5 @@ enum CommandTable {
             }
         }
         return CommandLine(name: name, arguments: arguments)
-    }
-
-    /// Single spaces separate tokens (two spaces make an empty one, as in mod-host); `"…"` groups.
-    private static func tokenize(_ text: Substring) throws(ParseFailure) -> [String] {
-        var tokens: [String] = []
-        var current = ""
-        var quoted = false
-        for character in text {
-            if character == "\"" {
-                quoted.toggle()
-            } else if character == " " && !quoted {
-                tokens.append(current)
-                current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        guard !quoted else { throw .invalidArgument }
-        tokens.append(current)
-        if tokens.first?.isEmpty ?? true { throw .notFound }
-        if tokens.contains(where: \.isEmpty) { throw .manyArguments }
-        return tokens
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Jack
 import LV2
 import Logging
+import ModHostWire
 
 /// The host's state and its answer to every command. Used by the server thread only.
 final class Host {
@@ -29,9 +30,9 @@ final class Host {
         do {
             client = try JackClient(name: configuration.clientName, server: configuration.jackServer)
         } catch {
-            throw HostFailure(code: -201, message: "\(error)")
+            throw HostFailure(.jackClientCreation, "\(error)")
         }
-        guard let world = LV2World() else { throw HostFailure(code: -901, message: "lilv cannot make a world") }
+        guard let world = LV2World() else { throw HostFailure(.memoryAllocation, "lilv cannot make a world") }
         self.world = world
         features = HostFeatures(sampleRate: Double(client.sampleRate), maximumBlockLength: 8192)
         shared = .allocate(capacity: 1)
@@ -39,7 +40,7 @@ final class Host {
         do {
             try client.activate()
         } catch {
-            throw HostFailure(code: -202, message: "\(error)")
+            throw HostFailure(.jackClientActivation, "\(error)")
         }
     }
 
@@ -50,52 +51,52 @@ final class Host {
         shared.deallocate()
     }
 
-    /// Executes one command and returns the reply text (without its NUL).
-    func execute(_ text: String) -> String {
+    /// Executes one command and returns the reply.
+    func execute(_ text: String) -> ModHostReply {
         let command: CommandLine
         do {
             command = try CommandTable.parse(text)
         } catch {
-            return error.rawValue
+            return .parserError(error)
         }
-        if client.isShutDown { return "resp -201" }
+        if client.isShutDown { return .error(.jackClientCreation) }
         do {
             return try run(command)
         } catch {
             logger.notice("command failed", metadata: ["command": "\(command.name)", "error": "\(error)"])
-            return "resp \(error.code)"
+            return .error(error.code)
         }
     }
 
-    private func run(_ command: CommandLine) throws(HostFailure) -> String {
+    private func run(_ command: CommandLine) throws(HostFailure) -> ModHostReply {
         let arguments = command.arguments
         func int(_ index: Int) -> Int { Int(arguments[index]) ?? 0 }
         func number(_ index: Int) -> Double { Double(arguments[index]) ?? 0 }
         switch command.name {
         case "add":
-            return "resp \(try add(uri: arguments[0], number: int(1)))"
+            return .status(try add(uri: arguments[0], number: int(1)))
         case "remove":
             try remove(int(0))
-            return "resp 0"
+            return .status(0)
         case "activate":
             // Instances are always active here; answered for the protocol's sake.
             _ = try instance(int(0))
-            return "resp 0"
+            return .status(0)
         case "bypass":
             try instance(int(0)).bypassed = int(1) != 0
-            return "resp 0"
+            return .status(0)
         case "param_set":
             try setParameter(int(0), arguments[1], number(2))
-            return "resp 0"
+            return .status(0)
         case "param_get":
             let found = try instance(int(0))
             guard let value = found.value(arguments[1]) else { throw HostFailure.symbol(arguments[1]) }
-            return "resp 0 " + format4(value)
+            return .value(Double(value))
         case "multi_param_set":
             let count = int(2)
             guard count >= 0, arguments.count == 3 + count else { throw ParseFailureReply.invalid }
             for index in 0..<count { try setParameter(int(3 + index), arguments[0], number(1)) }
-            return "resp 0"
+            return .status(0)
         case "params_flush":
             let found = try instance(int(0))
             let count = int(2)
@@ -107,25 +108,25 @@ final class Host {
                 }
                 guard found.set(symbol, value) != nil else { throw HostFailure.symbol(symbol) }
             }
-            return "resp 0"
+            return .status(0)
         case "connect":
             do { try client.connect(arguments[0], arguments[1]) } catch {
-                throw HostFailure(code: -205, message: "\(error)")
+                throw HostFailure(.jackPortConnection, "\(error)")
             }
-            return "resp 0"
+            return .status(0)
         case "disconnect":
             do { try client.disconnect(arguments[0], arguments[1]) } catch {
-                throw HostFailure(code: -206, message: "\(error)")
+                throw HostFailure(.jackPortDisconnection, "\(error)")
             }
-            return "resp 0"
+            return .status(0)
         case "disconnect_all":
             do { try client.disconnectAll(arguments[0]) } catch {
-                throw HostFailure(code: -206, message: "\(error)")
+                throw HostFailure(.jackPortDisconnection, "\(error)")
             }
-            return "resp 0"
+            return .status(0)
         case "preset_load":
             try loadPreset(int(0), arguments[1])
-            return "resp 0"
+            return .status(0)
         case "preset_save":
             let found = try instance(int(0))
             do {
@@ -138,78 +139,78 @@ final class Host {
                     features: features
                 )
             } catch {
-                throw HostFailure(code: -105, message: error.message)
+                throw HostFailure(.lv2CantLoadState, error.message)
             }
-            return "resp 0"
+            return .status(0)
         case "preset_show":
-            return world.presetText(arguments[0], features: features) ?? ""
+            return .text(world.presetText(arguments[0], features: features) ?? "")
         case "monitor_output":
             // mod-host's inverted boolean: 1 is success.
             guard let found = instances[int(0)], let port = found.control(arguments[1]), port.direction == .output
-            else { return "resp 0" }
+            else { return .status(0) }
             monitors[MonitorKey(instance: found.number, symbol: port.symbol)] = .some(nil)
-            return "resp 1"
+            return .status(1)
         case "monitor_output_off":
             let key = MonitorKey(instance: int(0), symbol: arguments[1])
-            return monitors.removeValue(forKey: key) == nil ? "resp 0" : "resp 1"
+            return .status(monitors.removeValue(forKey: key) == nil ? 0 : 1)
         case "cpu_load":
-            return "resp 0 " + format4(client.cpuLoad)
+            return .value(Double(client.cpuLoad))
         case "max_cpu_load":
             sampleLoad()
-            return "resp 0 " + format4(maxCPULoad)
+            return .value(Double(maxCPULoad))
         case "transport":
             transport = (int(0) != 0, number(1), number(2))
             if transport.rolling { client.startTransport() } else { client.stopTransport() }
             reportTransport()
-            return "resp 0"
+            return .status(0)
         case "set_bpm":
-            guard number(0) > 0 else { throw HostFailure(code: -207, message: "tempo must be positive") }
+            guard number(0) > 0 else { throw HostFailure(.jackValueOutOfRange, "tempo must be positive") }
             transport.beatsPerMinute = number(0)
             reportTransport()
-            return "resp 0"
+            return .status(0)
         case "set_bpb":
-            guard number(0) > 0 else { throw HostFailure(code: -207, message: "beats per bar must be positive") }
+            guard number(0) > 0 else { throw HostFailure(.jackValueOutOfRange, "beats per bar must be positive") }
             transport.beatsPerBar = number(0)
             reportTransport()
-            return "resp 0"
+            return .status(0)
         case "output_data_ready":
             feedback.clientReady()
-            return "resp 0"
+            return .status(0)
         case "feature_enable":
             guard arguments[0] == "processing" else {
-                throw HostFailure(code: -902, message: "feature '\(arguments[0])' is not offered")
+                throw HostFailure(.invalidOperation, "feature '\(arguments[0])' is not offered")
             }
             shared.pointee.processing.store(int(1) != 0, ordering: .relaxed)
-            return "resp 0"
+            return .status(0)
         case "wait_audio_cycle":
             waitCycle()
-            return "resp 0"
+            return .status(0)
         case "help":
             // mod-host prints help on its own stdout and answers nothing; a client would hang.
-            throw HostFailure(code: -902, message: "help is not offered on the socket")
+            throw HostFailure(.invalidOperation, "help is not offered on the socket")
         case "quit":
             quitRequested = true
-            return "resp 0"
+            return .status(0)
         default:
-            return ParseFailure.notFound.rawValue
+            return .parserError(.notFound)
         }
     }
 
     // MARK: - Instances
 
     private func instance(_ number: Int) throws(HostFailure) -> HostedInstance {
-        guard Self.instanceRange.contains(number) else { throw HostFailure(code: -1, message: "instance \(number)") }
+        guard Self.instanceRange.contains(number) else { throw HostFailure(.instanceInvalid, "instance \(number)") }
         guard let found = instances[number] else {
-            throw HostFailure(code: -3, message: "no instance \(number)")
+            throw HostFailure(.instanceNonExists, "no instance \(number)")
         }
         return found
     }
 
     private func add(uri: String, number: Int) throws(HostFailure) -> Int {
         guard Self.instanceRange.contains(number) else {
-            throw HostFailure(code: -1, message: "instance \(number) is outside 0…9999")
+            throw HostFailure(.instanceInvalid, "instance \(number) is outside 0…9999")
         }
-        guard instances[number] == nil else { throw HostFailure(code: -2, message: "instance \(number) exists") }
+        guard instances[number] == nil else { throw HostFailure(.instanceAlreadyExists, "instance \(number) exists") }
         do {
             instances[number] = try HostedInstance(
                 number: number,
@@ -254,7 +255,7 @@ final class Host {
     private func loadPreset(_ number: Int, _ uri: String) throws(HostFailure) {
         let found = try instance(number)
         guard let values = world.presetValues(uri, features: features) else {
-            throw HostFailure(code: -105, message: "no preset \(uri)")
+            throw HostFailure(.lv2CantLoadState, "no preset \(uri)")
         }
         for (symbol, value) in values { found.set(symbol, value) }
     }
@@ -299,16 +300,14 @@ struct MonitorKey: Hashable {
 
 extension HostFailure {
     static func symbol(_ symbol: String) -> HostFailure {
-        HostFailure(code: -103, message: "no control port '\(symbol)'")
+        HostFailure(.lv2InvalidParamSymbol, "no control port '\(symbol)'")
     }
 }
 
 /// A variadic command whose counts do not add up: mod-host reads past its list; we refuse it.
 enum ParseFailureReply {
-    static let invalid = HostFailure(code: -902, message: "argument counts do not match")
+    static let invalid = HostFailure(.invalidOperation, "argument counts do not match")
 }
 
-/// mod-host's `%.4f`.
-func format4<T: BinaryFloatingPoint>(_ value: T) -> String { String(format: "%.4f", Double(value)) }
 /// mod-host's `%f`.
 func format6<T: BinaryFloatingPoint>(_ value: T) -> String { String(format: "%f", Double(value)) }

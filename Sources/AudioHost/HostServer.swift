@@ -1,6 +1,7 @@
 import Foundation
 import Locking
 public import Logging
+import ModHostWire
 
 #if canImport(Glibc)
 import Glibc
@@ -93,10 +94,12 @@ struct ServerLoop {
     private let logger: Logger
     private let commandListener: Int32
     private let feedbackListener: Int32?
-    private var commandClients: [Int32: [UInt8]] = [:]
+    /// Each command client's commands, cut at their NULs; a command longer than ``commandLimit``
+    /// without its NUL is refused and dropped.
+    private var commandClients: [Int32: NULFramer] = [:]
     /// Feedback readers and what is still to be sent to each.
     private var feedbackClients: [Int32: [UInt8]] = [:]
-    /// A command longer than this without its NUL is refused and dropped.
+    /// The most bytes held for one client: an unfinished command, or feedback it has not read.
     static let commandLimit = 1 << 20
 
     init(configuration: HostConfiguration, host: Host, wake: WakePipe, logger: Logger) throws(HostFailure) {
@@ -137,7 +140,9 @@ struct ServerLoop {
                 if entry.fd == wake.read {
                     wake.drain()
                 } else if entry.fd == commandListener {
-                    while let fd = acceptConnection(commandListener) { commandClients[fd] = [] }
+                    while let fd = acceptConnection(commandListener) {
+                        commandClients[fd] = NULFramer(limit: Self.commandLimit)
+                    }
                 } else if entry.fd == feedbackListener {
                     while let fd = acceptConnection(entry.fd) {
                         feedbackClients[fd] = []
@@ -168,19 +173,19 @@ struct ServerLoop {
             commandClients[fd] = nil
             return
         }
-        var buffer = commandClients[fd, default: []] + bytes
+        // Taken out while in use, so appending does not copy the buffer the dictionary still holds.
+        var framer = commandClients.removeValue(forKey: fd) ?? NULFramer(limit: Self.commandLimit)
+        framer.append(bytes)
         var replies: [UInt8] = []
-        while let end = buffer.firstIndex(of: 0) {
-            let text = String(decoding: buffer[..<end], as: UTF8.self)
-            buffer.removeSubrange(...end)
-            replies += Array(host.execute(text).utf8) + [0]
-            if host.quitRequested { break }
+        do {
+            while let command = try framer.next() {
+                replies += NULFramer.frame(host.execute(String(decoding: command, as: UTF8.self)).text)
+                if host.quitRequested { break }
+            }
+        } catch {
+            replies += NULFramer.frame(ModHostReply.parserError(.invalidArgument).text)
         }
-        if buffer.count > Self.commandLimit {
-            buffer.removeAll()
-            replies += Array(ParseFailure.invalidArgument.rawValue.utf8) + [0]
-        }
-        commandClients[fd] = buffer
+        commandClients[fd] = framer
         if !replies.isEmpty && !sendAll(fd, replies) {
             close(fd)
             commandClients[fd] = nil
@@ -217,7 +222,7 @@ struct ServerLoop {
     /// Sends a waiting batch to every reader (once there is one).
     private mutating func flushFeedback() {
         guard !feedbackClients.isEmpty, let batch = host.feedback.nextBatch() else { return }
-        let bytes: [UInt8] = batch.flatMap { Array($0.utf8) + [0] }
+        let bytes: [UInt8] = batch.flatMap(NULFramer.frame)
         for fd in feedbackClients.keys {
             feedbackClients[fd]?.append(contentsOf: bytes)
             writeFeedback(fd)

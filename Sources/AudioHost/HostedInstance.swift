@@ -1,5 +1,6 @@
 import Jack
 import LV2
+import ModHostWire
 import Synchronization
 
 /// One plugin instance: its JACK client `effect_<N>`, its lilv instance and the memory its
@@ -28,13 +29,13 @@ final class HostedInstance {
         do {
             plugin = try LoadedPlugin(world: world, uri: uri, features: features)
         } catch {
-            throw HostFailure(code: error.kind == .unknownURI ? -101 : -102, message: error.message)
+            throw HostFailure(error.kind == .unknownURI ? .lv2InvalidURI : .lv2Instantiation, error.message)
         }
         let client: JackClient
         do {
             client = try JackClient(name: "effect_\(number)", server: server)
         } catch {
-            throw HostFailure(code: -201, message: "\(error)")
+            throw HostFailure(.jackClientCreation, "\(error)")
         }
         self.number = number
         self.plugin = plugin
@@ -97,7 +98,7 @@ final class HostedInstance {
                     break
                 }
             } catch {
-                failure = HostFailure(code: -204, message: "\(error)")
+                failure = HostFailure(.jackPortRegister, "\(error)")
             }
             (realtimePorts + slot).initialize(to: realtimePort)
         }
@@ -133,7 +134,7 @@ final class HostedInstance {
             try client.activate()
         } catch {
             close()
-            throw HostFailure(code: -202, message: "\(error)")
+            throw HostFailure(.jackClientActivation, "\(error)")
         }
     }
 
@@ -202,14 +203,14 @@ final class HostedInstance {
 
 /// A command failed with one of mod-host's codes (its `resp <negative code>` replies).
 struct HostFailure: Error, CustomStringConvertible {
-    var code: Int
+    var code: ModHostErrorCode
     var message: String
 
-    init(code: Int, message: String) {
+    init(_ code: ModHostErrorCode, _ message: String) {
         self.code = code
         // Messages quote what clients sent, which may be huge.
         self.message = message.count > 300 ? String(message.prefix(300)) + "…" : message
     }
 
-    var description: String { "\(code): \(message)" }
+    var description: String { "\(code.rawValue): \(message)" }
 }

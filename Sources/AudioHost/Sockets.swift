@@ -1,6 +1,7 @@
 // Every POSIX socket call of the host lives in this file.
 
 import Foundation
+import ModHostWire
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Glibc
 /// A listening TCP socket on an IPv4 address.
 func listenTCP(address: String, port: UInt16) throws(HostFailure) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw HostFailure(code: -1, message: "socket: \(errnoText())") }
+    guard fd >= 0 else { throw HostFailure(.invalidOperation, "socket: \(errnoText())") }
     var yes: Int32 = 1
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
     var socketAddress = sockaddr_in()
@@ -17,7 +18,7 @@ func listenTCP(address: String, port: UInt16) throws(HostFailure) -> Int32 {
     socketAddress.sin_port = port.bigEndian
     guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else {
         close(fd)
-        throw HostFailure(code: -1, message: "'\(address)' is not an IPv4 address")
+        throw HostFailure(.invalidOperation, "'\(address)' is not an IPv4 address")
     }
     let bound = withUnsafePointer(to: &socketAddress) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -27,7 +28,7 @@ func listenTCP(address: String, port: UInt16) throws(HostFailure) -> Int32 {
     guard bound == 0, listen(fd, 16) == 0 else {
         let text = errnoText()
         close(fd)
-        throw HostFailure(code: -1, message: "cannot listen on \(address):\(port): \(text)")
+        throw HostFailure(.invalidOperation, "cannot listen on \(address):\(port): \(text)")
     }
     setNonBlocking(fd)
     return fd

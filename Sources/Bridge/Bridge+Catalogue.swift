@@ -1,6 +1,7 @@
 import Foundation
 import LV2
 import Messaging
+import ModHostWire
 
 /// Plugin methods answered from the LV2 catalogue (lilv), plus presets and bundles, which also
 /// involve mod-host (`preset_load`, `preset_save`, `bundle_add`, `bundle_remove`).

@@ -1,5 +1,6 @@
 import Foundation
 import Messaging
+import ModHostWire
 
 /// Passthrough to mod-host: `{"command": "…"}` and `{"name": …, "args": […]}`.
 extension Bridge {
@@ -76,16 +77,5 @@ extension Bridge {
             return "effect_\(instance.number)" + token[colon...]
         }
         return token
-    }
-}
-
-extension ModHostReply {
-    /// The reply as mod-host wrote it.
-    public var text: String {
-        switch self {
-        case .status(let code): "resp \(code)"
-        case .value(let value): "resp 0 " + String(format: "%.4f", value)
-        case .parserError(let text), .text(let text): text
-        }
     }
 }

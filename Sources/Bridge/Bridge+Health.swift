@@ -1,6 +1,7 @@
 import Foundation
 import Health
 public import Messaging
+import ModHostWire
 
 /// The health endpoint, and what the bridge does when its link to mod-host changes.
 extension Bridge {
@@ -92,11 +93,9 @@ extension Bridge {
             guard let probe = try? ModHostCommand("param_get", [.int(instance.number), .word(":marlise-probe")]) else {
                 continue
             }
-            switch try? await link.send(probe) {
-            case .status(-3)?: lost.append(instance)
-            case nil: return  // gone again: the next reconnection asks again
-            default: kept.append(instance)
-            }
+            // Gone again: the next reconnection asks again.
+            guard let reply = try? await link.send(probe) else { return }
+            if reply.errorCode == .instanceNonExists { lost.append(instance) } else { kept.append(instance) }
         }
         registry.withLock { registry in
             for instance in lost { registry.remove(instance.id) }

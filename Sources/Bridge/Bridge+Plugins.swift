@@ -1,6 +1,7 @@
 import Foundation
 import LV2
 import Messaging
+import ModHostWire
 
 /// `{"action": "plugin", "method": …}`: plugin instances in mod-host, and the LV2 catalogue.
 extension Bridge {
@@ -154,7 +155,7 @@ extension Bridge {
             var reply: ModHostReply
             do {
                 reply = try await link.send(command)
-                if reply == .status(-2), attempt == 0, number == preferred, let adopting {
+                if reply == .error(.instanceAlreadyExists), attempt == 0, number == preferred, let adopting {
                     if await hostRuns(adopting, as: number) { return (number, true) }
                     _ = try await link.send(Self.command("remove", [.int(number)]))
                     reply = try await link.send(command)
@@ -164,7 +165,7 @@ extension Bridge {
                 throw error
             }
             if reply == .status(number) { return (number, false) }
-            if reply == .status(-2) { continue }  // taken outside this bridge: stays reserved
+            if reply == .error(.instanceAlreadyExists) { continue }  // taken outside this bridge: stays reserved
             registry.withLock { $0.release(number) }
             let failure = reply.failure ?? ModHostFailure(code: 0, name: "UNEXPECTED_REPLY")
             throw BridgeError(host: failure, command: command, raw: reply.text)

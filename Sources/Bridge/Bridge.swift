@@ -2,6 +2,7 @@ import Foundation
 import Locking
 public import Logging
 public import Messaging
+import ModHostWire
 
 /// The bridge between JSON over ZeroMQ and mod-host's TCP text protocol: a drop-in for the C++
 /// modhost-bridge (same endpoints, environment and JSON shapes) without its defects.

@@ -1,4 +1,5 @@
 public import Messaging
+public import ModHostWire
 
 /// A request the bridge could not carry out: written on the wire as the C++ bridge's
 /// `{"error": "…"}`, with `"success": false` and a stable `code` beside it, and mod-host's own code

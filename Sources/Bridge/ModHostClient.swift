@@ -1,7 +1,9 @@
+import CLinux
 import Dispatch
 import Foundation
 import Locking
 import Messaging
+public import ModHostWire
 
 #if canImport(Glibc)
 import Glibc
@@ -167,7 +169,7 @@ public final class ModHostClient: Sendable {
         }
         // One command is in flight at a time and mod-host answers each with one NUL-terminated
         // reply, so whatever arrives up to the NUL is this command's reply.
-        var reply: [UInt8] = []
+        var framer = NULFramer()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -180,14 +182,12 @@ public final class ModHostClient: Sendable {
                 dropConnection(reason: "mod-host closed the connection")
                 return .failure(ModHostError(kind: .unavailable, message: "mod-host closed the connection"))
             }
-            if let end = buffer[..<count].firstIndex(of: 0) {
-                reply += buffer[..<end]
-                return .success(ModHostReply(Data(reply)))
-            }
-            reply += buffer[..<count]
-            if reply.count > 1 << 20 {
-                dropConnection(reason: "reply longer than 1 MiB without its NUL")
-                return .failure(ModHostError(kind: .unavailable, message: "reply longer than 1 MiB without its NUL"))
+            framer.append(buffer[..<count])
+            do {
+                if let reply = try framer.next() { return .success(ModHostReply(reply)) }
+            } catch {
+                dropConnection(reason: "reply: \(error)")
+                return .failure(ModHostError(kind: .unavailable, message: "reply: \(error)"))
             }
         }
     }
@@ -242,7 +242,7 @@ public final class ModHostClient: Sendable {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
-            guard let messages = try? framer.append(Data(buffer[..<count])) else { break }
+            guard let messages = try? framer.messages(after: buffer[..<count]) else { break }
             for message in messages {
                 let text = String(decoding: message, as: UTF8.self)
                 if text == "data_finish" {
@@ -287,8 +287,8 @@ public final class ModHostClient: Sendable {
         let probe = state.withLock { $0.command >= 0 ? dup($0.command) : -1 }
         guard probe >= 0 else { return false }
         defer { Glibc.close(probe) }
-        // POLLRDHUP (0x2000, the peer closed its side) is Linux's and hidden behind _GNU_SOURCE.
-        var entry = pollfd(fd: probe, events: 0x2000, revents: 0)
+        // Only the peer's closing of its side is asked for: no data is waited on.
+        var entry = pollfd(fd: probe, events: MARLISE_POLLRDHUP, revents: 0)
         var ready: Int32
         repeat { ready = poll(&entry, 1, 50) } while ready < 0 && errno == EINTR
         return ready == 0

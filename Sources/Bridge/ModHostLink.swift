@@ -1,5 +1,6 @@
 import Locking
 import Messaging
+public import ModHostWire
 
 /// Keeps the bridge connected to mod-host: connects, notices a loss, reconnects with backoff, and
 /// lets commands through only while connected, so that a call made while mod-host is down fails

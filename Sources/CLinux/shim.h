@@ -13,4 +13,12 @@ int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpa
 static inline int marlise_exchange(const char *first, const char *second) {
     return renameat2(AT_FDCWD, first, AT_FDCWD, second, RENAME_EXCHANGE);
 }
+
+/// poll(2)'s "the peer closed its writing side", which glibc declares only under _GNU_SOURCE; the
+/// value is the kernel's own (asm-generic/poll.h).
+#include <poll.h>
+#ifndef POLLRDHUP
+#define POLLRDHUP 0x2000
+#endif
+static const short MARLISE_POLLRDHUP = POLLRDHUP;
 #endif

@@ -1,6 +1,7 @@
 import Foundation
 import Jack
 import Messaging
+import ModHostWire
 
 #if canImport(Glibc)
 import Glibc
@@ -124,13 +125,13 @@ enum ProbeRunner {
 
     /// Sends `cpu_load` and waits for a NUL-terminated `resp`.
     private static func askCPULoad(_ fd: Int32, port: Int, timeout: Duration) -> Result<Void, ProbeFailure> {
-        let command = Array("cpu_load\0".utf8)
+        let command = NULFramer.frame("cpu_load")
         guard command.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == command.count
         else { return .failure(ProbeFailure(message: "port \(port): cannot send")) }
         let deadline = ContinuousClock.now + timeout
-        var reply: [UInt8] = []
+        var framer = NULFramer()
         var buffer = [UInt8](repeating: 0, count: 256)
-        while !reply.contains(0) {
+        while true {
             let left = deadline - ContinuousClock.now
             let milliseconds = Int32(
                 max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
@@ -141,12 +142,18 @@ enum ProbeRunner {
             }
             let count = recv(fd, &buffer, buffer.count, 0)
             guard count > 0 else { return .failure(ProbeFailure(message: "port \(port): closed without a reply")) }
-            reply += buffer[..<count]
+            framer.append(buffer[..<count])
+            let reply: [UInt8]?
+            do { reply = try framer.next() } catch {
+                return .failure(ProbeFailure(message: "port \(port): reply to cpu_load: \(error)"))
+            }
+            guard let reply else { continue }
+            switch ModHostReply(reply) {
+            case .status, .value: return .success(())
+            case .parserError, .text:
+                return .failure(ProbeFailure(message: "port \(port): unexpected reply to cpu_load"))
+            }
         }
-        guard reply.starts(with: Array("resp ".utf8)) else {
-            return .failure(ProbeFailure(message: "port \(port): unexpected reply to cpu_load"))
-        }
-        return .success(())
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Jack
 import Messaging
+import ModHostWire
 import Supervisor
 
 #if canImport(Glibc)
@@ -321,6 +322,7 @@ private func freeTCPPort() throws -> Int {
 final class TCPPeer {
     private let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 4096)
+    private var framer = NULFramer()
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -347,11 +349,10 @@ final class TCPPeer {
 
     /// One command, NUL-terminated in one write; the reply up to its NUL.
     func call(_ command: String) throws -> String {
-        let bytes = Array(command.utf8) + [0]
+        let bytes = NULFramer.frame(command)
         guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
             throw BenchFailure("send failed")
         }
-        var reply: [UInt8] = []
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
@@ -360,11 +361,8 @@ final class TCPPeer {
                     "no reply to '\(command)': " + (count == 0 ? "closed" : String(cString: strerror(errno)))
                 )
             }
-            if let end = buffer[..<count].firstIndex(of: 0) {
-                reply += buffer[..<end]
-                return String(decoding: reply, as: UTF8.self)
-            }
-            reply += buffer[..<count]
+            framer.append(buffer[..<count])
+            if let reply = try framer.next() { return String(decoding: reply, as: UTF8.self) }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Bridge
 import Foundation
+import ModHostWire
 import TestSupport
 import Testing
 
@@ -32,7 +33,7 @@ import Glibc
         #expect(try await client.send(ModHostCommand("param_get", [.int(0), .word("gain")])) == .value(6.5))
         let missing = try await client.send(ModHostCommand("param_get", [.int(77), .word("gain")]))
         #expect(missing.failure?.name == "ERR_INSTANCE_NON_EXISTS")
-        #expect(try await client.send(ModHostCommand(raw: "bogus")) == .parserError("not found"))
+        #expect(try await client.send(ModHostCommand(raw: "bogus")) == .parserError(.notFound))
         #expect(peer.connections == 1, "one connection pair for every command")
     }
 

@@ -1,6 +1,7 @@
 import Bridge
 import Foundation
 import Locking
+import ModHostWire
 
 #if canImport(Glibc)
 import Glibc
@@ -57,11 +58,11 @@ final class ScriptedModHost: Sendable {
                 while true {
                     let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
                     if count <= 0 { break }
-                    for message in (try? framer.append(Data(buffer[..<count]))) ?? [] {
+                    for message in (try? framer.messages(after: buffer[..<count])) ?? [] {
                         let text = String(decoding: message, as: UTF8.self)
                         shared.received.withLock { $0.append(text) }
                         guard let reply = respond(text) else { continue }
-                        let bytes = Array(reply.utf8) + [0]
+                        let bytes = NULFramer.frame(reply)
                         // Sent in two pieces, so the client must reassemble.
                         let half = bytes.count / 2
                         _ = bytes[..<half].withUnsafeBytes {
@@ -89,7 +90,7 @@ final class ScriptedModHost: Sendable {
 
     /// Writes NUL-terminated messages on the current feedback connection.
     func pushFeedback(_ messages: [String]) {
-        let bytes: [UInt8] = messages.reduce(into: []) { $0 += Array($1.utf8) + [0] }
+        let bytes: [UInt8] = messages.flatMap(NULFramer.frame)
         shared.feedback.withLock { fd in
             _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         }

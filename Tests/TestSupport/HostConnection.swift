@@ -1,4 +1,5 @@
 import Foundation
+import ModHostWire
 
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +8,7 @@ import Glibc
 /// A plain TCP client of the host's command or feedback port, blocking with a timeout.
 public final class HostConnection: @unchecked Sendable {  // Used by one test at a time.
     public private(set) var fd: Int32
-    private var buffer: [UInt8] = []
+    private var framer = NULFramer()
 
     public init(port: Int, timeout: Double = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -52,21 +53,17 @@ public final class HostConnection: @unchecked Sendable {  // Used by one test at
     /// The next NUL-terminated message, or nil on timeout or end of stream.
     public func message() throws -> String? {
         while true {
-            if let end = buffer.firstIndex(of: 0) {
-                let text = String(decoding: buffer[..<end], as: UTF8.self)
-                buffer.removeSubrange(...end)
-                return text
-            }
+            if let message = try framer.next() { return String(decoding: message, as: UTF8.self) }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let count = recv(fd, &chunk, chunk.count, 0)
             if count <= 0 { return nil }
-            buffer += chunk[0..<count]
+            framer.append(chunk[0..<count])
         }
     }
 
     /// Sends one command with its NUL and returns the reply.
     public func call(_ command: String) throws -> String {
-        try write(Array(command.utf8) + [0])
+        try write(NULFramer.frame(command))
         guard let reply = try message() else { throw TestFailure("no reply to '\(command)'") }
         return reply
     }
