@@ -18,7 +18,7 @@ public struct LogError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(path): \(reason)" }
 }
 
-/// One service's log: `<directory>/<name>.log`, one timestamped line per line the child writes,
+/// One service's log: `<directory>/<fileName>.log`, one timestamped line per line the child writes,
 /// tagged with its stream, rotated by size.
 ///
 /// The child's pipes are drained all the time on a thread of their own, in large reads, so a chatty
@@ -30,10 +30,12 @@ public final class ServiceLog: Sendable {
     private let echo: Bool
     private let drained = Locked<[OneShotBox]>([])
 
-    /// Opens (creating the folder if needed) `<directory>/<name>.log` for appending.
+    /// Opens (creating the folder if needed) `<directory>/<fileName>.log` for appending; `name`, the
+    /// service's, prefixes the lines echoed on the terminal.
     public init(
         directory: String,
         name: String,
+        fileName: String? = nil,
         maxBytes: Int = 10 << 20,
         keep: Int = 5,
         echo: Bool = false
@@ -46,7 +48,7 @@ public final class ServiceLog: Sendable {
             throw LogError(path: directory, reason: "cannot create the log folder: \(error.localizedDescription)")
         }
         self.name = name
-        path = (directory as NSString).appendingPathComponent("\(name).log")
+        path = (directory as NSString).appendingPathComponent("\(fileName ?? name).log")
         file = Locked(try LogFile(path: path, maxBytes: maxBytes, keep: keep))
         self.echo = echo
     }

@@ -76,6 +76,7 @@ public actor Supervisor {
             let log = try ServiceLog(
                 directory: configuration.logDirectory,
                 name: spec.name,
+                fileName: spec.logName,
                 maxBytes: configuration.logMaxBytes,
                 keep: configuration.logKeep,
                 echo: configuration.echoLogs

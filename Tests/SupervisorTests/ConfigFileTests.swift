@@ -28,6 +28,8 @@ import Testing
         #expect(defaults.services.map(\.name) == ["jack", "host", "bridge", "session"])
         #expect(defaults.services[0].arguments == ["-n", "marlise", "-d", "dummy", "-r", "48000", "-p", "256"])
         #expect(defaults.services[2].executable == "/opt/marlise/bin/marlise-bridge")
+        // Log files named where the documentation tells an operator to look.
+        #expect(defaults.services.map(\.logName) == ["jack", "mod-host", "modhost-bridge", "session-manager"])
         // Our bridge rides out a host restart by itself; the C++ one must restart with its host.
         #expect(defaults.services.map(\.dependencies) == [[], ["jack"], ["jack"], ["jack"]])
         let cpp = SupervisorConfiguration.defaultStack(
@@ -250,5 +252,24 @@ import Testing
         var odd = original
         odd.services[0].arguments.append("a\rb\u{7F}c\u{1}")
         #expect(try Self.configuration(odd.configurationText) == odd)
+    }
+}
+
+/// Which log file `marlisectl logs <name>` means.
+@Suite struct LogNameTests {
+    @Test func aServiceIsFoundByItsNameOrItsLogFileStem() throws {
+        var configuration = try ConfigFileTests.configuration("[service.extra]\ncommand = \"/bin/true\"")
+        for (asked, file) in [
+            ("session", "session-manager"), ("session-manager", "session-manager"), ("bridge", "modhost-bridge"),
+            ("modhost-bridge", "modhost-bridge"), ("host", "mod-host"), ("mod-host", "mod-host"), ("jack", "jack"),
+            ("supervisor", "supervisor"), ("extra", "extra"),
+        ] {
+            #expect(configuration.logName(of: asked) == file, "\(asked)")
+        }
+        #expect(configuration.logName(of: "nosuch") == nil)
+        // Only services that run have a log to show.
+        configuration.only = ["jack"]
+        #expect(configuration.logName(of: "session-manager") == nil)
+        #expect(configuration.logName(of: "jack") == "jack")
     }
 }
