@@ -1,3 +1,5 @@
+import Messaging
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,8 +28,7 @@ extension SupervisorConfiguration {
         }
         func list(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
         func seconds(_ duration: Duration) -> String {
-            let milliseconds =
-                duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds = duration.milliseconds()
             return milliseconds % 1000 == 0 ? String(milliseconds / 1000) : String(Double(milliseconds) / 1000)
         }
 
