@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Jack", "Health", "Locking", "Messaging", .product(name: "Logging", package: "swift-log"),
+                "Jack", "Health", "Locking", "Messaging", "CLinux", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
