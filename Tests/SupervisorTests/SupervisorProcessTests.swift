@@ -323,7 +323,7 @@ import Glibc
         try await supervisor.stop(0)
         #expect(supervisor.process.terminationStatus != 0)
         let output = try String(contentsOf: log, encoding: .utf8)
-        #expect(output.contains("marlise.toml:2: key 'rate': expected an integer"), "\(output)")
+        #expect(output.contains("marlise.toml: key 'jack.rate': expected an integer"), "\(output)")
     }
 }
 
