@@ -9,6 +9,14 @@
 int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 #endif
 
+/// fcntl's command to resize a pipe. glibc's <fcntl.h> defines it only under _GNU_SOURCE, which
+/// Swift's Glibc module is built without; the value is the kernel's ABI (F_LINUX_SPECIFIC_BASE + 7).
+#ifdef F_SETPIPE_SZ
+static const int MARLISE_F_SETPIPE_SZ = F_SETPIPE_SZ;
+#else
+static const int MARLISE_F_SETPIPE_SZ = 1031;
+#endif
+
 /// Swaps two paths in one step (both must exist): a reader sees the old folder or the new one.
 static inline int marlise_exchange(const char *first, const char *second) {
     return renameat2(AT_FDCWD, first, AT_FDCWD, second, RENAME_EXCHANGE);

@@ -1,4 +1,5 @@
 import Locking
+import Messaging
 
 /// The latest health report, readable at any instant without asking the supervisor.
 ///
@@ -20,7 +21,7 @@ public final class HealthBoard: Sendable {
     public var report: HealthReport {
         let (report, at) = latest.withLock { $0 }
         let elapsed = ContinuousClock.now - at
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         var current = report
         current.uptime += seconds
         for index in current.services.indices where current.services[index].uptime != nil {

@@ -57,9 +57,6 @@ public final class HealthHTTPServer: Sendable {
         }
     }
 
-    /// Returns at once: the socket listens from ``init(host:port:board:)`` on.
-    public func waitUntilListening() async throws {}
-
     /// The port listened on.
     public var port: UInt16? {
         get async { HTTPSocket.port(of: listener) }

@@ -116,10 +116,9 @@ extension ServiceHealth {
             members["last_exit"] = .null
         }
         if let probe {
-            let (seconds, attoseconds) = probe.latency.components
             members["probe"] = [
                 "ok": .bool(probe.ok),
-                "latency_ms": .double(rounded(Double(seconds) * 1000 + Double(attoseconds) / 1e15)),
+                "latency_ms": .double(rounded(probe.latency.inSeconds * 1000)),
                 "at": .string(isoTimestamp(probe.at)), "error": probe.error.map(JSONValue.string) ?? .null,
             ]
         } else {

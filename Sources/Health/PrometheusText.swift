@@ -1,3 +1,5 @@
+import Messaging
+
 /// The health report as Prometheus text exposition (version 0.0.4).
 ///
 /// Written from the report at scrape time rather than kept in a metrics registry: every figure is
@@ -47,8 +49,7 @@ public enum PrometheusText {
             "Duration of the last probe.",
             services.compactMap { service in
                 service.probe.map { probe in
-                    let (seconds, attoseconds) = probe.latency.components
-                    return (label(service.name), Double(seconds) + Double(attoseconds) / 1e18)
+                    (label(service.name), probe.latency.inSeconds)
                 }
             }
         )

@@ -152,8 +152,7 @@ public final class ZMQSocket {
 
     private func milliseconds(_ duration: Duration?) -> Int32 {
         guard let duration else { return -1 }
-        let (seconds, attoseconds) = duration.components
-        return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        return Int32(clamping: duration.milliseconds())
     }
 
     private func setInt32(_ name: Int32, _ value: Int32) throws(ZMQError) {
@@ -245,12 +244,8 @@ public struct Poller {
     public mutating func wait(timeout: Duration?) throws(ZMQError) -> Int {
         let milliseconds: Int
         if let timeout {
-            let (seconds, attoseconds) = timeout.components
             // Round up, so a deadline is never woken for just before it.
-            milliseconds = max(
-                0,
-                Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-            )
+            milliseconds = Int(max(0, timeout.milliseconds(rounding: .up)))
         } else {
             milliseconds = -1
         }

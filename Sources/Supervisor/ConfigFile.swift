@@ -1,22 +1,41 @@
-import Foundation
+import TOMLKit
 
 /// A config file that cannot be used: where, which key, and why.
 public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     public var file: String
-    /// 1-based; 0 when the error is about the file as a whole.
+    /// 1-based; 0 when the error is about the file as a whole or about a value (the TOML reader
+    /// keeps positions only for syntax errors; the key then says where).
     public var line: Int
+    /// 1-based; 0 when not known.
+    public var column: Int = 0
+    /// The key's full dotted path, `service.bridge.max_restarts`.
     public var key: String?
     public var message: String
 
+    public init(file: String, line: Int, column: Int = 0, key: String?, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key = key
+        self.message = message
+    }
+
     public var description: String {
-        let place = line > 0 ? "\(file):\(line)" : file
+        let place =
+            line > 0 ? (column > 0 ? "\(file):\(line):\(column)" : "\(file):\(line)") : file
         return key.map { "\(place): key '\($0)': \(message)" } ?? "\(place): \(message)"
     }
 }
 
-/// The TOML subset our config files use, with the line of every key kept for error messages:
-/// `[section]` headers, `key = value` with strings, integers, floats, booleans and one-line arrays
-/// of strings, `#` comments.
+/// The config file as sections of typed entries: `[jack]`, `[host]`, `[log]`, `[health]` and one
+/// `service.<name>` section per service table.
+///
+/// Read with TOMLKit (toml++ underneath) because the file is TOML as users write it: inline tables,
+/// multi-line arrays, dotted keys, literal and multi-line strings and comments anywhere, which the
+/// line-by-line subset reader it replaces refused. toml++ implements all of TOML 1.0 and reports a
+/// syntax error's line and column.
+///
+/// TOML tables are unordered: sections and entries come in key order, not file order.
 struct ConfigFile {
     enum Value: Equatable {
         case string(String)
@@ -24,6 +43,8 @@ struct ConfigFile {
         case float(Double)
         case bool(Bool)
         case strings([String])
+        /// A value no key takes (a table, a date, an array of numbers), kept to name its type.
+        case other(typeName: String)
 
         var typeName: String {
             switch self {
@@ -32,19 +53,21 @@ struct ConfigFile {
             case .float: "a number"
             case .bool: "a boolean"
             case .strings: "an array of strings"
+            case .other(let typeName): typeName
             }
         }
     }
 
     struct Entry {
+        /// The key within its section.
         let key: String
+        /// The full dotted path, for messages.
+        let path: String
         let value: Value
-        let line: Int
     }
 
     struct Section {
         let name: String
-        let line: Int
         var entries: [Entry] = []
     }
 
@@ -53,126 +76,68 @@ struct ConfigFile {
 
     init(text: String, name: String) throws(ConfigError) {
         self.name = name
-        var current = Section(name: "", line: 0)
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let number = offset + 1
-            let line = Self.strippingComment(raw).trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]"), line.count > 2 else {
-                    throw ConfigError(file: name, line: number, key: nil, message: "a section header is [name]")
-                }
-                if !current.name.isEmpty || !current.entries.isEmpty { sections.append(current) }
-                let header = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
-                if let earlier = sections.first(where: { $0.name == header }) {
-                    throw ConfigError(
-                        file: name,
-                        line: number,
-                        key: nil,
-                        message: "section [\(header)] already began on line \(earlier.line)"
-                    )
-                }
-                current = Section(name: header, line: number)
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(
+                file: name,
+                line: error.source.begin.line,
+                column: error.source.begin.column,
+                key: nil,
+                message: error.description
+            )
+        } catch {
+            throw ConfigError(file: name, line: 0, key: nil, message: "\(error)")
+        }
+        for key in root.keys {
+            guard let table = root[key]?.table else {
+                throw ConfigError(file: name, line: 0, key: key, message: "a setting outside any section")
+            }
+            guard key == "service" else {
+                sections.append(Section(name: key, entries: Self.entries(of: table, path: key)))
                 continue
             }
-            guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigError(file: name, line: number, key: nil, message: "expected key = value")
-            }
-            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw ConfigError(file: name, line: number, key: nil, message: "'\(key)' is not a key name")
-            }
-            if current.entries.contains(where: { $0.key == key }) {
-                throw ConfigError(file: name, line: number, key: key, message: "given twice in [\(current.name)]")
-            }
-            let text = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            do {
-                current.entries.append(Entry(key: key, value: try Self.value(text), line: number))
-            } catch let message {
-                throw ConfigError(file: name, line: number, key: key, message: message.text)
-            }
-        }
-        if !current.name.isEmpty || !current.entries.isEmpty { sections.append(current) }
-    }
-
-    private struct Message: Error { let text: String }
-
-    /// The line without a `#` comment (a `#` inside a string stays).
-    private static func strippingComment(_ line: Substring) -> Substring {
-        var quoted = false
-        var escaped = false
-        for index in line.indices {
-            let character = line[index]
-            if escaped {
-                escaped = false
-            } else if character == "\\" && quoted {
-                escaped = true
-            } else if character == "\"" {
-                quoted.toggle()
-            } else if character == "#" && !quoted {
-                return line[..<index]
-            }
-        }
-        return line
-    }
-
-    private static func value(_ text: String) throws(Message) -> Value {
-        if text == "true" { return .bool(true) }
-        if text == "false" { return .bool(false) }
-        if text.hasPrefix("\"") {
-            var rest = text[...]
-            let string = try quoted(&rest)
-            guard rest.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw Message(text: "unexpected text after the string")
-            }
-            return .string(string)
-        }
-        if text.hasPrefix("[") {
-            guard text.hasSuffix("]") else { throw Message(text: "an array ends with ] on the same line") }
-            var rest = text.dropFirst().dropLast()[...]
-            var strings: [String] = []
-            while true {
-                rest = rest.drop { $0 == " " || $0 == "\t" }
-                if rest.isEmpty { break }
-                guard rest.first == "\"" else { throw Message(text: "arrays hold strings in double quotes") }
-                strings.append(try quoted(&rest))
-                rest = rest.drop { $0 == " " || $0 == "\t" }
-                if rest.first == "," {
-                    rest = rest.dropFirst()
-                } else if !rest.isEmpty {
-                    throw Message(text: "expected , between array items")
+            for service in table.keys {
+                let path = "service.\(service)"
+                guard let serviceTable = table[service]?.table else {
+                    throw ConfigError(
+                        file: name,
+                        line: 0,
+                        key: path,
+                        message: "a service is a table: [service.\(service)]"
+                    )
                 }
+                sections.append(Section(name: path, entries: Self.entries(of: serviceTable, path: path)))
+            }
+        }
+    }
+
+    private static func entries(of table: TOMLTable, path: String) -> [Entry] {
+        table.keys.map { key in
+            Entry(key: key, path: "\(path).\(key)", value: table[key].map(value) ?? .other(typeName: "nothing"))
+        }
+    }
+
+    private static func value(_ node: TOMLValueConvertible) -> Value {
+        switch node.type {
+        case .string: return .string(node.string ?? "")
+        case .int: return .integer(node.int ?? 0)
+        case .double: return .float(node.double ?? 0)
+        case .bool: return .bool(node.bool ?? false)
+        case .array:
+            var strings: [String] = []
+            for item in node.array ?? [] {
+                guard let string = item.string else {
+                    return .other(typeName: "an array holding \(value(item).typeName)")
+                }
+                strings.append(string)
             }
             return .strings(strings)
+        case .table: return .other(typeName: "a table")
+        case .date: return .other(typeName: "a date")
+        case .time: return .other(typeName: "a time")
+        case .dateTime: return .other(typeName: "a date and time")
         }
-        let digits = text.replacingOccurrences(of: "_", with: "")
-        if let integer = Int(digits) { return .integer(integer) }
-        if let float = Double(digits), float.isFinite, !digits.lowercased().contains("n") { return .float(float) }
-        throw Message(text: "'\(text)' is not a value (strings go in double quotes)")
-    }
-
-    /// Reads a double-quoted string with `\"`, `\\`, `\n`, `\t` escapes from the front of `text`.
-    private static func quoted(_ text: inout Substring) throws(Message) -> String {
-        text = text.dropFirst()
-        var result = ""
-        var escaped = false
-        while let character = text.popFirst() {
-            if escaped {
-                switch character {
-                case "n": result.append("\n")
-                case "t": result.append("\t")
-                case "\"", "\\": result.append(character)
-                default: throw Message(text: "unknown escape \\\(character)")
-                }
-                escaped = false
-            } else if character == "\\" {
-                escaped = true
-            } else if character == "\"" {
-                return result
-            } else {
-                result.append(character)
-            }
-        }
-        throw Message(text: "unterminated string")
     }
 }

@@ -1,3 +1,5 @@
+import Messaging
+
 /// Counts one service's early deaths and says how long to wait before the next start.
 ///
 /// Only early deaths count (before ready, or within ``RestartPolicy/startSeconds`` of the spawn):
@@ -54,20 +56,5 @@ struct RestartTracker: Sendable {
 
     private func jittered(_ base: Duration, random: Double) -> Duration {
         min(policy.maxDelay, base * (1 + policy.jitter * (2 * random - 1)))
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-
-    /// For people: `100 ms`, `4.25 s`, `60 s`.
-    var readable: String {
-        let seconds = self.seconds
-        if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
-        let hundredths = (seconds * 100).rounded() / 100
-        return hundredths == hundredths.rounded() ? "\(Int(hundredths)) s" : "\(hundredths) s"
     }
 }

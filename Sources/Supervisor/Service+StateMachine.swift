@@ -1,4 +1,5 @@
 import Health
+import Messaging
 
 #if canImport(Glibc)
 import Glibc

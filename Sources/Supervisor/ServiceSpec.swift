@@ -5,8 +5,11 @@ import Glibc
 /// Everything the supervisor needs to run one child: how to start it, how to know it is ready and
 /// alive, how to restart and how to stop it.
 public struct ServiceSpec: Sendable, Equatable {
-    /// The service's name: `jack`, `host`, `bridge`, `session`; also its log file's name.
+    /// The service's name: `jack`, `host`, `bridge`, `session`.
     public var name: String
+    /// Its log file is `<logName>.log` in the log folder; the service's name unless the stack's
+    /// defaults give it the name operators know (``ServiceLogNames``).
+    public var logName: String
     /// An absolute path, or a name looked up on `PATH`. A name that resolves nowhere makes the service
     /// `absent` (never a crash loop).
     public var executable: String
@@ -40,6 +43,7 @@ public struct ServiceSpec: Sendable, Equatable {
 
     public init(name: String, executable: String, readiness: Probe) {
         self.name = name
+        logName = name
         self.executable = executable
         self.readiness = readiness
     }

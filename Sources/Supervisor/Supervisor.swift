@@ -76,6 +76,7 @@ public actor Supervisor {
             let log = try ServiceLog(
                 directory: configuration.logDirectory,
                 name: spec.name,
+                fileName: spec.logName,
                 maxBytes: configuration.logMaxBytes,
                 keep: configuration.logKeep,
                 echo: configuration.echoLogs
@@ -411,13 +412,13 @@ public actor Supervisor {
             var health = ServiceHealth(name: name, state: machine.health, required: machine.spec.required)
             health.audioPath = machine.spec.audioPath
             health.pid = unit.child?.pid
-            health.uptime = machine.running ? machine.spawnedAt.map { (now - $0).seconds } : nil
+            health.uptime = machine.running ? machine.spawnedAt.map { (now - $0).inSeconds } : nil
             health.restarts = machine.restarts
             health.lastExit = unit.lastExit
             health.probe = unit.probe
             health.message = machine.description
             return health
         }
-        return HealthReport(uptime: (now - startedAt).seconds, services: services, phase: phase)
+        return HealthReport(uptime: (now - startedAt).inSeconds, services: services, phase: phase)
     }
 }

@@ -1,3 +1,5 @@
+import Messaging
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,15 +9,26 @@ extension SupervisorConfiguration {
     /// file and read back with `--config`, it gives the same configuration.
     public var configurationText: String {
         var lines = ["# marlise-supervisor: effective configuration", ""]
+        // A TOML basic string: control characters are not allowed raw, so every one is escaped.
         func quoted(_ text: String) -> String {
-            "\""
-                + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t") + "\""
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\\": out += "\\\\"
+                case "\"": out += "\\\""
+                case "\n": out += "\\n"
+                case "\t": out += "\\t"
+                case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                    let hex = String(scalar.value, radix: 16, uppercase: true)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
         }
         func list(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
         func seconds(_ duration: Duration) -> String {
-            let milliseconds =
-                duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds = duration.milliseconds()
             return milliseconds % 1000 == 0 ? String(milliseconds / 1000) : String(Double(milliseconds) / 1000)
         }
 

@@ -5,9 +5,9 @@ import Glibc
 #endif
 
 extension SupervisorConfiguration {
-    /// Applies a config file over this configuration. Unknown sections or keys, wrong types and values
-    /// out of range are errors naming the key, file and line: the supervisor refuses to start rather
-    /// than guess.
+    /// Applies a config file over this configuration. Syntax errors name the file and line; unknown
+    /// sections or keys, wrong types and values out of range name the file and the key's dotted path:
+    /// the supervisor refuses to start rather than guess.
     public mutating func apply(
         configFile path: String,
         environment: [String: String],
@@ -88,8 +88,8 @@ extension SupervisorConfiguration {
                 guard section.name.hasPrefix("service.") else {
                     throw ConfigError(
                         file: name,
-                        line: section.line,
-                        key: nil,
+                        line: 0,
+                        key: section.name,
                         message: "unknown section [\(section.name)]; expected jack, host, log, health or service.<name>"
                     )
                 }
@@ -101,8 +101,8 @@ extension SupervisorConfiguration {
             guard !service.isEmpty, service.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
                 throw ConfigError(
                     file: name,
-                    line: section.line,
-                    key: nil,
+                    line: 0,
+                    key: section.name,
                     message: "'\(service)' is not a service name"
                 )
             }
@@ -113,8 +113,8 @@ extension SupervisorConfiguration {
                 guard let command = section.entries.first(where: { $0.key == "command" }) else {
                     throw ConfigError(
                         file: name,
-                        line: section.line,
-                        key: "command",
+                        line: 0,
+                        key: "\(section.name).command",
                         message: "a new service needs a command"
                     )
                 }
@@ -124,21 +124,18 @@ extension SupervisorConfiguration {
             for entry in section.entries { try reader.apply(entry, to: &spec) }
             services[services.firstIndex { $0.name == service }!] = spec
         }
-        try checkDependencies(file: name, sections: file.sections)
+        try checkDependencies(file: name)
     }
 
     /// Every dependency names a service, and none depends on itself through others.
-    private func checkDependencies(file: String, sections: [ConfigFile.Section]) throws(ConfigError) {
-        func line(of service: String) -> Int {
-            sections.first { $0.name == "service.\(service)" }?.entries.first { $0.key == "depends" }?.line ?? 0
-        }
+    private func checkDependencies(file: String) throws(ConfigError) {
         let names = Set(services.map(\.name))
         for spec in services {
             if let missing = spec.dependencies.first(where: { !names.contains($0) }) {
                 throw ConfigError(
                     file: file,
-                    line: line(of: spec.name),
-                    key: "depends",
+                    line: 0,
+                    key: "service.\(spec.name).depends",
                     message: "no service named '\(missing)'"
                 )
             }
@@ -162,8 +159,8 @@ extension SupervisorConfiguration {
             if let cycle = visit(spec.name) {
                 throw ConfigError(
                     file: file,
-                    line: line(of: cycle[0]),
-                    key: "depends",
+                    line: 0,
+                    key: "service.\(cycle[0]).depends",
                     message: "dependency cycle: \(cycle.joined(separator: " → "))"
                 )
             }
@@ -171,12 +168,12 @@ extension SupervisorConfiguration {
     }
 }
 
-/// Typed reads of config entries, each failure naming the key and line.
+/// Typed reads of config entries, each failure naming the key by its dotted path.
 private struct ConfigReader {
     let file: String
 
     func error(_ entry: ConfigFile.Entry, _ message: String) -> ConfigError {
-        ConfigError(file: file, line: entry.line, key: entry.key, message: message)
+        ConfigError(file: file, line: 0, key: entry.path, message: message)
     }
 
     func unknown(_ entry: ConfigFile.Entry, in section: String) -> ConfigError {

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 
 /// Everything the supervisor runs with. The built-in defaults run the whole stack on a fresh
 /// machine; a config file, then flags, override them (see `SupervisorConfiguration+File.swift`).
@@ -7,7 +8,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     /// mod-host's command and feedback ports (also marlise-host's).
     public var hostPort = 5555
     public var hostFeedbackPort = 5556
-    /// Where `<service>.log` and `supervisor.log` go.
+    /// Where each service's log (``ServiceSpec/logName``) and `supervisor.log` go.
     public var logDirectory = "logs"
     /// A log file is rotated past this size; this many rotated files are kept.
     public var logMaxBytes = 10 << 20
@@ -118,7 +119,19 @@ extension SupervisorConfiguration {
         // It says when the pedalboard is back in a restarted host: healthy means the board plays.
         session.reportsBoard = true
 
-        return [jack, host, bridge, session]
+        var services = [jack, host, bridge, session]
+        for index in services.indices {
+            services[index].logName = ServiceLogNames.stem(ofService: services[index].name)
+        }
+        return services
+    }
+
+    /// The stem of a running service's log file, the service given by its name (`session`) or by
+    /// its file's stem (`session-manager`); `supervisor` for the supervisor's own. `nil` when no
+    /// selected service matches.
+    public func logName(of nameOrStem: String) -> String? {
+        if nameOrStem == "supervisor" { return nameOrStem }
+        return selectedServices.first { $0.name == nameOrStem || $0.logName == nameOrStem }?.logName
     }
 }
 

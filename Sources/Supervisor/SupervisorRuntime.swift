@@ -36,7 +36,7 @@ public enum SupervisorRuntime {
         }
         let rpc = try await RPCServer.start(
             RPCServerConfiguration(endpoint: configuration.healthEndpoint),
-            router: router(supervisor, board, logDirectory: configuration.logDirectory),
+            router: router(supervisor, board, configuration: configuration),
             logger: logger
         )
         let (host, port) = try parse(address: configuration.httpAddress)
@@ -86,18 +86,23 @@ public enum SupervisorRuntime {
         return 0
     }
 
-    private static func router(_ supervisor: Supervisor, _ board: HealthBoard, logDirectory: String) -> RPCRouter {
+    private static func router(
+        _ supervisor: Supervisor,
+        _ board: HealthBoard,
+        configuration: SupervisorConfiguration
+    ) -> RPCRouter {
         var router = RPCRouter()
         router.register("health_check") { _ in board.report.json }
         // Where a service's log is, so `marlisectl logs` finds it wherever the supervisor was
         // started from (under systemd, its working directory is not the operator's).
-        let folder = URL(fileURLWithPath: logDirectory).standardizedFileURL.path
+        // The service may be named by its log file's stem (`session-manager`) too.
+        let folder = URL(fileURLWithPath: configuration.logDirectory).standardizedFileURL.path
         router.register("log_path") { request in
             let name = try request.string("name")
-            guard name == "supervisor" || board.report.services.contains(where: { $0.name == name }) else {
+            guard let logName = configuration.logName(of: name) else {
                 throw RPCError(.notFound, "no service named '\(name)'")
             }
-            return ["path": .string("\(folder)/\(name).log")]
+            return ["path": .string("\(folder)/\(logName).log")]
         }
         router.register("restart_service") { request in
             let name = try request.string("name")

@@ -99,7 +99,9 @@ struct Logs: AsyncParsableCommand {
         abstract: "Print a service's log (supervisor for the supervisor's own)."
     )
 
-    @Argument(help: "The service, or supervisor.")
+    @Argument(
+        help: "The service (session, bridge, host, jack) or its log's name (session-manager, ...), or supervisor."
+    )
     var service: String
 
     @Flag(name: .shortAndLong, help: "Keep printing lines as they are written.")
@@ -146,13 +148,16 @@ struct Logs: AsyncParsableCommand {
 }
 
 extension Logs {
-    /// `--log-dir` if given; else where the running supervisor says; else `logs/` here.
+    /// `--log-dir` if given; else where the running supervisor says; else `logs/` here. The service
+    /// may be given by its name or its log file's stem: the supervisor knows both, and without one
+    /// the stack's default names are used.
     func logPath() async throws -> String {
-        if let logDir { return "\(logDir)/\(service).log" }
+        let file = "\(ServiceLogNames.stem(ofService: service)).log"
+        if let logDir { return "\(logDir)/\(file)" }
         let client = RPCClient(RPCClientConfiguration(endpoint: supervisor, timeout: .seconds(2)))
         let answer = try? await client.call("log_path", params: ["name": .string(service)])
         await client.shutdown()
-        return answer?["path"]?.stringValue ?? "logs/\(service).log"
+        return answer?["path"]?.stringValue ?? "logs/\(file)"
     }
 }
 

@@ -19,8 +19,8 @@ import Testing
 
     static func serve(_ board: HealthBoard) async throws -> (HealthHTTPServer, UInt16, Task<Void, any Error>) {
         let server = try HealthHTTPServer(port: 0, board: board)
+        // The socket listens from init on: no need to wait for run() to start.
         let task = Task { try await server.run() }
-        try await server.waitUntilListening()
         let port = try #require(await server.port)
         return (server, port, task)
     }

@@ -1,7 +1,8 @@
 import Supervisor
 import Testing
 
-/// The config file: every section applied, every mistake named by file, line and key.
+/// The config file: real TOML, every section applied, every syntax error named by file and line, every
+/// wrong value by its key.
 @Suite struct ConfigFileTests {
     static let environment = ["PATH": "/usr/bin:/bin"]
     static let own = "/opt/marlise/bin"
@@ -27,6 +28,8 @@ import Testing
         #expect(defaults.services.map(\.name) == ["jack", "host", "bridge", "session"])
         #expect(defaults.services[0].arguments == ["-n", "marlise", "-d", "dummy", "-r", "48000", "-p", "256"])
         #expect(defaults.services[2].executable == "/opt/marlise/bin/marlise-bridge")
+        // Log files named where the documentation tells an operator to look.
+        #expect(defaults.services.map(\.logName) == ["jack", "mod-host", "modhost-bridge", "session-manager"])
         // Our bridge rides out a host restart by itself; the C++ one must restart with its host.
         #expect(defaults.services.map(\.dependencies) == [[], ["jack"], ["jack"], ["jack"]])
         let cpp = SupervisorConfiguration.defaultStack(
@@ -109,28 +112,109 @@ import Testing
         #expect(monitor.readiness == .tcp(port: 9000))
     }
 
+    @Test func realTOMLIsAccepted() throws {
+        let configuration = try Self.configuration(
+            """
+            # inline tables, dotted keys, literal strings, multi-line arrays, comments anywhere
+            jack = { server = 'studio', rate = 44100 }  # an inline table
+            log.keep = 2
+            health.http = "127.0.0.1:18080"
+
+            [service.bridge]  # a comment after a header
+            max_restarts = 7
+
+            [service]
+            monitor = { command = '/usr/bin/monitor', depends = ["session"], ready = "tcp:9000" }
+            session.env = [
+                "A=1",  # first
+                'B=C:\\path',
+            ]
+            """
+        )
+        #expect(configuration.jack.server == "studio")
+        #expect(configuration.jack.rate == 44100)
+        #expect(configuration.logKeep == 2)
+        #expect(configuration.httpAddress == "127.0.0.1:18080")
+        #expect(configuration.services.first { $0.name == "bridge" }?.restart.maxRestarts == 7)
+        let monitor = try #require(configuration.services.first { $0.name == "monitor" })
+        #expect(monitor.executable == "/usr/bin/monitor")
+        #expect(monitor.dependencies == ["session"])
+        #expect(monitor.readiness == .tcp(port: 9000))
+        #expect(configuration.services.first { $0.name == "session" }?.environment == ["A": "1", "B": #"C:\path"#])
+    }
+
+    @Test func inlineTablesMultiLineArraysAndDottedKeysMeanTheSameAsSections() throws {
+        let sections = try Self.configuration(
+            """
+            [service.monitor]
+            command = "/usr/bin/monitor"
+            args = ["--verbose", "--once"]
+            """
+        )
+        for spelling in [
+            #"service.monitor = { command = "/usr/bin/monitor", args = ["--verbose", "--once"] }"#,
+            """
+            service.monitor.command = "/usr/bin/monitor"
+            service.monitor.args = [
+                "--verbose",
+                "--once",  # a trailing comma is allowed
+            ]
+            """,
+            """
+            [service]
+            monitor.command = '/usr/bin/monitor'
+            monitor.args = ['''--verbose''', "--once"]
+            """,
+        ] {
+            #expect(try Self.configuration(spelling) == sections, "\(spelling)")
+        }
+    }
+
     @Test(arguments: [
-        ("[jack]\nrate = \"fast\"", 2, "rate", "expected an integer"),
-        ("[jack]\nperiod = 100", 2, "period", "power of two"),
-        ("[jack]\nspeed = 3", 2, "speed", "unknown key"),
-        ("\n[sound]\nx = 1", 2, nil, "unknown section"),
-        ("[host]\nport = 70000", 2, "port", "out of range"),
-        ("[log]\nkeep = 2\nkeep = 3", 3, "keep", "given twice"),
-        ("[service.session]\ndepends = [\"nothing\"]", 2, "depends", "no service named 'nothing'"),
-        ("[service.jack]\ndepends = [\"session\"]", 2, "depends", "dependency cycle"),
-        ("[service.jack]\nready = \"sometimes\"", 2, "ready", "not a probe"),
-        ("[service.new]\nargs = []", 1, "command", "needs a command"),
-        ("[jack]\nserver = \"open", 2, "server", "unterminated string"),
-        ("[jack]\nserver studio", 2, nil, "expected key = value"),
-        ("[service.jack]\nstop_signal = \"SIGFOO\"", 2, "stop_signal", "SIGTERM"),
-        ("[service.jack]\nstop_timeout = -1", 2, "stop_timeout", "out of range"),
+        ("[jack]\nrate = \"fast\"", "jack.rate", "expected an integer, not a string"),
+        ("[jack]\nperiod = 100", "jack.period", "power of two"),
+        ("[jack]\nspeed = 3", "jack.speed", "unknown key"),
+        ("\n[sound]\nx = 1", "sound", "unknown section"),
+        ("[host]\nport = 70000", "host.port", "out of range"),
+        ("[service.session]\ndepends = [\"nothing\"]", "service.session.depends", "no service named 'nothing'"),
+        ("[service.jack]\ndepends = [\"session\"]", "service.jack.depends", "dependency cycle"),
+        ("[service.jack]\nready = \"sometimes\"", "service.jack.ready", "not a probe"),
+        ("[service.new]\nargs = []", "service.new.command", "needs a command"),
+        ("[service.jack]\nstop_signal = \"SIGFOO\"", "service.jack.stop_signal", "SIGTERM"),
+        ("[service.jack]\nstop_timeout = -1", "service.jack.stop_timeout", "out of range"),
+        ("[service.bridge]\nmax_restarts = \"3\"", "service.bridge.max_restarts", "expected an integer"),
+        ("service.bridge = { max_restarts = 2.5 }", "service.bridge.max_restarts", "not a number"),
+        ("[service.bridge]\nargs = [1, 2]", "service.bridge.args", "an array holding an integer"),
+        ("[service.bridge]\nstop_timeout = 1979-05-27", "service.bridge.stop_timeout", "not a date"),
+        ("[jack]\nserver = { name = \"x\" }", "jack.server", "not a table"),
+        ("rate = 48000", "rate", "outside any section"),
+        ("service = 3", "service", "outside any section"),
+        ("service.bridge = 3", "service.bridge", "a service is a table"),
     ])
-    func mistakesAreNamedByLineAndKey(text: String, line: Int, key: String?, fragment: String) throws {
+    func wrongValuesAreNamedByKey(text: String, key: String, fragment: String) throws {
+        let error = try #require(Self.error(text), "accepted: \(text)")
+        #expect(error.file == "test.toml")
+        #expect(error.line == 0, "\(error)")
+        #expect(error.key == key, "\(error)")
+        #expect(error.message.contains(fragment), "\(error)")
+        #expect("\(error)".hasPrefix("test.toml: key '\(key)': "), "\(error)")
+    }
+
+    @Test(arguments: [
+        ("[log]\nkeep = 2\nkeep = 3", 3),
+        ("[jack]\nserver = \"open", 2),
+        ("[jack]\nserver studio", 2),
+        ("[jack]\nrate = 1\n[jack]\nperiod = 64", 3),
+        ("# one\n\n[service.bridge]\nargs = [\n  \"a\",\n  \"b\"\n  \"c\"\n]", 7),
+        ("[jack]\nrate = 99999999999999999999", 2),
+    ])
+    func syntaxErrorsAreNamedByFileAndLine(text: String, line: Int) throws {
         let error = try #require(Self.error(text), "accepted: \(text)")
         #expect(error.file == "test.toml")
         #expect(error.line == line, "\(error)")
-        #expect(error.key == key, "\(error)")
-        #expect(error.message.contains(fragment), "\(error)")
+        #expect(error.column > 0, "\(error)")
+        #expect(error.key == nil, "\(error)")
+        #expect("\(error)".hasPrefix("test.toml:\(line):\(error.column): "), "\(error)")
     }
 
     @Test func aMissingFileIsNamed() {
@@ -164,5 +248,28 @@ import Testing
         )
         let again = try Self.configuration(original.configurationText)
         #expect(again == original)
+        // Control characters are escaped: TOML refuses them raw in a string.
+        var odd = original
+        odd.services[0].arguments.append("a\rb\u{7F}c\u{1}")
+        #expect(try Self.configuration(odd.configurationText) == odd)
+    }
+}
+
+/// Which log file `marlisectl logs <name>` means.
+@Suite struct LogNameTests {
+    @Test func aServiceIsFoundByItsNameOrItsLogFileStem() throws {
+        var configuration = try ConfigFileTests.configuration("[service.extra]\ncommand = \"/bin/true\"")
+        for (asked, file) in [
+            ("session", "session-manager"), ("session-manager", "session-manager"), ("bridge", "modhost-bridge"),
+            ("modhost-bridge", "modhost-bridge"), ("host", "mod-host"), ("mod-host", "mod-host"), ("jack", "jack"),
+            ("supervisor", "supervisor"), ("extra", "extra"),
+        ] {
+            #expect(configuration.logName(of: asked) == file, "\(asked)")
+        }
+        #expect(configuration.logName(of: "nosuch") == nil)
+        // Only services that run have a log to show.
+        configuration.only = ["jack"]
+        #expect(configuration.logName(of: "session-manager") == nil)
+        #expect(configuration.logName(of: "jack") == "jack")
     }
 }

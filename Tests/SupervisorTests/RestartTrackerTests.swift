@@ -69,12 +69,6 @@ import Testing
         #expect(tracker.recent.isEmpty)
         #expect(tracker.earlyDeath(at: start + .seconds(2), random: 0.5) == .restart(after: .zero))
     }
-
-    @Test func durationsReadAsPeopleWriteThem() {
-        #expect(Duration.milliseconds(100).readable == "100 ms")
-        #expect(Duration.seconds(60).readable == "60 s")
-        #expect(Duration.milliseconds(4252).readable == "4.25 s")
-    }
 }
 
 @Suite struct StartOrderTests {

@@ -170,7 +170,7 @@ import Glibc
                 delays.append(delay)
                 #expect(machine.state == .backoff)
                 #expect(machine.health == .unhealthy)
-                now += Int(delay.seconds * 1000)
+                now += Int(delay.milliseconds())
                 #expect(
                     Self.spawns(machine.event(.timerFired(.restart, token: token))) == [
                         generation + 1
@@ -225,7 +225,7 @@ import Glibc
                 #expect(delay == .seconds(5), "past the limit: the capped delay")
                 #expect(machine.description?.hasSuffix("trying again every 5 s") == true)
             }
-            now += Int(delay.seconds * 1000)
+            now += Int(delay.milliseconds())
             #expect(Self.spawns(machine.event(.timerFired(.restart, token: token))).count == 1)
         }
         // A run that turns healthy clears the slate: its next death is restarted at once.

@@ -220,8 +220,21 @@ import Glibc
         #expect(table.contains("stack: healthy"))
         #expect(table.split(separator: "\n").contains { $0.hasPrefix("session") && $0.contains("healthy") })
 
-        // An operator stops the session: sound can still flow, so the stack is degraded.
+        // The logs are where the documentation says; `logs` takes the service's name or the file's stem.
         let client = RPCClient(RPCClientConfiguration(endpoint: stack.health, timeout: .seconds(5)))
+        let logs = "\(stack.folder)/logs"
+        for file in ["session-manager.log", "jack.log", "supervisor.log"] {
+            #expect(FileManager.default.fileExists(atPath: "\(logs)/\(file)"), "\(file)")
+        }
+        for name in ["session", "session-manager"] {
+            let answer = try await client.call("log_path", params: ["name": .string(name)])
+            #expect(answer["path"]?.stringValue == "\(logs)/session-manager.log")
+            let (code, text) = try await marlisectl(["logs", name])
+            #expect(code == 0, "\(text)")
+        }
+        await #expect(throws: RPCError.self) { try await client.call("log_path", params: ["name": "bridge"]) }
+
+        // An operator stops the session: sound can still flow, so the stack is degraded.
         _ = try await client.call("stop_service", params: ["name": "session"])
         #expect(try await marlisectl(["health"]).0 == 1)
         await #expect(throws: RPCError.self) { try await client.call("restart_service", params: ["name": "nosuch"]) }
@@ -310,7 +323,7 @@ import Glibc
         try await supervisor.stop(0)
         #expect(supervisor.process.terminationStatus != 0)
         let output = try String(contentsOf: log, encoding: .utf8)
-        #expect(output.contains("marlise.toml:2: key 'rate': expected an integer"), "\(output)")
+        #expect(output.contains("marlise.toml: key 'jack.rate': expected an integer"), "\(output)")
     }
 }
 
