@@ -21,7 +21,15 @@ extension Session {
         let existing = try? state.snapshot(id)
         let name = name ?? existing?.name ?? Self.defaultSnapshotName()
         try Self.checkName(name)
-        let snapshot = state.capture(id: id, name: name)
+        var snapshot = state.capture(id: id, name: name)
+        // A value never turned is at its default: stored too, so applying the snapshot puts it back.
+        for plugin in state.plugins {
+            for port in catalogue.plugin(uri: plugin.uri)?.controlInputs ?? [] {
+                guard snapshot.pluginStates[plugin.instanceID]?[port.symbol] == nil, let value = port.defaultValue
+                else { continue }
+                snapshot.pluginStates[plugin.instanceID, default: [:]][port.symbol] = value
+            }
+        }
         var next = state
         next.store(snapshot)
         try persistSnapshots(of: next)

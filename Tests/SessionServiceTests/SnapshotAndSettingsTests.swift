@@ -46,6 +46,30 @@ import Testing
         await session.stop()
     }
 
+    /// Found walking the web client: a value never turned was left out of the snapshot, so applying
+    /// it did not put that value back after it was turned.
+    @Test func aSnapshotHoldsEveryValueDefaultsIncluded() async throws {
+        let drive = PluginInstance(
+            instanceID: "od",
+            uri: SessionHarness.overdrive,
+            name: "Overdrive",
+            parameters: ["drive": 0.7],
+            hostNumber: 0
+        )
+        let session = try await SessionHarness.start(restoring: [drive])
+        let info = try #require(SessionHarness.catalogue.plugin(uri: SessionHarness.overdrive))
+        let controls = info.ports.filter { $0.kind == .control && $0.direction == .input }
+        #expect(controls.count >= 3)
+        let created = try await session.call("create_snapshot", ["name": "Clean"])
+        let stored = try #require(created["snapshot"]?["plugin_states"]?["od"]?.objectValue)
+        #expect(Set(stored.keys) == Set(controls.map(\.symbol)))
+        #expect(stored["drive"] == .double(0.7))
+        for port in controls where port.symbol != "drive" {
+            #expect(stored[port.symbol]?.doubleValue == port.defaultValue, "\(port.symbol)")
+        }
+        await session.stop()
+    }
+
     @Test func snapshotsNeedAPedalboard() async throws {
         let session = try await SessionHarness.start()
         try await session.fails("create_snapshot", ["name": "x"], .notFound)
