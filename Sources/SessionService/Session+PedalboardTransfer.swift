@@ -82,21 +82,11 @@ extension Session {
     /// A copy of a board under a new title, as a bundle of its own (mod-ui's factory copy): its
     /// bundle path, plugins and wires in the shape `get_pedalboard_info` gives them.
     public func copyPedalboard(_ reference: Reference, title: String) throws(RPCError) -> JSONValue {
-        try Self.checkName(title)
-        let (id, document) = try stored(reference)
-        var board = try Pedalboard(json: document, fallbackID: id)
-        board.id = store.pedalboards.newBundleID(title: title)
-        board.name = title
-        board.createdAt = Timestamp.now()
-        board.modifiedAt = board.createdAt
-        try storeBoard(board.json, as: board.id)
-        publish(
-            "pedalboard_created",
-            ["id": .string(board.id), "name": .string(title), "description": .string(board.description)]
-        )
-        let info = try pedalboardInfo(.id(board.id))
+        let copy = try duplicatePedalboard(reference, as: title)
+        guard let id = copy["pedalboard_id"]?.stringValue else { return copy }
+        let info = try pedalboardInfo(.id(id))
         return [
-            "id": .string(board.id), "bundlepath": .string(bundlePath(id: board.id)), "title": .string(title),
+            "id": .string(id), "bundlepath": .string(bundlePath(id: id)), "title": .string(title),
             "plugins": info["plugins"] ?? [], "connections": info["connections"] ?? [],
         ]
     }
