@@ -51,7 +51,12 @@ let overdrive = "http://drobilla.net/plugins/mda/Overdrive"
         let files = try FileManager.default.contentsOfDirectory(
             atPath: stack.data.appendingPathComponent("pedalboards").path
         )
-        #expect(files.contains { $0.hasSuffix(".json") })
+        // Saved as a MOD bundle, whole: manifest and graph both there.
+        let bundle = try #require(files.first { $0.hasSuffix(".pedalboard") })
+        let inside = try FileManager.default.contentsOfDirectory(
+            atPath: stack.data.appendingPathComponent("pedalboards/\(bundle)").path
+        )
+        #expect(inside.contains("manifest.ttl") && inside.contains { $0.hasSuffix(".ttl") && $0 != "manifest.ttl" })
 
         let (status, report) = try await stack.health()
         #expect(status == 200 && report["status"] == "healthy")
