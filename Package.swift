@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 /// Every Swift target: Swift 6 mode, and imports internal unless marked `public import`,

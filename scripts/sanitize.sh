@@ -49,7 +49,7 @@ else
     # with pthread_cancel while the thread waits in read(), inside the sanitizer's interceptor, and
     # the Swift toolchain's runtime then aborts the process ("thread finished with ignores
     # enabled"). So the suites that use JACK (and the whole-stack ones, which all start jackd) are
-    # left to the AddressSanitizer run; see README.
+    # left to the AddressSanitizer run; see docs/development.md.
     jack='StackTests|JackTests|AudioHostTests|BridgeAudioTests|BridgeEndToEndTests|AudioPathTests'
     jack="$jack|SupervisorProcessTests|realJackOnTheDummyDriver"
     export TSAN_OPTIONS="log_path=$reports/tsan"

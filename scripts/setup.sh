@@ -25,7 +25,15 @@ if ! command -v swift >/dev/null 2>&1; then
     if [ -x /opt/swift/usr/bin/swift ]; then
         export PATH="/opt/swift/usr/bin:$PATH"
     else
-        echo "setup: no Swift toolchain found; install Swift 6.1 or later (swift.org) and re-run" >&2
+        echo "setup: no Swift toolchain found; install Swift 6.2 or later (swift.org) and re-run" >&2
         exit 1
     fi
+fi
+
+# The code needs Swift 6.2 (Task.immediate, SendableMetatype); say so before a build fails on it.
+swift_version=$(swift --version 2>/dev/null | sed -n 's/.*Swift version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p' | head -n 1)
+read -r swift_major swift_minor <<< "${swift_version:-0 0}"
+if [ "$swift_major" -lt 6 ] || { [ "$swift_major" -eq 6 ] && [ "$swift_minor" -lt 2 ]; }; then
+    echo "setup: Swift ${swift_major}.${swift_minor} found; Marlise needs Swift 6.2 or later (swift.org)" >&2
+    exit 1
 fi

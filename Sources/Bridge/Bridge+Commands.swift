@@ -4,7 +4,7 @@ import ModHostWire
 
 /// Passthrough to mod-host: `{"command": "…"}` and `{"name": …, "args": […]}`.
 extension Bridge {
-    /// mod-host commands that answer `resp 1` on success and `resp 0` on failure (`modhost.md`).
+    /// mod-host commands that answer `resp 1` on success and `resp 0` on failure (docs/protocols/mod-host.md, item 6).
     static let invertedStatus: Set<String> = ["monitor_output", "monitor_output_off", "midi_map", "midi_unmap"]
 
     /// A raw command, sent as given once checked (one line, no NUL, not `help`/`quit`/empty), with

@@ -36,7 +36,7 @@ public struct PluginInstance: Sendable, Equatable {
 /// A number is reserved before `add` is sent and committed only when mod-host said yes, so two
 /// concurrent loads never get the same number and a refused load leaves nothing behind.
 public struct InstanceRegistry: Sendable {
-    /// mod-host accepts 0…9999 (`modhost.md`: its README says 9990, its code 9999).
+    /// mod-host accepts 0…9999 (its README says 9990, its code 9999).
     public static let numbers = 0...9999
 
     private var byID: [String: PluginInstance] = [:]

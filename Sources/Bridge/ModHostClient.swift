@@ -26,7 +26,7 @@ public struct ModHostError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// One persistent connection pair to mod-host: the command socket and the feedback socket, opened
 /// together (mod-host accepts the feedback connection before it reads any command) and closed
-/// command-first (closing only the feedback side wedges mod-host at 100 % CPU, `modhost.md` bug 1).
+/// command-first (closing only the feedback side wedges mod-host at 100 % CPU, docs/protocols/mod-host.md, item 1).
 ///
 /// Commands are sent one at a time, each whole and NUL-terminated in one write, and each reply is
 /// read up to its NUL. Feedback messages are delivered in ``feedback``; after every `data_finish`

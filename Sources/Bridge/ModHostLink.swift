@@ -59,7 +59,7 @@ public final class ModHostLink: Sendable {
             do {
                 generation = try await client.connect()
                 // mod-host's feedback flow-control flag outlives its clients: a new client that does
-                // not say it has read everything may never get feedback (`modhost.md`).
+                // not say it has read everything may never get feedback (docs/protocols/mod-host.md, item 7).
                 _ = try await client.send(try ModHostCommand("output_data_ready", []))
             } catch {
                 await client.disconnect(reason: "\(error)")

@@ -8,7 +8,7 @@ import Glibc
 /// For files under `/proc`, and any file that may be empty: swift-foundation's
 /// `String(contentsOfFile:encoding:)` leaks its 4 KiB read buffer whenever the file's size reads as
 /// 0, which is the size of every `/proc` file, so a caller that reads one per request grows without
-/// bound (found by AddressSanitizer's leak check; see README).
+/// bound (found by AddressSanitizer's leak check; see docs/development.md).
 public func readTextFile(atPath path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }

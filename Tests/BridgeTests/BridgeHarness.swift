@@ -4,7 +4,7 @@ import Locking
 import Messaging
 import TestSupport
 
-/// mod-host's command behaviour as `modhost.md` records it, for the scripted peer: instances
+/// mod-host's command behaviour as docs/protocols/mod-host.md records it, for the scripted peer: instances
 /// 0…9999, `gain` as the only control symbol, mod-host's status codes and parser errors.
 final class FakeModHostState: Sendable {
     private let instances = Locked<[Int: [String: Double]]>([:])

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The request endpoint, over real ZeroMQ sockets, against the scripted mod-host: the C++ bridge's
-/// shapes, and each of its defects (`modhost-bridge.md`, "Bugs") caught.
+/// shapes, and each of its defects (docs/protocols/bridge.md, "The C++ bridge's defects") caught.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct BridgeRequestTests {
     static let amp = "http://plugin.org.uk/swh-plugins/amp"
 

@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-/// The bridge's connection to mod-host, against a peer scripted from `modhost.md`.
+/// The bridge's connection to mod-host, against a peer scripted from docs/protocols/mod-host.md.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct ModHostClientTests {
     static func host() throws -> ScriptedModHost {
         try ScriptedModHost { command in

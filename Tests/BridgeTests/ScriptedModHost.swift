@@ -7,7 +7,7 @@ import ModHostWire
 import Glibc
 #endif
 
-/// A scripted peer that behaves as `modhost.md` records mod-host's sockets: two listeners, one client
+/// A scripted peer that behaves as docs/protocols/mod-host.md records mod-host's sockets: two listeners, one client
 /// at a time, the feedback connection accepted before any command is read, NUL framing. Protocol
 /// tests only: the bridge's end-to-end tests run against a real host.
 final class ScriptedModHost: Sendable {
