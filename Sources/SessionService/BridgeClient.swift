@@ -48,6 +48,10 @@ public final class BridgeClient: Sendable {
     /// Why a re-sync is due, one element per occasion.
     public let resyncRequests: AsyncStream<String>
     private let resyncContinuation: AsyncStream<String>.Continuation
+    /// What the host reports by itself (a MIDI controller moved a knob, a learned mapping, levels,
+    /// the transport), as the bridge publishes it: the event's type and its `data`.
+    public let hostFeedback: AsyncStream<HostFeedback>
+    private let feedbackContinuation: AsyncStream<HostFeedback>.Continuation
     private let calls: RPCClient
     private let probe: RPCClient
     private let link = Locked(BridgeLink())
@@ -63,6 +67,8 @@ public final class BridgeClient: Sendable {
         self.calls = RPCClient(calls)
         probe = RPCClient(RPCClientConfiguration(endpoint: settings.healthEndpoint, timeout: settings.probeTimeout))
         (resyncRequests, resyncContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        // Bounded: a session that falls behind a flood of meter readings drops the oldest.
+        (hostFeedback, feedbackContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
     }
 
     public var status: Status {
@@ -199,6 +205,7 @@ public final class BridgeClient: Sendable {
 
     public func shutdown() async {
         resyncContinuation.finish()
+        feedbackContinuation.finish()
         let events = subscriber.withLock { state -> Subscriber? in
             state.closed = true
             return state.events.take()
@@ -230,7 +237,14 @@ public final class BridgeClient: Sendable {
         if closed { await events.shutdown() }
         let name = Data("host_reconnected".utf8)
         for await frames in events.messages {
-            // Every knob turn is published too: only a message naming the event is parsed.
+            // Ours sends `[topic, JSON]`: only the topics the session acts on are parsed, so a
+            // stream of meter or knob events costs a comparison each.
+            if frames.count == 2, let topic = HostFeedback.Kind(topic: frames[0]) {
+                if let data = (try? JSONValue(parsing: frames[1]))?["data"] {
+                    feedbackContinuation.yield(HostFeedback(kind: topic, data: data))
+                }
+                continue
+            }
             let announced = frames.contains { frame in
                 guard frame.range(of: name) != nil else { return false }
                 if frame == name { return true }

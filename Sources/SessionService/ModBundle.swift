@@ -81,6 +81,14 @@ public enum ModBundle {
             if let value = graph.object(main, pedal + key)?.number { board.metadata[key] = .int(Int(value)) }
         }
         try readSnapshots(folder + "/snapshots.json", into: &board)
+        let addressings = folder + "/addressings.json"
+        if kind(of: addressings) != nil {
+            try requireFile(addressings, id: id)
+            board.addressings = Addressings(json: try DurableFile.read(addressings))
+            // Bindings of plugins the graph does not hold are a foreign writer's leftovers.
+            let instances = Set(board.plugins.map(\.instanceID))
+            board.addressings.bindings.removeAll { !instances.contains($0.instanceID) }
+        }
         return board
     }
 
@@ -207,7 +215,7 @@ public enum ModBundle {
             ("manifest.ttl", Array(manifest.utf8)),
             ("\(symbol).ttl", Array(graph(board, catalogue: catalogue).utf8)),
             ("snapshots.json", json(snapshots(board))),
-            ("addressings.json", json([:])),
+            ("addressings.json", json(board.addressings.json)),
         ]
     }
 

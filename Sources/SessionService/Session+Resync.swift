@@ -8,6 +8,8 @@ extension Session {
         var pluginsAdopted = 0
         var connectionsCreated = 0
         var failures: [JSONValue] = []
+        /// Bindings and transport settings the host refused: reported, but the board still plays.
+        var settingFailures: [JSONValue] = []
     }
 
     /// Re-applies the current pedalboard and publishes `pedalboard_resynced`; returns whether every
@@ -27,6 +29,7 @@ extension Session {
             "pedalboard_id": .string(state.storeID ?? state.pedalboard?.id ?? ""), "reason": .string(reason),
             "plugins_loaded": .int(outcome.pluginsLoaded), "plugins_adopted": .int(outcome.pluginsAdopted),
             "connections_created": .int(outcome.connectionsCreated), "failed": .array(outcome.failures),
+            "settings_failed": .array(outcome.settingFailures),
             "timestamp": .string(Timestamp.now()),
         ]
         lastResync = data
@@ -89,6 +92,7 @@ extension Session {
                 )
             }
         }
+        outcome.settingFailures = await applyAddressings() + applyTransport()
         return outcome
     }
 

@@ -26,6 +26,8 @@ public actor Session {
     var pedalboardProblems: [PedalboardStore.Problem] = []
     /// The bridge's instance id for each of ours, where it chose a different one.
     var bridgeIDs: [String: String] = [:]
+    /// The last level the host reported for each monitored port, by its monitor index.
+    var audioLevels: [Int: Double] = [:]
     var lastResync: JSONValue = .null {
         didSet { facts.withLock { $0.lastResync = lastResync } }
     }
@@ -83,8 +85,11 @@ public actor Session {
 
     /// Until the bridge client shuts down, re-syncs the host whenever it asks for it, and tells
     /// `reportBoard` after each re-sync whether the whole pedalboard is back in the host.
+    /// Follows what the host does by itself (MIDI, meters, transport) meanwhile.
     public func run(reportBoard: @Sendable (_ playing: Bool) -> Void = { _ in }) async {
+        async let following: Void = followHost()
         for await reason in bridge.resyncRequests { reportBoard(await resync(reason: reason)) }
+        await following
     }
 
     /// Writes any pending change now and stops the writer.

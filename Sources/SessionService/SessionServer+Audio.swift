@@ -70,21 +70,22 @@ extension SessionServer {
             return ["rolling": data["rolling"] ?? .null, "bpm": data["bpm"] ?? .null, "bpb": data["bpb"] ?? .null]
         }
         router.method("set_jack_transport") { request in
-            let rolling: Bool
+            var rolling: Bool?
             if let flag = request.params["state"]?.boolValue {
                 rolling = flag
-            } else {
-                switch try request.string("state") {
+            } else if let state = try request.optionalString("state") {
+                switch state {
                 case "rolling", "play", "start", "started": rolling = true
                 case "stopped", "stop", "pause": rolling = false
                 default: throw RPCError(.invalidParameters, "'state' is rolling/stopped or a boolean")
                 }
             }
-            let data = try await bridge.audio("get_jack_data", ["with_transport": true])
-            let bpb = data["bpb"]?.doubleValue ?? 4
-            let bpm = data["bpm"]?.doubleValue ?? 120
-            try await bridge.command("transport", [rolling ? 1 : 0, .double(bpb), .double(bpm)])
-            return ["rolling": .bool(rolling), "bpb": .double(bpb), "bpm": .double(bpm)]
+            let bpm = try request.optionalDouble("bpm")
+            let bpb = try request.optionalDouble("bpb")
+            guard rolling != nil || bpm != nil || bpb != nil else {
+                throw RPCError(.invalidParameters, "Missing required parameter 'state' (or 'bpm', 'bpb')")
+            }
+            return try await session.setTransport(rolling: rolling, bpm: bpm, bpb: bpb)
         }
         router.method("get_jack_xruns") { _ in
             ["xruns": try await bridge.audio("get_jack_data")["xruns"] ?? .null]

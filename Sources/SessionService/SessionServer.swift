@@ -125,6 +125,7 @@ public final class SessionServer: Sendable {
         registerPedalboards(&router, session)
         registerConnectionsAndSnapshots(&router, session)
         registerSettings(&router, session)
+        registerPerformance(&router, session)
         registerUserFiles(&router, session.store.userFiles)
         registerRefused(&router)
         return router

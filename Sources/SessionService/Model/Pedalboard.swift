@@ -20,6 +20,8 @@ public struct Pedalboard: Sendable, Equatable {
     public var snapshots: [Snapshot]
     /// The snapshot last applied or saved, for `get_snapshot_name` and `save_snapshot`.
     public var currentSnapshotID: String?
+    /// Parameters bound to MIDI controllers and CV outputs, and the CV outputs offered as actuators.
+    public var addressings = Addressings()
     public var extra: [String: JSONValue]
 
     public init(
@@ -66,6 +68,7 @@ public struct Pedalboard: Sendable, Equatable {
         members["system_outputs"] = .array(systemOutputs.map { .string($0) })
         members["snapshots"] = .array(snapshots.map(\.json))
         members["current_snapshot_id"] = currentSnapshotID.map { .string($0) } ?? .null
+        members["addressings"] = addressings.json
         members["_schema_version"] = .int(Self.schemaVersion)
         return .object(members)
     }
@@ -133,9 +136,10 @@ public struct Pedalboard: Sendable, Equatable {
         modifiedAt = members["modified_at"]?.stringValue ?? createdAt
         metadata = members["metadata"]?.objectValue ?? [:]
         currentSnapshotID = members["current_snapshot_id"]?.stringValue
+        addressings = Addressings(json: members["addressings"])
         let known: Set<String> = [
             "id", "name", "description", "plugins", "connections", "created_at", "modified_at", "metadata",
-            "system_inputs", "system_outputs", "snapshots", "current_snapshot_id", "_schema_version",
+            "system_inputs", "system_outputs", "snapshots", "current_snapshot_id", "_schema_version", "addressings",
         ]
         extra = members.filter { !known.contains($0.key) }
     }

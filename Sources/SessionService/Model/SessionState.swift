@@ -62,11 +62,12 @@ public struct SessionState: Sendable, Equatable {
         touch()
     }
 
-    /// Removes an instance and every wire to or from it; returns the wires dropped.
+    /// Removes an instance, every wire to or from it and its addressings; returns the wires dropped.
     @discardableResult
     public mutating func remove(_ instanceID: String) -> [Connection] {
         guard var board = pedalboard else { return [] }
         board.plugins.removeAll { $0.instanceID == instanceID }
+        board.addressings.removeAll(instanceID: instanceID)
         let dropped = board.connections.filter { $0.touches(instanceID) }
         board.connections.removeAll { $0.touches(instanceID) }
         pedalboard = board

@@ -1,0 +1,42 @@
+import Messaging
+
+extension SessionServer {
+    /// What a performer plays with besides the knobs: parameters bound to MIDI controllers and CV
+    /// outputs, and the transport's clock.
+    static func registerPerformance(_ router: inout RPCRouter, _ session: Session) {
+        router.method("address_parameter") { request in
+            let instanceID = try request.string(oneOf: ["instance_id", "instance"])
+            let port = try request.string(oneOf: ["symbol", "port", "parameter"])
+            // `uri` as the web client and mod-ui send it; null or "" removes the binding.
+            let actuator = try request.optionalString("uri") ?? request.optionalString("actuator_uri")
+            var extras: [String: JSONValue] = [:]
+            for key in ["tempo", "dividers", "page", "subpage", "coloured", "momentary", "operational_mode"] {
+                if let value = request.params[key], !value.isNull { extras[key] = value }
+            }
+            let steps = try request.optionalInt("steps") ?? 33
+            guard (1...10000).contains(steps) else { throw RPCError(.invalidParameters, "'steps' is 1 to 10000") }
+            return try await session.address(
+                Session.AddressRequest(
+                    instanceID: instanceID,
+                    port: port,
+                    actuator: actuator,
+                    label: try request.optionalString("label") ?? "",
+                    minimum: try request.optionalDouble("minimum"),
+                    maximum: try request.optionalDouble("maximum"),
+                    steps: steps,
+                    extras: extras
+                )
+            )
+        }
+        router.method("add_cv_addressing_port") { request in
+            try await session.addCVAddressingPort(uri: try request.string("uri"), name: try request.string("name"))
+        }
+        router.method("remove_cv_addressing_port") { request in
+            try await session.removeCVAddressingPort(uri: try request.string("uri"))
+        }
+        router.method("set_transport_sync_mode") { request in
+            try await session.setTransportSyncMode(try request.string("mode"))
+        }
+        router.method("get_transport_sync_mode") { _ in ["mode": .string(await session.transportSyncMode)] }
+    }
+}
