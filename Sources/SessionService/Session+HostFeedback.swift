@@ -68,9 +68,10 @@ extension Session {
             )
             publishChange("addressing")
         case .audioMonitor:
-            guard let index = data["index"]?.intValue, let value = data["value"]?.doubleValue else { return }
-            audioLevels[index] = value
-            publish("audio_levels", ["index": .int(index), "value": .double(value)])
+            guard let index = data["index"]?.intValue, let value = data["value"]?.doubleValue, value.isFinite else {
+                return
+            }
+            recordLevel(index: index, value: value)
         case .transport:
             if let bpm = data["bpm"]?.doubleValue, let bpb = data["bpb"]?.doubleValue {
                 recordTempo(bpm: bpm, bpb: bpb)

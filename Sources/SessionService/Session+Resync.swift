@@ -92,7 +92,8 @@ extension Session {
                 )
             }
         }
-        outcome.settingFailures = await applyAddressings() + applyTransport()
+        if reconciling { forgetMeters() }
+        outcome.settingFailures = await applyAddressings() + applyTransport() + applyMIDIDevices()
         return outcome
     }
 

@@ -26,8 +26,11 @@ public actor Session {
     var pedalboardProblems: [PedalboardStore.Problem] = []
     /// The bridge's instance id for each of ours, where it chose a different one.
     var bridgeIDs: [String: String] = [:]
-    /// The last level the host reported for each monitored port, by its monitor index.
+    /// The ports the host meters, in the order it was asked (its monitor index), their last
+    /// readings, and when each was last announced.
+    var audioMonitors: [String] = []
     var audioLevels: [Int: Double] = [:]
+    var levelAnnounced: [Int: ContinuousClock.Instant] = [:]
     var lastResync: JSONValue = .null {
         didSet { facts.withLock { $0.lastResync = lastResync } }
     }

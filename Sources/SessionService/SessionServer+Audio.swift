@@ -21,9 +21,7 @@ extension SessionServer {
         }
         // No HMI (MOD's hardware control panel) is attached to this stack: said plainly, not failed.
         router.method("ping_hmi") { _ in ["ihm_online": false, "ihm_time": 0.0] }
-        router.method("get_audio_levels") { _ in
-            throw RPCError(.notSupported, "Audio level monitoring is not offered by the bridge")
-        }
+        router.method("get_audio_levels") { _ in try await session.audioLevelReadings() }
 
         // The documented audio methods, passed to the bridge's JACK client.
         router.method("init_jack") { _ in try await bridge.audio("init_jack") }

@@ -37,6 +37,15 @@ extension SessionServer {
         router.method("set_transport_sync_mode") { request in
             try await session.setTransportSyncMode(try request.string("mode"))
         }
+        router.method("get_midi_devices") { _ in try await session.midiDevices() }
+        router.method("set_midi_devices") { request in
+            guard let list = request.params["devs_in_use"] ?? request.params["devs"], let values = list.arrayValue,
+                values.allSatisfy({ $0.stringValue != nil })
+            else { throw RPCError(.invalidParameters, "'devs_in_use' must be a list of JACK port names") }
+            let aggregated =
+                try request.optionalBool("midi_aggregated_mode") ?? request.optionalBool("midiAggregatedMode") ?? true
+            return try await session.setMIDIDevices(values.compactMap(\.stringValue), aggregated: aggregated)
+        }
         router.method("get_transport_sync_mode") { _ in ["mode": .string(await session.transportSyncMode)] }
     }
 }

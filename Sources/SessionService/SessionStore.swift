@@ -69,7 +69,7 @@ public struct SessionStore: Sendable {
 
     /// The settings documents the session keeps for the user.
     public enum Setting: String, Sendable, CaseIterable {
-        case banks, favorites, config, presets, transport
+        case banks, favorites, config, presets, transport, midi
     }
 
     /// A setting's document; `nil` when never written. An unreadable file is moved aside and reported.

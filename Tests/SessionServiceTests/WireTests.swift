@@ -132,10 +132,11 @@ import Testing
         for method in [
             "get_jack_cv_ports", "get_jack_freewheel", "set_jack_freewheel", "get_jack_timebase", "set_jack_timebase",
             "get_jack_repl_sync", "set_jack_repl_sync", "get_jack_repl_latency", "set_jack_repl_latency",
-            "get_audio_levels",
         ] {
             try await session.fails(method, [:], .notSupported)
         }
+        // No board, nothing to meter: answered without the bridge.
+        #expect(try await session.call("get_audio_levels")["levels"] == [:])
         #expect(try await session.call("get_jack_connections")["connections"] == [])
         await session.stop()
     }
