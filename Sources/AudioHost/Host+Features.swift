@@ -38,9 +38,12 @@ extension Host {
                 return Int(error.code)
             }
         case "aggregated-midi":
-            // mod-host merges every MIDI input into its own `midi_in` port; this host has none
-            // yet, so turning it on is refused as mod-host refuses it without that port.
-            guard value == 0 else { throw HostFailure(.invalidOperation, "no MIDI input port to aggregate into") }
+            // mod-host loads JACK's `mod-midi-merger` internal client to feed `midi_in`; where
+            // JACK has no such client mod-host answers -202, and so does this host, which never
+            // loads one (and, unlike mod-host, leaves the MIDI connections as they were).
+            guard value == 0 else {
+                throw HostFailure(.jackClientActivation, "no mod-midi-merger internal client")
+            }
             return 0
         default:
             throw HostFailure(.invalidOperation, "feature '\(feature)' is not offered")

@@ -27,6 +27,8 @@ final class Host {
     var history = CommandHistory()
     /// Nesting of `load` inside `load`.
     var loadDepth = 0
+    /// MIDI mappings by slot of the audio thread's table: what its events are about.
+    var midiMappings: [Int: MIDIMappingInfo] = [:]
     /// `state_tmpdir`: kept for state saving (no state is saved here yet).
     var stateScratchDirectory: String?
     /// `feature_enable cpu-load 1`: a `cpu_load` feedback line every half second.
@@ -50,12 +52,20 @@ final class Host {
         features = HostFeatures(sampleRate: Double(client.sampleRate), maximumBlockLength: 8192)
         shared = .allocate(capacity: 1)
         shared.initialize(to: SharedFlags())
-        realtime = HostRealtime.make()
+        // mod-host's own MIDI input, where controllers are mapped to parameters.
+        let midiInput = try? client.registerPort("midi_in", type: .midi, direction: .input)
+        realtime = HostRealtime.make(midiInput: midiInput)
         do {
             try client.setProcessCallback(processHost, context: UnsafeMutableRawPointer(realtime))
             try client.activate()
         } catch {
             throw HostFailure(.jackClientActivation, "\(error)")
+        }
+        // As mod-host: every hardware MIDI input reaches `midi_in`.
+        if let midiInput {
+            for port in client.ports(type: .midi, direction: .output, physical: true) {
+                try? client.connect(port, midiInput.name)
+            }
         }
     }
 
@@ -142,6 +152,7 @@ final class Host {
             if let reply = try runBatch(command.name, arguments) { return reply }
             if let reply = try runMonitoring(command.name, arguments) { return reply }
             if let reply = try runHistory(command.name, arguments) { return reply }
+            if let reply = runMIDI(command.name, arguments) { return reply }
             if let reply = runUnavailable(command.name, arguments) { return reply }
             return .parserError(.notFound)
         }
@@ -192,6 +203,7 @@ final class Host {
             return
         }
         let found = try instance(number)
+        unmapMIDI(instance: number)
         instances[number] = nil
         found.close()
         monitors = monitors.filter { $0.key.instance != number }
@@ -200,6 +212,7 @@ final class Host {
     }
 
     func removeAll() {
+        for number in instances.keys { unmapMIDI(instance: number) }
         for found in instances.values { found.close() }
         instances.removeAll()
         monitors.removeAll()
@@ -332,6 +345,7 @@ final class Host {
             }
         }
         pollMonitoring()
+        pollMIDI()
         if reportsCPULoad, ContinuousClock.now - lastCPULoadReport >= .milliseconds(500) {
             lastCPULoadReport = .now
             feedback.append("cpu_load \(format6(client.cpuLoad)) \(format6(maxCPULoad)) \(client.xruns)")

@@ -1,5 +1,5 @@
-// The host's own JACK client's cycle: audio level monitors (`monitor_audio_levels`). Plain
-// memory made once; nothing here allocates, locks or retains.
+// The host's own JACK client's cycle: MIDI on `midi_in` and audio level monitors
+// (`monitor_audio_levels`). Plain memory made once; nothing here allocates, locks or retains.
 
 import Jack
 import Synchronization
@@ -15,8 +15,9 @@ struct HostRealtime {
     var peaks: UnsafeMutablePointer<Atomic<UInt32>>
     /// [0] monitors in use, [1] completed cycles.
     var counters: UnsafeMutablePointer<Atomic<Int>>
+    var midi: MIDIRealtime
 
-    static func make() -> UnsafeMutablePointer<HostRealtime> {
+    static func make(midiInput: JackPort?) -> UnsafeMutablePointer<HostRealtime> {
         let ports = UnsafeMutablePointer<JackPort?>.allocate(capacity: audioMonitorCapacity)
         ports.initialize(repeating: nil, count: audioMonitorCapacity)
         let peaks = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: audioMonitorCapacity)
@@ -25,7 +26,14 @@ struct HostRealtime {
         counters.initialize(to: Atomic(0))
         (counters + 1).initialize(to: Atomic(0))
         let pointer = UnsafeMutablePointer<HostRealtime>.allocate(capacity: 1)
-        pointer.initialize(to: HostRealtime(monitorPorts: ports, peaks: peaks, counters: counters))
+        pointer.initialize(
+            to: HostRealtime(
+                monitorPorts: ports,
+                peaks: peaks,
+                counters: counters,
+                midi: MIDIRealtime.make(input: midiInput)
+            )
+        )
         return pointer
     }
 
@@ -34,10 +42,12 @@ struct HostRealtime {
         pointer.pointee.monitorPorts.deallocate()
         pointer.pointee.peaks.deallocate()
         pointer.pointee.counters.deallocate()
+        pointer.pointee.midi.free()
         pointer.deallocate()
     }
 
     @inline(__always) func process(frames: UInt32) {
+        midi.process(frames: frames)
         let count = counters[0].load(ordering: .acquiring)
         for index in 0..<min(count, audioMonitorCapacity) {
             guard let port = monitorPorts[index], let buffer = port.buffer(frames: frames) else { continue }

@@ -248,6 +248,35 @@ final class HostedInstance {
         }
     }
 
+    /// Where a MIDI controller mapped to `symbol` (a control input or `:bypass`) writes, with
+    /// the mapping's range; nil for other symbols.
+    func midiTarget(_ symbol: String, minimum: Float, maximum: Float) -> MIDITarget? {
+        var target = MIDITarget(minimum: minimum, maximum: maximum)
+        if symbol == ":bypass" {
+            target.isBypass = true
+            if let enabledSymbol, let port = controlInput(enabledSymbol) {
+                target.pending = realtime.pointee.pending + port.index
+                target.published = realtime.pointee.published + port.index
+            } else {
+                target.bypassFlag = realtime.pointee.state
+            }
+            return target
+        }
+        guard let port = controlInput(symbol) else { return nil }
+        target.pending = realtime.pointee.pending + port.index
+        target.published = realtime.pointee.published + port.index
+        target.toggle = port.properties.contains("toggled")
+        target.trigger = port.properties.contains("trigger")
+        target.logarithmic = port.properties.contains("logarithmic")
+        target.integer = port.properties.contains("integer")
+        target.portMinimum = Float(port.minimum ?? -Double(Float.greatestFiniteMagnitude))
+        target.portMaximum = Float(port.maximum ?? Double(Float.greatestFiniteMagnitude))
+        return target
+    }
+
+    /// `:bypass` moved by a MIDI controller: the audio thread has applied it already.
+    func bypassMovedByMIDI(_ value: Float) { bypassValue = value }
+
     /// Cycles run so far.
     var cycles: UInt32 { realtime.pointee.state[1].load(ordering: .acquiring) }
 

@@ -48,7 +48,7 @@ import Testing
                 ("state_tmpdir a b", "many arguments"),
                 // Commands mod-host has that are not answered here yet.
                 ("cv_map 0 gain system:capture_1 0 1 =", "not found"),
-                ("midi_learn 0 gain 0 1", "not found"),
+                ("state_load /tmp", "not found"),
             ]
             for (command, expected) in exchanges {
                 let reply = try await client.ask(command)

@@ -82,7 +82,7 @@ import Testing
                 // JACK's own answer, passed on as mod-host does: not freewheeling already is -1.
                 ("feature_enable freewheeling 0", "resp -1"),
                 ("feature_enable aggregated-midi 0", "resp 0"),
-                ("feature_enable aggregated-midi 1", "resp -902"),
+                ("feature_enable aggregated-midi 1", "resp -202"),
                 ("feature_enable processing -1", "resp 0"),
                 ("feature_enable processing 3", "resp 0"),
                 ("feature_enable processing 2", "resp 0"),
