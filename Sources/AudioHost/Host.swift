@@ -6,19 +6,34 @@ import ModHostWire
 
 /// The host's state and its answer to every command. Used by the server thread only.
 final class Host {
-    private let configuration: HostConfiguration
-    private let world: LV2World
+    let configuration: HostConfiguration
+    let world: LV2World
     let features: HostFeatures
-    /// The host's own JACK client (`mod-host`): format, CPU load, transport, and JACK's death.
+    /// The host's own JACK client (`mod-host`): format, CPU load, transport, audio monitors, and
+    /// JACK's death.
     let client: JackClient
-    private let shared: UnsafeMutablePointer<SharedFlags>
-    private var instances: [Int: HostedInstance] = [:]
+    let shared: UnsafeMutablePointer<SharedFlags>
+    let realtime: UnsafeMutablePointer<HostRealtime>
+    var instances: [Int: HostedInstance] = [:]
     var feedback = FeedbackQueue()
-    private let logger: Logger
-    private var maxCPULoad: Float = 0
-    private var transport = (rolling: false, beatsPerBar: 4.0, beatsPerMinute: 120.0)
+    let logger: Logger
+    var maxCPULoad: Float = 0
+    var transport = TransportState()
     /// Monitored output controls and the value last reported.
-    private var monitors: [MonitorKey: Float?] = [:]
+    var monitors: [MonitorKey: Float?] = [:]
+    /// The `monitor` command's socket, its `param_monitor` conditions and `monitor_audio_levels`.
+    var monitoring = MonitoringState()
+    /// Commands run so far, for `save`.
+    var history = CommandHistory()
+    /// Nesting of `load` inside `load`.
+    var loadDepth = 0
+    /// MIDI mappings by slot of the audio thread's table: what its events are about.
+    var midiMappings: [Int: MIDIMappingInfo] = [:]
+    /// `state_tmpdir`: kept for state saving (no state is saved here yet).
+    var stateScratchDirectory: String?
+    /// `feature_enable cpu-load 1`: a `cpu_load` feedback line every half second.
+    var reportsCPULoad = false
+    var lastCPULoadReport = ContinuousClock.now
     /// Set by `quit`: the server stops after replying.
     private(set) var quitRequested = false
 
@@ -37,16 +52,28 @@ final class Host {
         features = HostFeatures(sampleRate: Double(client.sampleRate), maximumBlockLength: 8192)
         shared = .allocate(capacity: 1)
         shared.initialize(to: SharedFlags())
+        // mod-host's own MIDI input, where controllers are mapped to parameters.
+        let midiInput = try? client.registerPort("midi_in", type: .midi, direction: .input)
+        realtime = HostRealtime.make(midiInput: midiInput)
         do {
+            try client.setProcessCallback(processHost, context: UnsafeMutableRawPointer(realtime))
             try client.activate()
         } catch {
             throw HostFailure(.jackClientActivation, "\(error)")
+        }
+        // As mod-host: every hardware MIDI input reaches `midi_in`.
+        if let midiInput {
+            for port in client.ports(type: .midi, direction: .output, physical: true) {
+                try? client.connect(port, midiInput.name)
+            }
         }
     }
 
     deinit {
         removeAll()
+        monitoring.close()
         client.close()
+        HostRealtime.free(realtime)
         shared.deinitialize(count: 1)
         shared.deallocate()
     }
@@ -68,120 +95,48 @@ final class Host {
         }
     }
 
+    /// Runs a parsed command: each group of commands lives in the extension named after it.
     private func run(_ command: CommandLine) throws(HostFailure) -> ModHostReply {
-        let arguments = command.arguments
-        func int(_ index: Int) -> Int { Int(arguments[index]) ?? 0 }
-        func number(_ index: Int) -> Double { Double(arguments[index]) ?? 0 }
+        history.record(command)
+        let arguments = Arguments(command.arguments)
         switch command.name {
-        case "add":
-            return .status(try add(uri: arguments[0], number: int(1)))
+        case "add": return .status(try add(uri: arguments[0], number: arguments.int(1)))
+        case "preload": return .status(try add(uri: arguments[0], number: arguments.int(1), activate: false))
         case "remove":
-            try remove(int(0))
+            try remove(arguments.int(0))
             return .status(0)
         case "activate":
-            // Instances are always active here; answered for the protocol's sake.
-            _ = try instance(int(0))
+            try activate(arguments.int(0), arguments.int(1) != 0)
             return .status(0)
         case "bypass":
-            try instance(int(0)).bypassed = int(1) != 0
+            try bypass(arguments.int(0), arguments.int(1) != 0)
             return .status(0)
         case "param_set":
-            try setParameter(int(0), arguments[1], number(2))
+            try setParameter(arguments.int(0), arguments[1], arguments.number(2))
             return .status(0)
-        case "param_get":
-            let found = try instance(int(0))
-            guard let value = found.value(arguments[1]) else { throw HostFailure.symbol(arguments[1]) }
-            return .value(Double(value))
-        case "multi_param_set":
-            let count = int(2)
-            guard count >= 0, arguments.count == 3 + count else { throw ParseFailureReply.invalid }
-            for index in 0..<count { try setParameter(int(3 + index), arguments[0], number(1)) }
-            return .status(0)
-        case "params_flush":
-            let found = try instance(int(0))
-            let count = int(2)
-            guard count >= 0, arguments.count == 3 + 2 * count else { throw ParseFailureReply.invalid }
-            for index in 0..<count {
-                let symbol = arguments[3 + 2 * index]
-                guard let value = Double(arguments[4 + 2 * index]), value.isFinite else {
-                    throw ParseFailureReply.invalid
-                }
-                guard found.set(symbol, value) != nil else { throw HostFailure.symbol(symbol) }
-            }
-            return .status(0)
-        case "connect":
-            do { try client.connect(arguments[0], arguments[1]) } catch {
-                throw HostFailure(.jackPortConnection, "\(error)")
-            }
-            return .status(0)
-        case "disconnect":
-            do { try client.disconnect(arguments[0], arguments[1]) } catch {
-                throw HostFailure(.jackPortDisconnection, "\(error)")
-            }
-            return .status(0)
-        case "disconnect_all":
-            do { try client.disconnectAll(arguments[0]) } catch {
-                throw HostFailure(.jackPortDisconnection, "\(error)")
-            }
+        case "param_get": return .value(Double(try parameter(arguments.int(0), arguments[1])))
+        case "params_flush", "pre_run":
+            try flush(
+                [arguments.int(0)],
+                try arguments.pairs(from: 2),
+                preRun: command.name == "pre_run"
+            )
             return .status(0)
         case "preset_load":
-            try loadPreset(int(0), arguments[1])
+            try loadPreset(arguments.int(0), arguments[1])
             return .status(0)
         case "preset_save":
-            let found = try instance(int(0))
-            do {
-                _ = try world.savePreset(
-                    of: found.plugin,
-                    label: arguments[1],
-                    values: found.controlValues,
-                    directory: arguments[2],
-                    fileName: arguments[3],
-                    features: features
-                )
-            } catch {
-                throw HostFailure(.lv2CantLoadState, error.message)
-            }
+            try savePreset(arguments.int(0), label: arguments[1], directory: arguments[2], file: arguments[3])
             return .status(0)
-        case "preset_show":
-            return .text(world.presetText(arguments[0], features: features) ?? "")
-        case "monitor_output":
-            // mod-host's inverted boolean: 1 is success.
-            guard let found = instances[int(0)], let port = found.control(arguments[1]), port.direction == .output
-            else { return .status(0) }
-            monitors[MonitorKey(instance: found.number, symbol: port.symbol)] = .some(nil)
-            return .status(1)
-        case "monitor_output_off":
-            let key = MonitorKey(instance: int(0), symbol: arguments[1])
-            return .status(monitors.removeValue(forKey: key) == nil ? 0 : 1)
-        case "cpu_load":
-            return .value(Double(client.cpuLoad))
+        case "preset_show": return .text(world.presetText(arguments[0], features: features) ?? "")
+        case "cpu_load": return .value(Double(client.cpuLoad))
         case "max_cpu_load":
             sampleLoad()
             return .value(Double(maxCPULoad))
-        case "transport":
-            transport = (int(0) != 0, number(1), number(2))
-            if transport.rolling { client.startTransport() } else { client.stopTransport() }
-            reportTransport()
-            return .status(0)
-        case "set_bpm":
-            guard number(0) > 0 else { throw HostFailure(.jackValueOutOfRange, "tempo must be positive") }
-            transport.beatsPerMinute = number(0)
-            reportTransport()
-            return .status(0)
-        case "set_bpb":
-            guard number(0) > 0 else { throw HostFailure(.jackValueOutOfRange, "beats per bar must be positive") }
-            transport.beatsPerBar = number(0)
-            reportTransport()
-            return .status(0)
         case "output_data_ready":
             feedback.clientReady()
             return .status(0)
-        case "feature_enable":
-            guard arguments[0] == "processing" else {
-                throw HostFailure(.invalidOperation, "feature '\(arguments[0])' is not offered")
-            }
-            shared.pointee.processing.store(int(1) != 0, ordering: .relaxed)
-            return .status(0)
+        case "feature_enable": return .status(try enableFeature(arguments[0], arguments.int(1)))
         case "wait_audio_cycle":
             waitCycle()
             return .status(0)
@@ -192,13 +147,22 @@ final class Host {
             quitRequested = true
             return .status(0)
         default:
+            if let reply = try runTransport(command.name, arguments) { return reply }
+            if let reply = try runGraph(command.name, arguments) { return reply }
+            if let reply = try runBatch(command.name, arguments) { return reply }
+            if let reply = try runMonitoring(command.name, arguments) { return reply }
+            if let reply = try runHistory(command.name, arguments) { return reply }
+            if let reply = runMIDI(command.name, arguments) { return reply }
+            if let reply = runUnavailable(command.name, arguments) { return reply }
             return .parserError(.notFound)
         }
     }
 
     // MARK: - Instances
 
-    private func instance(_ number: Int) throws(HostFailure) -> HostedInstance {
+    /// An instance of a plugin; 9995, mod-host's transport instance, is not one (see
+    /// `Host+Transport.swift`).
+    func instance(_ number: Int) throws(HostFailure) -> HostedInstance {
         guard Self.instanceRange.contains(number) else { throw HostFailure(.instanceInvalid, "instance \(number)") }
         guard let found = instances[number] else {
             throw HostFailure(.instanceNonExists, "no instance \(number)")
@@ -206,11 +170,13 @@ final class Host {
         return found
     }
 
-    private func add(uri: String, number: Int) throws(HostFailure) -> Int {
+    func add(uri: String, number: Int, activate: Bool = true) throws(HostFailure) -> Int {
         guard Self.instanceRange.contains(number) else {
             throw HostFailure(.instanceInvalid, "instance \(number) is outside 0…9999")
         }
-        guard instances[number] == nil else { throw HostFailure(.instanceAlreadyExists, "instance \(number) exists") }
+        guard instances[number] == nil, number != transportInstance else {
+            throw HostFailure(.instanceAlreadyExists, "instance \(number) exists")
+        }
         do {
             instances[number] = try HostedInstance(
                 number: number,
@@ -218,7 +184,8 @@ final class Host {
                 world: world,
                 features: features,
                 server: configuration.jackServer,
-                shared: UnsafePointer(shared)
+                shared: UnsafePointer(shared),
+                activate: activate
             )
         } catch {
             logger.warning("cannot add plugin", metadata: ["uri": "\(uri)", "error": "\(error.message)"])
@@ -230,49 +197,144 @@ final class Host {
 
     /// `remove -1` removes every instance; an unknown instance is `-3`, not mod-host's silent 0,
     /// so a client learns its view of the rig was wrong.
-    private func remove(_ number: Int) throws(HostFailure) {
+    func remove(_ number: Int) throws(HostFailure) {
         if number == -1 {
             removeAll()
             return
         }
         let found = try instance(number)
+        unmapMIDI(instance: number)
         instances[number] = nil
         found.close()
         monitors = monitors.filter { $0.key.instance != number }
+        monitoring.conditions.removeAll { $0.instance == number }
         logger.info("removed", metadata: ["instance": "\(number)"])
     }
 
-    private func removeAll() {
+    func removeAll() {
+        for number in instances.keys { unmapMIDI(instance: number) }
         for found in instances.values { found.close() }
         instances.removeAll()
         monitors.removeAll()
+        monitoring.conditions.removeAll()
     }
 
-    private func setParameter(_ number: Int, _ symbol: String, _ value: Double) throws(HostFailure) {
-        guard try instance(number).set(symbol, value) != nil else { throw HostFailure.symbol(symbol) }
+    func activate(_ number: Int, _ active: Bool) throws(HostFailure) {
+        if number == transportInstance { return }
+        try instance(number).setActive(active)
     }
 
-    private func loadPreset(_ number: Int, _ uri: String) throws(HostFailure) {
+    func bypass(_ number: Int, _ bypassed: Bool) throws(HostFailure) {
+        if number == transportInstance {
+            transport.bypass = bypassed ? 1 : 0
+            return
+        }
+        try instance(number).bypassed = bypassed
+    }
+
+    /// `param_set`: a control input, or one of mod-host's special symbols (`:bypass`, `:presets`,
+    /// and on 9995 `:bpm`, `:bpb`, `:rolling`). Values are clamped into the port's range.
+    func setParameter(_ number: Int, _ symbol: String, _ value: Double) throws(HostFailure) {
+        if number == transportInstance {
+            try setTransportParameter(symbol, value)
+            return
+        }
+        let found = try instance(number)
+        switch symbol {
+        case ":bypass": found.setBypass(Float(value))
+        case ":presets": found.presetValue = Float(min(max(value, 0), 1))
+        default: guard found.set(symbol, value) != nil else { throw HostFailure.symbol(symbol) }
+        }
+    }
+
+    /// `param_get`: control inputs and the special symbols only; an output is `-103`, as in
+    /// mod-host (outputs are read through `monitor_output`).
+    func parameter(_ number: Int, _ symbol: String) throws(HostFailure) -> Float {
+        if number == transportInstance { return try transportParameter(symbol) }
+        let found = try instance(number)
+        switch symbol {
+        case ":bypass": return found.bypassValue
+        case ":presets": return found.presetValue
+        default:
+            guard found.controlInput(symbol) != nil, let value = found.value(symbol) else {
+                throw HostFailure.symbol(symbol)
+            }
+            return value
+        }
+    }
+
+    /// `params_flush` and `pre_run`, for one or many instances: unknown symbols are skipped, as
+    /// mod-host skips them. `pre_run` then runs a stopped instance once.
+    func flush(_ numbers: [Int], _ values: [(String, Double)], preRun: Bool) throws(HostFailure) {
+        // One instance answers for itself; several skip the ones that are gone, as in mod-host.
+        let single = numbers.count == 1
+        for number in numbers {
+            if number == transportInstance {
+                for (symbol, value) in values { try? setTransportParameter(symbol, value) }
+                continue
+            }
+            let found: HostedInstance
+            if single {
+                found = try instance(number)
+            } else {
+                guard let known = instances[number] else { continue }
+                found = known
+            }
+            for (symbol, value) in values { try? setParameter(number, symbol, value) }
+            if preRun {
+                if found.isActive && shared.pointee.processing.load(ordering: .relaxed) {
+                    if single { throw HostFailure(.invalidOperation, "pre_run of a running instance") }
+                    continue
+                }
+                found.preRun(frames: Int(client.bufferSize))
+            }
+        }
+    }
+
+    func loadPreset(_ number: Int, _ uri: String) throws(HostFailure) {
         let found = try instance(number)
         guard let values = world.presetValues(uri, features: features) else {
             throw HostFailure(.lv2CantLoadState, "no preset \(uri)")
         }
         for (symbol, value) in values { found.set(symbol, value) }
+        // As mod-host: a preset does not undo bypass through the plugin's lv2:enabled port.
+        found.setBypass(found.bypassValue)
     }
 
-    /// Waits (up to 1 s) for every instance to complete one more cycle.
-    private func waitCycle() {
-        let start = instances.mapValues(\.cycles)
+    /// A missing instance is `-1` here, as mod-host answers `preset_save` (not `-3`).
+    func savePreset(_ number: Int, label: String, directory: String, file: String) throws(HostFailure) {
+        guard let found = instances[number] else { throw HostFailure(.instanceInvalid, "no instance \(number)") }
+        do {
+            _ = try world.savePreset(
+                of: found.plugin,
+                label: label,
+                values: found.controlValues,
+                directory: directory,
+                fileName: file,
+                features: features
+            )
+        } catch {
+            throw HostFailure(.lv2CantLoadState, error.message)
+        }
+    }
+
+    /// Waits (up to 1 s) for every running instance, and the host's client, to complete one
+    /// more cycle.
+    func waitCycle() {
+        let start = instances.filter(\.value.isActive).mapValues(\.cycles)
+        let hostStart = realtime.pointee.counters[1].load(ordering: .acquiring)
         let deadline = ContinuousClock.now + .seconds(1)
         while ContinuousClock.now < deadline {
-            if instances.allSatisfy({ $0.value.cycles != start[$0.key] }) { return }
+            let hostMoved = realtime.pointee.counters[1].load(ordering: .acquiring) != hostStart
+            if hostMoved && start.allSatisfy({ instances[$0.key]?.cycles != $0.value }) { return }
             usleep(500)
         }
     }
 
     // MARK: - Feedback
 
-    /// Called by the server between commands: monitored outputs that changed are queued.
+    /// Called by the server between commands: monitored outputs that changed are queued, and
+    /// audio levels, `param_monitor` conditions and the CPU load are looked at.
     func pollOutputs() {
         sampleLoad()
         for (key, last) in monitors {
@@ -282,15 +344,15 @@ final class Host {
                 feedback.append("output_set \(key.instance) \(key.symbol) \(format6(value))")
             }
         }
+        pollMonitoring()
+        pollMIDI()
+        if reportsCPULoad, ContinuousClock.now - lastCPULoadReport >= .milliseconds(500) {
+            lastCPULoadReport = .now
+            feedback.append("cpu_load \(format6(client.cpuLoad)) \(format6(maxCPULoad)) \(client.xruns)")
+        }
     }
 
-    private func sampleLoad() { maxCPULoad = max(maxCPULoad, client.cpuLoad) }
-
-    private func reportTransport() {
-        feedback.append(
-            "transport \(transport.rolling ? 1 : 0) \(format6(transport.beatsPerBar)) \(format6(transport.beatsPerMinute))"
-        )
-    }
+    func sampleLoad() { maxCPULoad = max(maxCPULoad, client.cpuLoad) }
 }
 
 struct MonitorKey: Hashable {
@@ -302,11 +364,41 @@ extension HostFailure {
     static func symbol(_ symbol: String) -> HostFailure {
         HostFailure(.lv2InvalidParamSymbol, "no control port '\(symbol)'")
     }
+
+    /// A batch command whose count does not match its list: mod-host answers a zero count, or a
+    /// short `cc_map` list, with `-302`, and reads past the end of any other; we answer all `-302`.
+    static let countMismatch = HostFailure(.assignmentInvalidOp, "the count does not match the arguments")
 }
 
-/// A variadic command whose counts do not add up: mod-host reads past its list; we refuse it.
-enum ParseFailureReply {
-    static let invalid = HostFailure(.invalidOperation, "argument counts do not match")
+/// A command's arguments, read by position; the parser has checked the fixed ones' types.
+struct Arguments {
+    var values: [String]
+    init(_ values: [String]) { self.values = values }
+
+    var count: Int { values.count }
+    subscript(_ index: Int) -> String { values[index] }
+    func int(_ index: Int) -> Int { Int(values[index]) ?? 0 }
+    func number(_ index: Int) -> Double { Double(values[index]) ?? 0 }
+
+    /// A variadic argument that must be an integer.
+    func checkedInt(_ index: Int) throws(HostFailure) -> Int {
+        guard index < values.count, let value = Int(values[index]) else { throw HostFailure.countMismatch }
+        return value
+    }
+
+    /// `<count> <symbol> <value>…` from `index` to the end, exactly.
+    func pairs(from index: Int) throws(HostFailure) -> [(String, Double)] {
+        let count = try checkedInt(index)
+        guard count >= 0, values.count == index + 1 + 2 * count else { throw HostFailure.countMismatch }
+        var pairs: [(String, Double)] = []
+        for pair in 0..<count {
+            guard let value = Double(values[index + 2 + 2 * pair]), value.isFinite else {
+                throw HostFailure(.invalidOperation, "'\(values[index + 2 + 2 * pair])' is not a number")
+            }
+            pairs.append((values[index + 1 + 2 * pair], value))
+        }
+        return pairs
+    }
 }
 
 /// mod-host's `%f`.

@@ -13,6 +13,14 @@ final class HostedInstance {
     /// Port slot (= LV2 index) of each symbol.
     private let slots: [String: Int]
     private var closed = false
+    /// The `lv2:enabled` port: a plugin with one is told it is bypassed and bypasses itself.
+    private let enabledSymbol: String?
+    /// Whether the JACK client runs (`preload` adds an instance that does not, yet).
+    private(set) var isActive = false
+    /// `:bypass` as mod-host keeps it: a float, bypassed above 0.5.
+    private(set) var bypassValue: Float = 0
+    /// `:presets`, mod-host's virtual port for preset selection by controllers: kept, not acted on.
+    var presetValue: Float = 0
 
     var info: PluginInfo { plugin.info }
 
@@ -23,7 +31,8 @@ final class HostedInstance {
         world: LV2World,
         features: HostFeatures,
         server: String?,
-        shared: UnsafePointer<SharedFlags>
+        shared: UnsafePointer<SharedFlags>,
+        activate: Bool = true
     ) throws(HostFailure) {
         let plugin: LoadedPlugin
         do {
@@ -40,6 +49,10 @@ final class HostedInstance {
         self.number = number
         self.plugin = plugin
         self.client = client
+        enabledSymbol =
+            plugin.info.ports.first {
+                $0.kind == .control && $0.direction == .input && $0.designation == "enabled"
+            }?.symbol
 
         let ports = plugin.info.ports
         let count = ports.count
@@ -129,13 +142,39 @@ final class HostedInstance {
             throw failure
         }
         plugin.activate()
+        if let enabledSymbol { set(enabledSymbol, 1) }
         do {
             try client.setProcessCallback(processInstance, context: UnsafeMutableRawPointer(realtime))
-            try client.activate()
         } catch {
             close()
             throw HostFailure(.jackClientActivation, "\(error)")
         }
+        if activate {
+            do { try setActive(true) } catch {
+                close()
+                throw error
+            }
+        }
+    }
+
+    /// Starts or stops the JACK client (`activate`); stopping drops its connections, as in JACK.
+    func setActive(_ active: Bool) throws(HostFailure) {
+        guard active != isActive else { return }
+        do {
+            if active { try client.activate() } else { try client.deactivate() }
+        } catch {
+            throw HostFailure(active ? .jackClientActivation : .jackClientDeactivation, "\(error)")
+        }
+        isActive = active
+    }
+
+    /// Runs one block on this thread while the JACK client is stopped (`pre_run`), with silent
+    /// scratch buffers, so a preloaded plugin settles before it is heard.
+    func preRun(frames: Int) {
+        guard !isActive else { return }
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: frames * 4, alignment: 16)
+        defer { scratch.deallocate() }
+        realtime.pointee.preRun(frames: UInt32(frames), scratch: scratch)
     }
 
     deinit { close() }
@@ -144,7 +183,7 @@ final class HostedInstance {
     func close() {
         guard !closed else { return }
         closed = true
-        try? client.deactivate()
+        if isActive { try? client.deactivate() }
         client.close()
         plugin.deactivate()
         let instance = realtime.pointee
@@ -167,6 +206,12 @@ final class HostedInstance {
         return port.kind == .control ? port : nil
     }
 
+    /// The port of `symbol` if it is a control input: what mod-host's `param_get` reads.
+    func controlInput(_ symbol: String) -> PortInfo? {
+        guard let port = control(symbol), port.direction == .input else { return nil }
+        return port
+    }
+
     /// Queues a control input's new value (clamped into its range); the next cycle applies it.
     /// Returns the value applied.
     @discardableResult
@@ -186,9 +231,51 @@ final class HostedInstance {
     }
 
     var bypassed: Bool {
-        get { realtime.pointee.state[0].load(ordering: .relaxed) != 0 }
-        set { realtime.pointee.state[0].store(newValue ? 1 : 0, ordering: .relaxed) }
+        get { bypassValue > 0.5 }
+        set { setBypass(newValue ? 1 : 0) }
     }
+
+    /// Sets `:bypass` (clamped to 0…1). A plugin with an `lv2:enabled` port gets it as that
+    /// port's value and keeps running; any other is bypassed by the host (input copied to output).
+    func setBypass(_ value: Float) {
+        bypassValue = min(max(value, 0), 1)
+        let bypassed = bypassValue > 0.5
+        if let enabledSymbol {
+            set(enabledSymbol, bypassed ? 0 : 1)
+            realtime.pointee.state[0].store(0, ordering: .relaxed)
+        } else {
+            realtime.pointee.state[0].store(bypassed ? 1 : 0, ordering: .relaxed)
+        }
+    }
+
+    /// Where a MIDI controller mapped to `symbol` (a control input or `:bypass`) writes, with
+    /// the mapping's range; nil for other symbols.
+    func midiTarget(_ symbol: String, minimum: Float, maximum: Float) -> MIDITarget? {
+        var target = MIDITarget(minimum: minimum, maximum: maximum)
+        if symbol == ":bypass" {
+            target.isBypass = true
+            if let enabledSymbol, let port = controlInput(enabledSymbol) {
+                target.pending = realtime.pointee.pending + port.index
+                target.published = realtime.pointee.published + port.index
+            } else {
+                target.bypassFlag = realtime.pointee.state
+            }
+            return target
+        }
+        guard let port = controlInput(symbol) else { return nil }
+        target.pending = realtime.pointee.pending + port.index
+        target.published = realtime.pointee.published + port.index
+        target.toggle = port.properties.contains("toggled")
+        target.trigger = port.properties.contains("trigger")
+        target.logarithmic = port.properties.contains("logarithmic")
+        target.integer = port.properties.contains("integer")
+        target.portMinimum = Float(port.minimum ?? -Double(Float.greatestFiniteMagnitude))
+        target.portMaximum = Float(port.maximum ?? Double(Float.greatestFiniteMagnitude))
+        return target
+    }
+
+    /// `:bypass` moved by a MIDI controller: the audio thread has applied it already.
+    func bypassMovedByMIDI(_ value: Float) { bypassValue = value }
 
     /// Cycles run so far.
     var cycles: UInt32 { realtime.pointee.state[1].load(ordering: .acquiring) }

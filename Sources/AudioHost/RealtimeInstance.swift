@@ -114,6 +114,32 @@ struct RealtimeInstance {
         state[1].add(1, ordering: .releasing)
     }
 
+    /// One block off the audio thread while the JACK client is stopped: signal ports share one
+    /// silent scratch buffer (outputs are thrown away), atom inputs are empty sequences.
+    func preRun(frames: UInt32, scratch: UnsafeMutableRawPointer) {
+        for slot in 0..<portCount {
+            let port = ports[slot]
+            switch port.role {
+            case .signalInput, .signalOutput:
+                silence(scratch, frames: frames)
+                plugin.connect(port.index, to: scratch)
+            case .controlInput:
+                let bits = pending[slot].exchange(noPendingValue, ordering: .acquiring)
+                if bits != noPendingValue { values[slot] = Float(bitPattern: bits) }
+            case .atomInput:
+                if let atom = port.atom { fillSequence(atom, from: nil, frames: frames) }
+            case .atomOutput:
+                if let atom = port.atom { prepareOutput(atom) }
+            case .controlOutput, .unused:
+                break
+            }
+        }
+        plugin.run(frames: frames)
+        for slot in 0..<portCount where ports[slot].role == .controlOutput {
+            published[slot].store(values[slot].bitPattern, ordering: .releasing)
+        }
+    }
+
     @inline(__always) private func silence(_ buffer: UnsafeMutableRawPointer?, frames: UInt32) {
         buffer?.initializeMemory(as: Float.self, repeating: 0, count: Int(frames))
     }

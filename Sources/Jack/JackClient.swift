@@ -122,6 +122,11 @@ public final class JackClient: @unchecked Sendable {
         }
     }
 
+    /// Asks JACK to run the graph as fast as it can (freewheeling) or in real time again.
+    public func setFreewheel(_ on: Bool) throws(JackError) {
+        try check("freewheel") { jack_set_freewheel($0, on ? 1 : 0) }
+    }
+
     public func startTransport() { with(()) { jack_transport_start($0) } }
     public func stopTransport() { with(()) { jack_transport_stop($0) } }
 
@@ -159,6 +164,11 @@ public final class JackClient: @unchecked Sendable {
         let port = with(nil) { jack_port_register($0, name, type.rawValue, flags, 0) }
         guard let port else { throw JackError(operation: "register port '\(name)'", code: -1) }
         return JackPort(handle: port)
+    }
+
+    /// Unregisters a port of this client (its connections go with it).
+    public func unregisterPort(_ port: JackPort) throws(JackError) {
+        try check("unregister port") { jack_port_unregister($0, port.handle) }
     }
 
     /// Full names of the ports matching a name regex, a type and direction (nil: any).

@@ -43,7 +43,7 @@ public final class LV2World {
 /// The URIs lilv is asked about, made once per world.
 struct Nodes {
     let audio, control, cv, atom, event, output: OpaquePointer
-    let midiEvent, unit, unitSymbol, preset, label, modBrand, minorVersion, microVersion: OpaquePointer
+    let midiEvent, unit, unitSymbol, preset, label, modBrand, minorVersion, microVersion, designation: OpaquePointer
 
     init(world: OpaquePointer) {
         func node(_ uri: String) -> OpaquePointer { lilv_new_uri(world, uri) }
@@ -61,12 +61,13 @@ struct Nodes {
         modBrand = node("http://moddevices.com/ns/mod#brand")
         minorVersion = node("http://lv2plug.in/ns/lv2core#minorVersion")
         microVersion = node("http://lv2plug.in/ns/lv2core#microVersion")
+        designation = node("http://lv2plug.in/ns/lv2core#designation")
     }
 
     func free() {
         for node in [
             audio, control, cv, atom, event, output, midiEvent, unit, unitSymbol, preset, label, modBrand,
-            minorVersion, microVersion,
+            minorVersion, microVersion, designation,
         ] {
             lilv_node_free(node)
         }

@@ -155,6 +155,12 @@ extension LV2World {
                 info.unit = unitSymbol(plugin, port)
                 info.properties = strings(lilv_port_get_properties(plugin, port)).map(localName)
                 info.scalePoints = scalePoints(plugin, port)
+                if let designation = lilv_port_get(plugin, port, nodes.designation) {
+                    defer { lilv_node_free(designation) }
+                    if lilv_node_is_uri(designation) {
+                        info.designation = localName(String(cString: lilv_node_as_uri(designation)))
+                    }
+                }
             }
             info.supportsMIDI = lilv_port_supports_event(plugin, port, nodes.midiEvent)
             ports.append(info)

@@ -62,6 +62,8 @@ public struct PortInfo: Sendable, Equatable {
     public var scalePoints: [ScalePoint] = []
     /// Atom ports: whether they carry MIDI events.
     public var supportsMIDI = false
+    /// The port's `lv2:designation` as a local name (`enabled`, `freeWheeling`), if it has one.
+    public var designation: String?
 
     public init(
         index: Int,

@@ -4,8 +4,9 @@ public enum ModHostTokens {
     /// Splits a command (its NUL removed). Trailing whitespace is trimmed; single spaces separate
     /// tokens; `"…"` groups spaces into one token and the quotes are dropped.
     ///
-    /// Two spaces make an empty token, as in mod-host, which here is `many arguments`; an empty
-    /// name (a leading space) is `not found`; an unclosed quote is `invalid argument`.
+    /// Two spaces, or `""`, make an empty token, as in mod-host: an argument like any other, which
+    /// the command table then counts. An empty name (a leading space) is `not found`; an unclosed
+    /// quote is `invalid argument`.
     public static func split(_ line: String) throws(ModHostParserError) -> [String] {
         // Trimmed scalar by scalar, as mod-host trims bytes: "\r\n" is one Character, which no
         // comparison with "\r" or "\n" would match.
@@ -30,7 +31,6 @@ public enum ModHostTokens {
         guard !quoted else { throw .invalidArgument }
         tokens.append(current)
         if tokens.first?.isEmpty ?? true { throw .notFound }
-        if tokens.contains(where: \.isEmpty) { throw .manyArguments }
         return tokens
     }
 }

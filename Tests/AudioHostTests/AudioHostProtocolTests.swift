@@ -34,7 +34,7 @@ import Testing
                 ("param_get 9999 gain", "resp 0 1.5000"),
                 ("params_flush 0 0 2 gain 3 gain 4", "resp 0"),
                 ("param_get 0 gain", "resp 0 4.0000"),
-                ("params_flush 0 0 3 gain 3", "resp -902"),
+                ("params_flush 0 0 3 gain 3", "resp -302"),
                 ("connect system:capture_1 effect_0:input", "resp 0"),
                 ("connect system:capture_1 effect_0:input", "resp 0"),
                 ("connect system:capture_1 effect_0:nosuch", "resp -205"),

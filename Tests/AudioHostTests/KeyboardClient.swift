@@ -31,11 +31,23 @@ final class KeyboardClient: @unchecked Sendable {  // The state is shared with t
     func send(note: UInt8, velocity: UInt8) {
         state.pointee.message.store(UInt32(0x90) << 16 | UInt32(note) << 8 | UInt32(velocity), ordering: .releasing)
     }
+
+    /// A control change (3 bytes), sent in the next cycle.
+    func send(channel: UInt8, controller: UInt8, value: UInt8) {
+        let status = UInt32(0xB0 | channel)
+        state.pointee.message.store(status << 16 | UInt32(controller) << 8 | UInt32(value), ordering: .releasing)
+    }
+
+    /// A program change (2 bytes), sent in the next cycle.
+    func send(channel: UInt8, program: UInt8) {
+        let status = UInt32(0xC0 | channel)
+        state.pointee.message.store(2 << 24 | status << 16 | UInt32(program) << 8, ordering: .releasing)
+    }
 }
 
 struct KeyboardState: ~Copyable {
     let port: JackPort
-    /// A 3-byte MIDI message waiting (status, data1, data2), or 0.
+    /// A MIDI message waiting (size << 24, size 0 meaning 3; status, data1, data2), or 0.
     let message = Atomic<UInt32>(0)
     let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 3)
 
@@ -51,6 +63,7 @@ struct KeyboardState: ~Copyable {
         bytes[0] = UInt8(waiting >> 16 & 0xFF)
         bytes[1] = UInt8(waiting >> 8 & 0xFF)
         bytes[2] = UInt8(waiting & 0xFF)
-        _ = JackPort.writeMIDI(buffer, time: 0, bytes: bytes, size: 3)
+        let size = Int(waiting >> 24)
+        _ = JackPort.writeMIDI(buffer, time: 0, bytes: bytes, size: size == 0 ? 3 : size)
     }
 }

@@ -38,7 +38,8 @@ import Testing
         #expect(try ModHostTokens.split(#"a "b  c"d e"#) == ["a", "b  cd", "e"])
         #expect(throws: ModHostParserError.notFound) { try ModHostTokens.split(" cpu_load") }
         #expect(throws: ModHostParserError.notFound) { try ModHostTokens.split("") }
-        #expect(throws: ModHostParserError.manyArguments) { try ModHostTokens.split("remove  1") }
+        #expect(try ModHostTokens.split("remove  1") == ["remove", "", "1"])
+        #expect(try ModHostTokens.split(#"state_tmpdir """#) == ["state_tmpdir", ""])
         #expect(throws: ModHostParserError.invalidArgument) { try ModHostTokens.split(#"add "urn:x 1"#) }
     }
 
