@@ -18,7 +18,8 @@ extension Session {
         let devices = try await hardwareMIDISources()
         var names: [String: JSONValue] = [:]
         for device in devices {
-            let alias = try? await bridge.audio("get_jack_port_alias", ["port_name": .string(device)])["alias"]?.stringValue
+            let alias = try? await bridge.audio("get_jack_port_alias", ["port_name": .string(device)])["alias"]?
+                .stringValue
             names[device] = .string(alias ?? String(device.split(separator: ":", maxSplits: 1).last ?? ""))
         }
         let wired = Set(

@@ -123,6 +123,107 @@ import Glibc
         }
     }
 
+    /// A controller mapped through the session moves the amp in the host: the level of real sound
+    /// follows the CC, the board follows the host (what a save stores), a learned controller becomes a
+    /// saved binding, and after the host is killed the binding works again in the new host.
+    @Test func aMappedControllerPlaysTheAmpAndSurvivesTheHost() async throws {
+        try await withAudioPath { session, side, bridge in
+            try await eventually(within: .seconds(20)) {
+                let health = try await session.client.call("health_check")
+                guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
+            }
+            _ = try await session.call("create_pedalboard", ["name": "Played"])
+            let amp = try await session.call(
+                "load_plugin",
+                ["uri": .string(SessionHarness.amp), "parameters": ["gain": 0]]
+            )
+            let ampID = try #require(amp["instance_id"]?.stringValue)
+            let number = try #require(amp["plugin"]?["host_instance"]?.intValue)
+            let tone = try ToneClient(server: side.jack)
+            let keys = try KeyboardClient(server: side.jack)
+            func raw(_ command: String) async throws -> JSONValue {
+                let request: JSONValue = ["command": .string(command)]
+                return try JSONValue(parsing: try await bridge.request(request.serialized()))
+            }
+            for wire in [
+                "tone:out effect_\(number):input", "effect_\(number):output meter:in", "keys:out mod-host:midi_in",
+            ] {
+                #expect(try await raw("connect \(wire)")["success"] == true, "connect \(wire)")
+            }
+            #expect(abs(try await tone.measure() - -20) <= 0.5, "the tone passes at unity")
+
+            _ = try await session.call(
+                "address_parameter",
+                [
+                    "instance_id": .string(ampID), "symbol": "gain", "uri": "/midi-custom_Ch.1_CC#7", "label": "Gain",
+                    "minimum": -20, "maximum": 0, "value": 0, "steps": 33,
+                ]
+            )
+            // CC 7 at 0 is the bottom of the range: −20 dB more on the tone; the board follows.
+            keys.send(channel: 0, controller: 7, value: 0)
+            try await eventually(within: .seconds(5)) {
+                guard try await Self.hostValue(bridge, number, "gain") == -20 else {
+                    throw TestFailure("CC not applied")
+                }
+            }
+            #expect(abs(try await tone.measure() - -40) <= 0.5, "the level follows the controller")
+            try await eventually(within: .seconds(5)) {
+                let board = try await session.call("get_current_pedalboard")["pedalboard"]
+                guard board?["plugins"]?.arrayValue?.first?["parameters"]?["gain"]?.doubleValue == -20 else {
+                    throw TestFailure("the board did not follow: \(board?.jsonText.prefix(300) ?? "")")
+                }
+            }
+
+            // Unlearned, CC 7 moves nothing; learned again, the first controller that moves binds.
+            _ = try await session.call(
+                "address_parameter",
+                ["instance_id": .string(ampID), "symbol": "gain", "uri": "/midi-unlearn"]
+            )
+            keys.send(channel: 0, controller: 7, value: 127)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await Self.hostValue(bridge, number, "gain") == -20)
+            _ = try await session.call(
+                "address_parameter",
+                ["instance_id": .string(ampID), "symbol": "gain", "uri": "/midi-learn", "minimum": -30, "maximum": 6]
+            )
+            try await eventually(within: .seconds(5)) {
+                keys.send(channel: 2, controller: 21, value: 127)
+                try await Task.sleep(for: .milliseconds(50))
+                let addressings = try await session.call("get_current_pedalboard")["pedalboard"]?["addressings"]
+                guard addressings?["/midi-custom_Ch.3_CC#21"] != nil else {
+                    throw TestFailure("not learned: \(addressings?.jsonText ?? "nil")")
+                }
+            }
+            try await eventually(within: .seconds(5)) {
+                guard try await Self.hostValue(bridge, number, "gain") == 6 else {
+                    throw TestFailure("CC 21 not applied")
+                }
+            }
+            let saved = try #require(try await session.call("save_pedalboard")["saved_id"]?.stringValue)
+            let stored = try String(
+                contentsOfFile: "\(session.pedalboardsFolder)/\(saved)/addressings.json",
+                encoding: .utf8
+            )
+            #expect(stored.contains("/midi-custom_Ch.3_CC#21"), "\(stored)")
+
+            // The host dies; the new one gets the board and its binding back.
+            let before = try await Self.lastResync(session)
+            try await side.host?.stop(SIGKILL)
+            try await side.startHost()
+            try await Self.untilResynced(session, after: before)
+            let health = try await session.client.call("health_check")
+            #expect(health["details"]?["last_resync"]?["settings_failed"] == [], "\(health.jsonText.prefix(600))")
+            try await eventually(within: .seconds(10)) {
+                _ = try await raw("connect keys:out mod-host:midi_in")
+                keys.send(channel: 2, controller: 21, value: 0)
+                try await Task.sleep(for: .milliseconds(50))
+                guard try await Self.hostValue(bridge, number, "gain") == -30 else {
+                    throw TestFailure("the binding is not back in the new host")
+                }
+            }
+        }
+    }
+
     /// Runs `body` against jackd, marlise-host, marlise-bridge and a session service on free
     /// ports, and stops them all whatever happens.
     private func withAudioPath(

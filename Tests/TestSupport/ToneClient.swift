@@ -1,17 +1,18 @@
 import Foundation
-import Jack
+public import Jack
 import Synchronization
 
 /// A JACK client playing a sine, and another measuring what comes back: real sound in and out.
 ///
 /// Each cycle's level is kept in a ring, so a test can see in which cycle a change arrived.
-final class ToneClient: @unchecked Sendable {  // The pointers are shared with the audio thread only through atomics.
-    let source: JackClient
-    let meter: JackClient
+// The pointers are shared with the audio thread only through atomics.
+public final class ToneClient: @unchecked Sendable {
+    public let source: JackClient
+    public let meter: JackClient
     private let state: UnsafeMutablePointer<ToneState>
 
     /// Starts a `frequency` Hz sine at `amplitude` (peak) on `tone:out`; `meter:in` measures.
-    init(server: String, frequency: Double = 1000, amplitude: Float = 0.1) throws {
+    public init(server: String, frequency: Double = 1000, amplitude: Float = 0.1) throws {
         source = try JackClient(name: "tone", server: server)
         meter = try JackClient(name: "meter", server: server)
         state = .allocate(capacity: 1)
@@ -51,18 +52,22 @@ final class ToneClient: @unchecked Sendable {  // The pointers are shared with t
     }
 
     /// Cycles measured so far.
-    var cycles: Int { state.pointee.cycles.load(ordering: .acquiring) }
+    public var cycles: Int { state.pointee.cycles.load(ordering: .acquiring) }
 
     /// The level of one measured cycle in dBFS, sine-referenced (a full-scale sine reads 0).
-    func level(ofCycle cycle: Int) -> Double {
+    public func level(ofCycle cycle: Int) -> Double {
         let rms = Float(bitPattern: state.pointee.levels[cycle % ToneState.ringSize].load(ordering: .acquiring))
         return 20 * log10(max(Double(rms) * 2.squareRoot(), 1e-12))
     }
 
-    /// The median level of the next `count` cycles.
-    func measure(cycles count: Int = 40) async throws -> Double {
+    /// The median level of the next `count` cycles; throws when JACK stops running cycles.
+    public func measure(cycles count: Int = 40) async throws -> Double {
         let start = cycles
-        while cycles < start + count + 1 { try await Task.sleep(for: .milliseconds(10)) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while cycles < start + count + 1 {
+            guard ContinuousClock.now < deadline else { throw TestFailure("JACK ran no cycle for 10 s") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
         let levels = (start + 1...start + count).map(level(ofCycle:)).sorted()
         return levels[levels.count / 2]
     }

@@ -1,12 +1,13 @@
-import Jack
+public import Jack
 import Synchronization
 
 /// A JACK client with one MIDI output that plays a note when asked.
-final class KeyboardClient: @unchecked Sendable {  // The state is shared with the audio thread through atomics only.
-    let client: JackClient
+// The state is shared with the audio thread through atomics only.
+public final class KeyboardClient: @unchecked Sendable {
+    public let client: JackClient
     private let state: UnsafeMutablePointer<KeyboardState>
 
-    init(server: String) throws {
+    public init(server: String) throws {
         client = try JackClient(name: "keys", server: server)
         state = .allocate(capacity: 1)
         state.initialize(to: KeyboardState(port: try client.registerPort("out", type: .midi, direction: .output)))
@@ -28,18 +29,18 @@ final class KeyboardClient: @unchecked Sendable {  // The state is shared with t
     }
 
     /// Note on (`velocity` > 0) or off, sent in the next cycle.
-    func send(note: UInt8, velocity: UInt8) {
+    public func send(note: UInt8, velocity: UInt8) {
         state.pointee.message.store(UInt32(0x90) << 16 | UInt32(note) << 8 | UInt32(velocity), ordering: .releasing)
     }
 
     /// A control change (3 bytes), sent in the next cycle.
-    func send(channel: UInt8, controller: UInt8, value: UInt8) {
+    public func send(channel: UInt8, controller: UInt8, value: UInt8) {
         let status = UInt32(0xB0 | channel)
         state.pointee.message.store(status << 16 | UInt32(controller) << 8 | UInt32(value), ordering: .releasing)
     }
 
     /// A program change (2 bytes), sent in the next cycle.
-    func send(channel: UInt8, program: UInt8) {
+    public func send(channel: UInt8, program: UInt8) {
         let status = UInt32(0xC0 | channel)
         state.pointee.message.store(2 << 24 | status << 16 | UInt32(program) << 8, ordering: .releasing)
     }
