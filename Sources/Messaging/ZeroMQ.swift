@@ -2,6 +2,7 @@
 
 import CZeroMQ
 public import Foundation
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -274,15 +275,16 @@ final class Wakeup: Sendable {
 
     deinit { Glibc.close(fileDescriptor) }
 
+    /// Fails only when the counter is at its maximum (EAGAIN), which is already a wakeup.
     func signal() {
         var one: UInt64 = 1
-        while write(fileDescriptor, &one, 8) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { write(fileDescriptor, &one, 8) }
     }
 
-    /// Resets the counter so the next wait blocks again.
+    /// Resets the counter so the next wait blocks again; fails only when it is zero (EAGAIN) already.
     func clear() {
         var count: UInt64 = 0
-        while read(fileDescriptor, &count, 8) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { read(fileDescriptor, &count, 8) }
     }
 }
 

@@ -1,7 +1,8 @@
 // A child for the supervisor's tests: each option provokes one situation a supervisor must handle.
-// Plain Foundation and Glibc, no argument parser, so it builds in seconds.
+// Plain Foundation, Glibc and Posix, no argument parser, so it builds in seconds.
 
 import Foundation
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -143,11 +144,8 @@ func flood(bytes: Int, to fd: Int32) {
         buffer.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let count = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    exit(1)
-                }
+                let count = retryingOnInterrupt { write(fd, raw.baseAddress! + offset, raw.count - offset) }
+                if count < 0 { exit(1) }
                 offset += count
             }
         }
@@ -168,11 +166,11 @@ func listen(port: Int) -> Int32 {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard bound == 0, Glibc.listen(fd, 16) == 0 else {
-        fail("cannot listen on port \(port): \(String(cString: strerror(errno)))")
+        fail("cannot listen on port \(port): \(errnoText())")
     }
     Thread {
         while true {
-            let connection = accept(fd, nil, nil)
+            let connection = retryingOnInterrupt { accept(fd, nil, nil) }
             if connection < 0 { return }
             close(connection)
         }
@@ -220,7 +218,7 @@ if let delay = options.grandchild {
     let arguments = [CommandLine.arguments[0], "--sleep", String(delay)]
     var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     let spawned = posix_spawn(&pid, CommandLine.arguments[0], nil, nil, &argv, environ)
-    guard spawned == 0 else { fail("posix_spawn: \(String(cString: strerror(spawned)))") }
+    guard spawned == 0 else { fail("posix_spawn: \(errnoText(spawned))") }
     say("grandchild \(pid)")
     exit(0)
 }
