@@ -8,16 +8,13 @@ import Posix
 import Glibc
 #endif
 
-/// Runs one libzmq call, retrying `EINTR`, and turns a `-1` return into a ``ZMQError``.
+/// Runs one libzmq call, retrying `EINTR` (libzmq reports through `errno` on Linux), and turns a
+/// `-1` return into a ``ZMQError``.
 @discardableResult
 private func zmqCall(_ operation: String, _ body: () -> Int32) throws(ZMQError) -> Int32 {
-    while true {
-        let rc = body()
-        if rc != -1 { return rc }
-        let code = zmq_errno()
-        if code == EINTR { continue }
-        throw ZMQError(operation: operation, errno: code)
-    }
+    let rc = retryingOnInterrupt(body)
+    if rc != -1 { return rc }
+    throw ZMQError(operation: operation, errno: zmq_errno())
 }
 
 extension ZMQError {
