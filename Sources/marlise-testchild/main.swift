@@ -157,7 +157,9 @@ func flood(bytes: Int, to fd: Int32) {
 func listen(port: Int) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var on: Int32 = 1
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+    guard fd >= 0, setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+        fail("cannot listen on port \(port): \(errnoText())")
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -193,11 +195,15 @@ func notifyReady() {
     }
     let length = socklen_t(MemoryLayout<sa_family_t>.size + offset + bytes.count + (abstract ? 0 : 1))
     let message = Array("READY=1".utf8)
-    _ = withUnsafePointer(to: &address) { pointer in
+    let sent = withUnsafePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-            message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, socketAddress, length) }
+            retryingOnInterrupt {
+                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, socketAddress, length) }
+            }
         }
     }
+    // Said on stderr, so a test waiting for readiness shows why it never came.
+    if sent < 0 { FileHandle.standardError.write(Data("marlise-testchild: READY=1 not sent: \(errnoText())\n".utf8)) }
 }
 
 let options = parse(Array(CommandLine.arguments.dropFirst()))
