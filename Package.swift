@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // C libraries, each reached through one Swift target.
@@ -60,16 +61,22 @@ let package = Package(
 
         // Libraries: everything worth testing lives here.
         .target(name: "Locking", swiftSettings: strict),
+        // The system calls every target shares: one EINTR policy, one errno text, one TCP listener.
+        .target(
+            name: "Posix",
+            dependencies: ["CLinux", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         // mod-host's wire protocol, for every side that speaks it.
         .target(name: "ModHostWire", swiftSettings: strict),
         .target(
             name: "Messaging",
-            dependencies: ["CZeroMQ", "Locking", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CZeroMQ", "Locking", "Posix", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "Health",
-            dependencies: ["CSystemd", "Locking", "Messaging"],
+            dependencies: ["CSystemd", "Locking", "Messaging", "Posix"],
             swiftSettings: strict
         ),
         .target(
@@ -80,7 +87,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Jack", "Health", "Locking", "Messaging", "ModHostWire", "CLinux",
+                "Jack", "Health", "Locking", "Messaging", "ModHostWire", "CLinux", "Posix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,14 +103,14 @@ let package = Package(
         .target(
             name: "AudioHost",
             dependencies: [
-                "Jack", "LV2", "Locking", "ModHostWire", .product(name: "Logging", package: "swift-log"),
+                "Jack", "LV2", "Locking", "ModHostWire", "Posix", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "Bridge",
             dependencies: [
-                "Messaging", "Health", "Jack", "LV2", "Locking", "ModHostWire", "CLinux",
+                "Messaging", "Health", "Jack", "LV2", "Locking", "ModHostWire", "CLinux", "Posix",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -111,7 +118,8 @@ let package = Package(
         .target(
             name: "SessionService",
             dependencies: [
-                "Messaging", "LV2", "Locking", "CZlib", "CLinux", .product(name: "Logging", package: "swift-log"),
+                "Messaging", "LV2", "Locking", "CZlib", "CLinux", "Posix",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -152,14 +160,14 @@ let package = Package(
         .executableTarget(
             name: "marlise-bench",
             dependencies: [
-                "Messaging", "Supervisor", "SessionService", "Jack", "ModHostWire",
+                "Messaging", "Supervisor", "SessionService", "Jack", "ModHostWire", "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
 
         // A child process for the supervisor's tests: each option provokes one situation.
-        .executableTarget(name: "marlise-testchild", swiftSettings: strict),
+        .executableTarget(name: "marlise-testchild", dependencies: ["Posix"], swiftSettings: strict),
 
         // Tests: one target per library, sharing helpers through TestSupport.
         .target(
@@ -169,6 +177,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
+        .testTarget(name: "PosixTests", dependencies: ["Posix", "CLinux"], swiftSettings: strict),
         .testTarget(name: "ModHostWireTests", dependencies: ["ModHostWire"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),

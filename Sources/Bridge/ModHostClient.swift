@@ -4,6 +4,7 @@ import Foundation
 import Locking
 import Messaging
 public import ModHostWire
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -162,7 +163,9 @@ public final class ModHostClient: Sendable {
         }
         let fd = state.withLock { $0.command }
         let bytes = [UInt8](command.wire)
-        let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let written = retryingOnInterrupt {
+            bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
         guard written == bytes.count else {
             dropConnection(reason: "mod-host closed the connection")
             return .failure(ModHostError(kind: .unavailable, message: "mod-host closed the connection"))
@@ -172,8 +175,7 @@ public final class ModHostClient: Sendable {
         var framer = NULFramer()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count < 0 && errno == EINTR { continue }
+            let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 dropConnection(reason: "no reply to '\(command)' within \(timeout)")
                 return .failure(ModHostError(kind: .timeout, message: "no reply to '\(command)' within \(timeout)"))
@@ -239,8 +241,7 @@ public final class ModHostClient: Sendable {
         var framer = NULFramer()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count < 0 && errno == EINTR { continue }
+            let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             if count <= 0 { break }
             guard let messages = try? framer.messages(after: buffer[..<count]) else { break }
             for message in messages {
@@ -289,9 +290,7 @@ public final class ModHostClient: Sendable {
         defer { Glibc.close(probe) }
         // Only the peer's closing of its side is asked for: no data is waited on.
         var entry = pollfd(fd: probe, events: MARLISE_POLLRDHUP, revents: 0)
-        var ready: Int32
-        repeat { ready = poll(&entry, 1, 50) } while ready < 0 && errno == EINTR
-        return ready == 0
+        return retryingOnInterrupt { poll(&entry, 1, 50) } == 0
     }
 
     /// Opens a new feedback connection for the current command connection, if it is still `generation`.
@@ -322,12 +321,16 @@ public final class ModHostClient: Sendable {
             return nil
         }
         var on: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        var set = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) == 0
         if let timeout {
             // Each read of a reply waits at most this long; a reply that does not come drops the pair.
             let (seconds, attoseconds) = timeout.components
             var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+            set = set && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size)) == 0
+        }
+        guard set else {
+            Glibc.close(fd)
+            return nil
         }
         return fd
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Messaging
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ import Glibc
 /// 40 ms to every answer. Here a request head is at most 8 KiB (431 beyond), a connection idle for
 /// 5 s is closed, at most 32 are open at once, and every answer leaves in one write.
 public final class HealthHTTPServer: Sendable {
-    private let listener: Int32
+    private let listener: TCPListener
     private let wake: (read: Int32, write: Int32)
     private let board: HealthBoard
     private let stopped = OneShot<Void>()
@@ -25,18 +26,17 @@ public final class HealthHTTPServer: Sendable {
     /// Listens on `host:port` (port 0: any free port, see ``port``) at once.
     public init(host: String = "127.0.0.1", port: UInt16, board: HealthBoard) throws {
         self.board = board
-        listener = try HTTPSocket.listen(host: host, port: port)
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
-            close(listener)
-            throw HTTPSocket.Failure("pipe: \(String(cString: strerror(errno)))")
+        listener = try TCPListener(host: host, port: port)
+        do {
+            wake = try makePipe(nonBlocking: true)
+        } catch {
+            listener.close()
+            throw error
         }
-        wake = (fds[0], fds[1])
-        fds.forEach(HTTPSocket.setFlags)
     }
 
     deinit {
-        close(listener)
+        listener.close()
         close(wake.read)
         close(wake.write)
     }
@@ -59,7 +59,7 @@ public final class HealthHTTPServer: Sendable {
 
     /// The port listened on.
     public var port: UInt16? {
-        get async { HTTPSocket.port(of: listener) }
+        get async { listener.port }
     }
 
     /// Stops serving and closes every connection.
@@ -67,7 +67,8 @@ public final class HealthHTTPServer: Sendable {
 
     private func wakeUp() {
         var byte: UInt8 = 1
-        _ = write(wake.write, &byte, 1)
+        // A full pipe (EAGAIN) has woken the loop already.
+        _ = retryingOnInterrupt { write(wake.write, &byte, 1) }
     }
 
     // MARK: - The loop
@@ -85,19 +86,19 @@ public final class HealthHTTPServer: Sendable {
         while true {
             var polled = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
             if connections.count < Self.maxConnections {
-                polled.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
+                polled.append(pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0))
             }
             for (fd, connection) in connections {
                 // A client that does not read its answers is not read from either.
                 let events = connection.output.isEmpty ? POLLIN : POLLOUT
                 polled.append(pollfd(fd: fd, events: Int16(events), revents: 0))
             }
-            guard poll(&polled, nfds_t(polled.count), 1000) >= 0 || errno == EINTR else { return }
+            guard retryingOnInterrupt({ poll(&polled, nfds_t(polled.count), 1000) }) >= 0 else { return }
             let now = ContinuousClock.now
             for entry in polled where entry.revents != 0 {
                 if entry.fd == wake.read { return }
-                if entry.fd == listener {
-                    while connections.count < Self.maxConnections, let fd = HTTPSocket.accept(listener) {
+                if entry.fd == listener.fd {
+                    while connections.count < Self.maxConnections, let fd = listener.accept() {
                         connections[fd] = Connection()
                     }
                     continue
@@ -124,7 +125,7 @@ public final class HealthHTTPServer: Sendable {
 
     /// Reads what is there and answers every complete request head; false when the connection ends.
     private func receive(_ connection: inout Connection, from fd: Int32) -> Bool {
-        guard let bytes = HTTPSocket.receive(fd) else { return true }  // nothing yet
+        guard let bytes = TCPConnection.receive(fd) else { return true }  // nothing yet
         guard !bytes.isEmpty else { return false }
         var scanFrom = max(0, connection.input.count - 3)  // earlier bytes were searched already
         connection.input += bytes
@@ -149,7 +150,7 @@ public final class HealthHTTPServer: Sendable {
 
     /// Sends what the socket takes; false when the connection is over.
     private func send(_ connection: inout Connection, to fd: Int32) -> Bool {
-        guard let sent = HTTPSocket.send(fd, connection.output[...]) else { return false }
+        guard let sent = TCPConnection.sendSome(fd, connection.output[...]) else { return false }
         connection.output.removeFirst(sent)
         return !(connection.output.isEmpty && connection.closeWhenSent)
     }

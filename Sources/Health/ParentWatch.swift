@@ -1,5 +1,6 @@
 import CSystemd
 import Foundation
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,8 @@ public enum ParentWatch {
         }
         Thread {
             var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            while poll(&item, 1, -1) < 0 && errno == EINTR {}
+            // Readable once the parent has exited; a failed poll is taken the same way.
+            _ = retryingOnInterrupt { poll(&item, 1, -1) }
             onParentExit()
         }.start()
     }

@@ -2,21 +2,19 @@
 
 import CZeroMQ
 public import Foundation
+import Posix
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Runs one libzmq call, retrying `EINTR`, and turns a `-1` return into a ``ZMQError``.
+/// Runs one libzmq call, retrying `EINTR` (libzmq reports through `errno` on Linux), and turns a
+/// `-1` return into a ``ZMQError``.
 @discardableResult
 private func zmqCall(_ operation: String, _ body: () -> Int32) throws(ZMQError) -> Int32 {
-    while true {
-        let rc = body()
-        if rc != -1 { return rc }
-        let code = zmq_errno()
-        if code == EINTR { continue }
-        throw ZMQError(operation: operation, errno: code)
-    }
+    let rc = retryingOnInterrupt(body)
+    if rc != -1 { return rc }
+    throw ZMQError(operation: operation, errno: zmq_errno())
 }
 
 extension ZMQError {
@@ -274,15 +272,16 @@ final class Wakeup: Sendable {
 
     deinit { Glibc.close(fileDescriptor) }
 
+    /// Fails only when the counter is at its maximum (EAGAIN), which is already a wakeup.
     func signal() {
         var one: UInt64 = 1
-        while write(fileDescriptor, &one, 8) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { write(fileDescriptor, &one, 8) }
     }
 
-    /// Resets the counter so the next wait blocks again.
+    /// Resets the counter so the next wait blocks again; fails only when it is zero (EAGAIN) already.
     func clear() {
         var count: UInt64 = 0
-        while read(fileDescriptor, &count, 8) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { read(fileDescriptor, &count, 8) }
     }
 }
 

@@ -1,6 +1,7 @@
 import CLinux
 import Foundation
 import Messaging
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -22,8 +23,9 @@ enum DurableFile {
         guard fd >= 0 else { throw RPCError(.storageError, "cannot create \(temporary): \(errnoText())") }
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
+            let written = retryingOnInterrupt {
+                bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            }
             guard written > 0 else {
                 let reason = errnoText()
                 close(fd)
@@ -128,9 +130,8 @@ enum DurableFile {
     static func syncFolder(_ folder: String) {
         let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
-        fsync(fd)
+        // Best effort: a folder that cannot be synced now is synced by the kernel's own writeback.
+        _ = fsync(fd)
         close(fd)
     }
-
-    static func errnoText() -> String { String(cString: strerror(errno)) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 public import LV2
 public import Messaging
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -194,5 +195,3 @@ extension UInt8 {
         (0x30...0x39).contains(self) || (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self)
     }
 }
-
-private func errnoText() -> String { DurableFile.errnoText() }

@@ -1,6 +1,7 @@
 import Foundation
 import LV2
 public import Messaging
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -103,7 +104,7 @@ enum PluginFiles {
         // O_NONBLOCK: a FIFO planted in a bundle must not hang the read; it is refused below.
         let descriptor = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else {
-            throw RPCError(.storageError, "'\(name)' cannot be opened: \(String(cString: strerror(errno)))")
+            throw RPCError(.storageError, "'\(name)' cannot be opened: \(errnoText())")
         }
         defer { close(descriptor) }
         var status = stat()
@@ -129,11 +130,10 @@ enum PluginFiles {
         var bytes = Data()
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw RPCError(.storageError, "'\(name)' cannot be read: \(String(cString: strerror(errno)))")
+            let count = retryingOnInterrupt {
+                chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             }
+            guard count >= 0 else { throw RPCError(.storageError, "'\(name)' cannot be read: \(errnoText())") }
             if count == 0 { return bytes }
             bytes.append(contentsOf: chunk[..<count])
             guard bytes.count <= maxBytes else {

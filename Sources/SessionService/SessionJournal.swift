@@ -1,5 +1,6 @@
 import Foundation
 import Messaging
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -34,11 +35,11 @@ final class SessionJournal: @unchecked Sendable {  // used only under SessionPer
         bytes.append(0x0A)
         if fd < 0 {
             fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw RPCError(.storageError, "cannot open \(path): \(DurableFile.errnoText())") }
+            guard fd >= 0 else { throw RPCError(.storageError, "cannot open \(path): \(errnoText())") }
         }
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let written = retryingOnInterrupt { bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
         guard written == bytes.count else {
-            throw RPCError(.storageError, "cannot append to \(path): \(DurableFile.errnoText())")
+            throw RPCError(.storageError, "cannot append to \(path): \(errnoText())")
         }
     }
 

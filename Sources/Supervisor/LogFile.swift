@@ -1,4 +1,5 @@
 import Foundation
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -52,11 +53,9 @@ struct LogFile: ~Copyable {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return  // disk full or gone: the line is lost, the child is never blocked
-                }
+                let written = retryingOnInterrupt { Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
+                // Disk full or gone: the line is lost, the child is never blocked.
+                if written < 0 { return }
                 offset += written
             }
         }

@@ -1,4 +1,5 @@
 import CLinux
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -10,12 +11,13 @@ public struct LogPipes: Sendable {
     public let standardError: Int32
 }
 
-/// A pipe whose ends close on exec (Glibc's Swift module has no `pipe2`); the child gets its end
-/// through the spawn's explicit descriptor actions only.
-func makePipe(_ ends: inout [Int32]) -> Bool {
-    guard pipe(&ends) == 0 else { return false }
-    for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    // 1 MiB instead of 64 KiB: a chatty child writes longer before the reader must run.
-    _ = fcntl(ends[1], MARLISE_F_SETPIPE_SZ, Int32(1 << 20))
-    return true
+/// A pipe whose ends close on exec; the child gets its end through the spawn's explicit descriptor
+/// actions only.
+func makeLogPipe(for path: String) throws(LogError) -> (read: Int32, write: Int32) {
+    let ends: (read: Int32, write: Int32)
+    do { ends = try makePipe() } catch { throw LogError(path: path, reason: error.description) }
+    // 1 MiB instead of 64 KiB: a chatty child writes longer before the reader must run. Refused
+    // (over /proc/sys/fs/pipe-max-size), the pipe keeps its default size and works all the same.
+    _ = fcntl(ends.write, MARLISE_F_SETPIPE_SZ, Int32(1 << 20))
+    return ends
 }

@@ -2,6 +2,7 @@ import Foundation
 import Jack
 import Messaging
 import ModHostWire
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -91,7 +92,7 @@ enum ProbeRunner {
     /// A non-blocking TCP connection to 127.0.0.1:`port`; the caller closes it.
     private static func connect(port: Int, timeout: Duration) -> Result<Int32, ProbeFailure> {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(ProbeFailure(message: "socket: \(String(cString: strerror(errno)))")) }
+        guard fd >= 0 else { return .failure(ProbeFailure(message: "socket: \(errnoText())")) }
         var keep = false
         defer { if !keep { close(fd) } }
         var address = sockaddr_in()
@@ -104,20 +105,20 @@ enum ProbeRunner {
             }
         }
         if started != 0 && errno != EINPROGRESS {
-            return .failure(ProbeFailure(message: "port \(port): \(String(cString: strerror(errno)))"))
+            return .failure(ProbeFailure(message: "port \(port): \(errnoText())"))
         }
         var item = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         let milliseconds = Int32(
             timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         )
-        guard poll(&item, 1, milliseconds) == 1 else {
+        guard retryingOnInterrupt({ poll(&item, 1, milliseconds) }) == 1 else {
             return .failure(ProbeFailure(message: "port \(port): timed out"))
         }
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
         guard error == 0 else {
-            return .failure(ProbeFailure(message: "port \(port): \(String(cString: strerror(error)))"))
+            return .failure(ProbeFailure(message: "port \(port): \(errnoText(error))"))
         }
         keep = true
         return .success(fd)
@@ -126,7 +127,10 @@ enum ProbeRunner {
     /// Sends `cpu_load` and waits for a NUL-terminated `resp`.
     private static func askCPULoad(_ fd: Int32, port: Int, timeout: Duration) -> Result<Void, ProbeFailure> {
         let command = NULFramer.frame("cpu_load")
-        guard command.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == command.count
+        let sent = retryingOnInterrupt {
+            command.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        guard sent == command.count
         else { return .failure(ProbeFailure(message: "port \(port): cannot send")) }
         let deadline = ContinuousClock.now + timeout
         var framer = NULFramer()
@@ -137,10 +141,10 @@ enum ProbeRunner {
                 max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
             )
             var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard milliseconds > 0, poll(&item, 1, milliseconds) == 1 else {
+            guard milliseconds > 0, retryingOnInterrupt({ poll(&item, 1, milliseconds) }) == 1 else {
                 return .failure(ProbeFailure(message: "port \(port): no reply to cpu_load within \(timeout)"))
             }
-            let count = recv(fd, &buffer, buffer.count, 0)
+            let count = retryingOnInterrupt { recv(fd, &buffer, buffer.count, 0) }
             guard count > 0 else { return .failure(ProbeFailure(message: "port \(port): closed without a reply")) }
             framer.append(buffer[..<count])
             let reply: [UInt8]?

@@ -1,3 +1,5 @@
+import Posix
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,10 +12,12 @@ extension ServiceLog {
         var buffer = [UInt8](repeating: 0, count: 256 << 10)
         while streams.contains(where: { $0.open }) {
             var items = streams.map { pollfd(fd: $0.open ? $0.fd : -1, events: Int16(POLLIN), revents: 0) }
-            guard poll(&items, nfds_t(items.count), -1) >= 0 || errno == EINTR else { break }
+            guard retryingOnInterrupt({ poll(&items, nfds_t(items.count), -1) }) >= 0 else { break }
             for index in streams.indices where streams[index].open && items[index].revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { read(streams[index].fd, $0.baseAddress, $0.count) }
-                if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+                let count = retryingOnInterrupt {
+                    buffer.withUnsafeMutableBytes { read(streams[index].fd, $0.baseAddress, $0.count) }
+                }
+                if count < 0 && errno == EAGAIN { continue }
                 if count <= 0 {
                     streams[index].open = false
                     var tail: [UInt8] = []

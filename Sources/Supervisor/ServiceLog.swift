@@ -50,23 +50,24 @@ public final class ServiceLog: Sendable {
     /// New pipes for a child's stdout and stderr, drained into this log until the child (and every
     /// process sharing the pipes) has closed them.
     public func attach() throws(LogError) -> LogPipes {
-        var output: [Int32] = [0, 0]
-        var error: [Int32] = [0, 0]
-        guard makePipe(&output) else { throw LogError(path: path, reason: "pipe: \(errnoText())") }
-        guard makePipe(&error) else {
-            close(output[0])
-            close(output[1])
-            throw LogError(path: path, reason: "pipe: \(errnoText())")
+        let output = try makeLogPipe(for: path)
+        let error: (read: Int32, write: Int32)
+        do {
+            error = try makeLogPipe(for: path)
+        } catch {
+            close(output.read)
+            close(output.write)
+            throw error
         }
         let done = OneShotBox()
         drained.withLock { $0.append(done) }
-        let reading = (output[0], error[0])
+        let reading = (output.read, error.read)
         Thread { [self] in
             drain(output: reading.0, error: reading.1)
             done.fulfil()
             drained.withLock { $0.removeAll { $0 === done } }
         }.start()
-        return LogPipes(standardOutput: output[1], standardError: error[1])
+        return LogPipes(standardOutput: output.write, standardError: error.write)
     }
 
     /// Waits until every attached child's output is in the file.
@@ -91,5 +92,3 @@ public final class ServiceLog: Sendable {
     }
 
 }
-
-func errnoText() -> String { String(cString: strerror(errno)) }

@@ -1,4 +1,5 @@
 import Foundation
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,7 @@ extension SupervisorConfiguration {
                 file: path,
                 line: 0,
                 key: nil,
-                message: "cannot read: \(String(cString: strerror(errno)))"
+                message: "cannot read: \(errnoText())"
             )
         }
         try apply(configText: text, name: path, environment: environment, ownExecutables: ownExecutables)

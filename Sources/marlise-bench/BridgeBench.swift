@@ -3,6 +3,7 @@ import Foundation
 import Jack
 import Messaging
 import ModHostWire
+import Posix
 import Supervisor
 
 #if canImport(Glibc)
@@ -340,9 +341,14 @@ final class TCPPeer {
             throw BenchFailure("cannot connect to \(port)")
         }
         var on: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) == 0,
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0
+        else {
+            let reason = errnoText()
+            Glibc.close(fd)
+            throw BenchFailure("cannot set up the connection to \(port): \(reason)")
+        }
     }
 
     func close() { Glibc.close(fd) }
@@ -350,15 +356,17 @@ final class TCPPeer {
     /// One command, NUL-terminated in one write; the reply up to its NUL.
     func call(_ command: String) throws -> String {
         let bytes = NULFramer.frame(command)
-        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
+        let sent = retryingOnInterrupt {
+            bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        guard sent == bytes.count else {
             throw BenchFailure("send failed")
         }
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count < 0 && errno == EINTR { continue }
+            let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             guard count > 0 else {
                 throw BenchFailure(
-                    "no reply to '\(command)': " + (count == 0 ? "closed" : String(cString: strerror(errno)))
+                    "no reply to '\(command)': " + (count == 0 ? "closed" : errnoText())
                 )
             }
             framer.append(buffer[..<count])

@@ -1,7 +1,8 @@
 // A child for the supervisor's tests: each option provokes one situation a supervisor must handle.
-// Plain Foundation and Glibc, no argument parser, so it builds in seconds.
+// Plain Foundation, Glibc and Posix, no argument parser, so it builds in seconds.
 
 import Foundation
+import Posix
 
 #if canImport(Glibc)
 import Glibc
@@ -143,11 +144,8 @@ func flood(bytes: Int, to fd: Int32) {
         buffer.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let count = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    exit(1)
-                }
+                let count = retryingOnInterrupt { write(fd, raw.baseAddress! + offset, raw.count - offset) }
+                if count < 0 { exit(1) }
                 offset += count
             }
         }
@@ -159,7 +157,9 @@ func flood(bytes: Int, to fd: Int32) {
 func listen(port: Int) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var on: Int32 = 1
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+    guard fd >= 0, setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+        fail("cannot listen on port \(port): \(errnoText())")
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -168,11 +168,11 @@ func listen(port: Int) -> Int32 {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard bound == 0, Glibc.listen(fd, 16) == 0 else {
-        fail("cannot listen on port \(port): \(String(cString: strerror(errno)))")
+        fail("cannot listen on port \(port): \(errnoText())")
     }
     Thread {
         while true {
-            let connection = accept(fd, nil, nil)
+            let connection = retryingOnInterrupt { accept(fd, nil, nil) }
             if connection < 0 { return }
             close(connection)
         }
@@ -195,11 +195,15 @@ func notifyReady() {
     }
     let length = socklen_t(MemoryLayout<sa_family_t>.size + offset + bytes.count + (abstract ? 0 : 1))
     let message = Array("READY=1".utf8)
-    _ = withUnsafePointer(to: &address) { pointer in
+    let sent = withUnsafePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-            message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, socketAddress, length) }
+            retryingOnInterrupt {
+                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, socketAddress, length) }
+            }
         }
     }
+    // Said on stderr, so a test waiting for readiness shows why it never came.
+    if sent < 0 { FileHandle.standardError.write(Data("marlise-testchild: READY=1 not sent: \(errnoText())\n".utf8)) }
 }
 
 let options = parse(Array(CommandLine.arguments.dropFirst()))
@@ -220,7 +224,7 @@ if let delay = options.grandchild {
     let arguments = [CommandLine.arguments[0], "--sleep", String(delay)]
     var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     let spawned = posix_spawn(&pid, CommandLine.arguments[0], nil, nil, &argv, environ)
-    guard spawned == 0 else { fail("posix_spawn: \(String(cString: strerror(spawned)))") }
+    guard spawned == 0 else { fail("posix_spawn: \(errnoText(spawned))") }
     say("grandchild \(pid)")
     exit(0)
 }
