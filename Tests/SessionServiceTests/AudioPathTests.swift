@@ -224,6 +224,46 @@ import Glibc
         }
     }
 
+    /// Meters through the session: the host watches what feeds the board's outputs, and a known
+    /// tone reads at its level, announced as `audio_levels` events too.
+    @Test func metersReadTheLevelOfAKnownTone() async throws {
+        try await withAudioPath { session, side, bridge in
+            try await eventually(within: .seconds(20)) {
+                let health = try await session.client.call("health_check")
+                guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
+            }
+            _ = try await session.call("create_pedalboard", ["name": "Metered"])
+            let amp = try await session.call(
+                "load_plugin",
+                ["uri": .string(SessionHarness.amp), "parameters": ["gain": -6]]
+            )
+            let ampID = try #require(amp["instance_id"]?.stringValue)
+            let number = try #require(amp["plugin"]?["host_instance"]?.intValue)
+            _ = try await session.call(
+                "create_connection",
+                ["source": .string("\(ampID):output"), "target": "system:playback_1"]
+            )
+            let tone = try ToneClient(server: side.jack)
+            let request: JSONValue = ["command": .string("connect tone:out effect_\(number):input")]
+            _ = try await bridge.request(request.serialized())
+            defer { withExtendedLifetime(tone) {} }
+            let events = try await Subscriber.start(connectingTo: [session.server.events.endpoint])
+            var received = events.messages.makeAsyncIterator()
+            // A 0.1 peak sine at −6 dB: 0.05 at the amp's output.
+            try await eventually(within: .seconds(10)) {
+                let levels = try await session.call("get_audio_levels")["levels"]
+                guard let peak = levels?["effect_\(number):output"]?.doubleValue, abs(peak - 0.0501) < 0.005 else {
+                    throw TestFailure("levels: \(levels?.jsonText ?? "nil")")
+                }
+                #expect(levels?["system:capture_1"] != nil, "the board's inputs are metered too")
+            }
+            var seen: Set<String> = []
+            let event = try await Self.next("audio_levels", &received, seen: &seen)
+            #expect(event["port"] != nil && event["value"]?.doubleValue != nil, "\(event.jsonText)")
+            await events.shutdown()
+        }
+    }
+
     /// Runs `body` against jackd, marlise-host, marlise-bridge and a session service on free
     /// ports, and stops them all whatever happens.
     private func withAudioPath(
