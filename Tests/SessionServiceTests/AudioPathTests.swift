@@ -264,6 +264,46 @@ import Glibc
         }
     }
 
+    /// Tempo and metre set through the session reach the host (its transport instance 9995), are
+    /// saved with the board and are put back into a host started after kill -9; the clock source is
+    /// the box's: MIDI clock is taken, Ableton Link refused by a host built without it.
+    @Test func theTransportIsTheBoardsAndSurvivesTheHost() async throws {
+        try await withAudioPath { session, side, bridge in
+            try await eventually(within: .seconds(20)) {
+                let health = try await session.client.call("health_check")
+                guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
+            }
+            _ = try await session.call("create_pedalboard", ["name": "Timed"])
+            _ = try await session.call("load_plugin", ["uri": .string(SessionHarness.amp)])
+            let set = try await session.call("set_jack_transport", ["state": "rolling", "bpm": 96, "bpb": 3])
+            #expect(set["bpm"]?.doubleValue == 96 && set["bpb"]?.doubleValue == 3 && set["rolling"] == true)
+            #expect(try await Self.hostValue(bridge, 9995, ":bpm") == 96)
+            #expect(try await Self.hostValue(bridge, 9995, ":bpb") == 3)
+            try await session.fails("set_jack_transport", ["bpm": 1000], .invalidParameters)
+            _ = try await session.call("set_transport_sync_mode", ["mode": "midi_clock_slave"])
+            #expect(try await session.call("get_transport_sync_mode")["mode"] == "midi_clock_slave")
+            try await session.fails("set_transport_sync_mode", ["mode": "link"], .notSupported)
+            #expect(try await session.call("get_transport_sync_mode")["mode"] == "none")
+            let saved = try #require(try await session.call("save_pedalboard")["saved_id"]?.stringValue)
+            let graph = try String(
+                contentsOfFile:
+                    "\(session.pedalboardsFolder)/\(saved)/\(saved.replacingOccurrences(of: ".pedalboard", with: "")).ttl",
+                encoding: .utf8
+            )
+            #expect(graph.contains("ingen:value 96.0"), "the tempo is in the bundle")
+
+            let before = try await Self.lastResync(session)
+            try await side.host?.stop(SIGKILL)
+            try await side.startHost()
+            try await Self.untilResynced(session, after: before)
+            try await eventually(within: .seconds(10)) {
+                guard try await Self.hostValue(bridge, 9995, ":bpm") == 96,
+                    try await Self.hostValue(bridge, 9995, ":bpb") == 3
+                else { throw TestFailure("tempo not back in the new host") }
+            }
+        }
+    }
+
     /// Runs `body` against jackd, marlise-host, marlise-bridge and a session service on free
     /// ports, and stops them all whatever happens.
     private func withAudioPath(
