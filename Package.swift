@@ -111,7 +111,8 @@ let package = Package(
         .target(
             name: "SessionService",
             dependencies: [
-                "Messaging", "LV2", "Locking", "CZlib", "CLinux", .product(name: "Logging", package: "swift-log"),
+                "Messaging", "LV2", "Locking", "Jack", "CZlib", "CLinux",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -192,7 +193,7 @@ let package = Package(
         .testTarget(name: "StackTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",
-            dependencies: ["SessionService", "LV2", "TestSupport"],
+            dependencies: ["SessionService", "LV2", "Jack", "TestSupport"],
             swiftSettings: strict
         ),
     ]
