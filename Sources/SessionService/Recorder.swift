@@ -39,6 +39,8 @@ final class Recorder: Sendable {
         self.settings = settings
         folder = (dataDirectory as NSString).appendingPathComponent("recordings")
         self.announce = announce
+        // A recording cut short by a crash or power cut is a hidden file nobody will finish.
+        unlink("\(folder)/.recording.wav.tmp")
     }
 
     private var isRecording: Bool { runs.withLock { $0.recording.map { !$0.isFinished } ?? false } }
