@@ -134,6 +134,45 @@ import Glibc
         }
     }
 
+    @Test func stopsCleanlyWhenTheDiskFillsAndRefusesToStartOnAFullOne() async throws {
+        try await withJackServer { server in
+            let signal = try SignalClient(server: server.name, amplitude: Self.amplitude)
+            try signal.client.connect(signal.output, "system:playback_1")
+            let data = SessionHarness.makeDataDirectory()
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            // The threshold sits 64 MB under what is free now: a filler file of the test's crosses it.
+            var settings = Self.settings(server: server.name)
+            settings.minFreeBytes = try freeBytes(data) - (64 << 20)
+            let session = try await SessionHarness.start(data: data, recording: settings)
+            let events = try await EventWatch.start(session)
+            _ = try await session.call("start_recording")
+            #expect(FileManager.default.createFile(atPath: "\(data)/filler", contents: nil))
+            let filler = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(data)/filler"))
+            let block = Data(count: 16 << 20)
+            for _ in 0..<16 {
+                try filler.write(contentsOf: block)
+                try filler.synchronize()
+            }
+            try filler.close()
+            let stoppedEvent = try await events.next("recording_stopped")
+            #expect(stoppedEvent["stopped_by"] == "disk_space")
+            #expect(stoppedEvent["code"] == .string(ErrorCode.storageError.rawValue))
+            #expect(stoppedEvent["message"]?.stringValue?.contains("MB free") == true)
+            let stopped = try await session.call("stop_recording")
+            #expect(stopped["stopped_by"] == "disk_space")
+            // What was recorded until then is kept, whole.
+            let kept = try Data(contentsOf: URL(fileURLWithPath: "\(data)/recordings/recording.wav"))
+            let wav = try WAV(kept)
+            #expect(wav.frames == stopped["frames"]?.intValue && wav.frames > 0)
+
+            let refused = try await session.fails("start_recording", [:], .storageError)
+            #expect(refused["error"]?.stringValue?.contains("MB free") == true)
+            try FileManager.default.removeItem(atPath: "\(data)/filler")
+            await events.stop()
+            await session.stop()
+        }
+    }
+
     @Test func refusesClearlyWithoutJackAndForTooLargeADownload() async throws {
         try await withJackAlone {
             var settings = RecordingSettings()
@@ -155,6 +194,13 @@ import Glibc
             try await session.fails("start_playback", [:], .storageError)
             await session.stop()
         }
+    }
+
+    /// The bytes free to us on `path`'s file system.
+    private func freeBytes(_ path: String) throws -> Int {
+        var facts = statvfs()
+        guard statvfs(path, &facts) == 0 else { throw TestFailure("statvfs \(path) failed") }
+        return Int(facts.f_bavail) * Int(facts.f_frsize)
     }
 
     /// CPU seconds this process spent (user + system) during `duration`.
