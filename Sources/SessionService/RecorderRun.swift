@@ -191,6 +191,7 @@ final class RecorderRun: @unchecked Sendable {  // `shared` is touched by the ca
             }
             if ContinuousClock.now - lastDiskCheck > .seconds(1) {
                 lastDiskCheck = .now
+                followBoardOutputs()
                 if let low = diskCheck() {
                     (reason, message) = (.diskSpace, low)
                     break
@@ -199,13 +200,23 @@ final class RecorderRun: @unchecked Sendable {  // `shared` is touched by the ca
             if count == 0 { usleep(10_000) }
         }
         shared.pointee.capturing.store(false, ordering: .releasing)
-        try? client.deactivate()
+        if !client.isShutDown { try? client.deactivate() }
         if error == nil {
             do { try writer.finish() } catch let failure { (reason, error) = (.writeFailed, failure) }
         } else {
             writer.abandon()
         }
         return tearDown(reason: reason, frames: writer.frames, message: message ?? error?.message, error: error)
+    }
+
+    /// Connects what started feeding the board's output since (a pedalboard loaded mid-recording),
+    /// so the recording follows what is heard.
+    private func followBoardOutputs() {
+        guard let (left, right) = try? boardOutputs() else { return }
+        for (sources, input) in [(left, shared.pointee.inputs.0.name), (right, shared.pointee.inputs.1.name)] {
+            let connected = Set(client.connections(of: input))
+            for source in sources where !connected.contains(source) { try? client.connect(source, input) }
+        }
     }
 
     // MARK: - Playback
@@ -241,7 +252,7 @@ final class RecorderRun: @unchecked Sendable {  // `shared` is touched by the ca
                 usleep(10_000)
             }
             shared.pointee.playing.store(false, ordering: .releasing)
-            try? client.deactivate()
+            if !client.isShutDown { try? client.deactivate() }
             finished(tearDown(reason: reason, frames: reader.frames, message: nil, error: nil))
         }
         thread.name = "recorder-player"

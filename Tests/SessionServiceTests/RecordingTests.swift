@@ -173,6 +173,42 @@ import Glibc
         }
     }
 
+    @Test func followsNewSourcesAndEndsCleanlyWhenJackDies() async throws {
+        try await withJackServer { server in
+            let signal = try SignalClient(server: server.name, amplitude: Self.amplitude)
+            let session = try await SessionHarness.start(recording: Self.settings(server: server.name))
+            let events = try await EventWatch.start(session)
+            let started = try await session.call("start_recording")
+            #expect(started["sources"] == [])
+            let recorder = try #require(started["client"]?.stringValue)
+            // A source wired to the board's output after the start is recorded too.
+            try signal.client.connect(signal.output, "system:playback_1")
+            try await eventually(within: .seconds(5)) {
+                guard signal.client.connections(of: "\(recorder):in_1").contains(signal.output) else {
+                    throw TestFailure("\(signal.output) not followed")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try await server.kill()
+            let stoppedEvent = try await events.next("recording_stopped")
+            #expect(stoppedEvent["stopped_by"] == "jack_stopped")
+            let stopped = try await session.call("stop_recording")
+            #expect(stopped["stopped_by"] == "jack_stopped")
+            let kept = try Data(contentsOf: URL(fileURLWithPath: "\(session.data)/recordings/recording.wav"))
+            let wav = try WAV(kept)
+            #expect(wav.frames == stopped["frames"]?.intValue && wav.frames > 0)
+            #expect(abs(wav.peak(channel: 0) - Double(Self.amplitude)) < 0.01, "the followed source was recorded")
+
+            let clock = ContinuousClock()
+            let began = clock.now
+            try await session.fails("start_recording", [:], .audioUnavailable)
+            try await session.fails("start_playback", [:], .audioUnavailable)
+            #expect(clock.now - began < .seconds(5))
+            await events.stop()
+            await session.stop()
+        }
+    }
+
     @Test func refusesClearlyWithoutJackAndForTooLargeADownload() async throws {
         try await withJackAlone {
             var settings = RecordingSettings()
@@ -302,6 +338,10 @@ private struct WAV {
         let values = middle(channel: channel)
         let mean = values.reduce(0) { $0 + $1 * $1 } / Double(max(values.count, 1))
         return 10 * log10(max(mean, 1e-12))
+    }
+
+    func peak(channel: Int) -> Double {
+        (0..<frames).map { abs(Double(samples[$0 * 2 + channel]) / 32768) }.max() ?? 0
     }
 
     func zeroCrossings(channel: Int) -> (count: Int, perSecond: Double) {

@@ -30,7 +30,8 @@ final class SignalClient: @unchecked Sendable {  // `state` is shared with the a
     }
 
     deinit {
-        try? client.deactivate()
+        // libjack crashes deactivating a client whose server is gone.
+        if !client.isShutDown { try? client.deactivate() }
         client.close()
         state.deinitialize(count: 1)
         state.deallocate()
