@@ -116,6 +116,11 @@ final class Recorder: Sendable {
             let reader = try WAVReader(path: path)
             let run = try RecorderRun(kind: .playback, settings: settings)
             let rate = reader.sampleRate
+            // Played at another rate it would be heard at another pitch: said, not done.
+            guard run.sampleRate == rate else {
+                run.cancel()
+                throw RPCError(.audioError, "The recording is at \(rate) Hz and JACK runs at \(run.sampleRate) Hz")
+            }
             try run.startPlayback(reader: reader) { [announce] outcome in
                 announce("playback_stopped", Self.describe(outcome, sampleRate: rate))
             }

@@ -129,6 +129,13 @@ import Glibc
             #expect(try await events.next("playback_started")["duration_seconds"] == 0.5)
             #expect(try await session.call("stop_playback")["stopped_by"] == "request")
             #expect(try await events.next("playback_stopped")["stopped_by"] == "request")
+
+            // A recording at another rate than JACK's is refused, not played at the wrong pitch.
+            let path = "\(session.data)/recordings/recording.wav"
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            withUnsafeBytes(of: UInt32(44100).littleEndian) { bytes.replaceSubrange(24..<28, with: $0) }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            try await session.fails("start_playback", [:], .audioError)
             await events.stop()
             await session.stop()
         }
