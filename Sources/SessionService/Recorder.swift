@@ -34,8 +34,11 @@ final class Recorder: Sendable {
         var playback: RecorderRun?
     }
 
-    init(dataDirectory: String, settings: RecordingSettings, announce: @escaping @Sendable (String, JSONValue) -> Void)
-    {
+    init(
+        dataDirectory: String,
+        settings: RecordingSettings,
+        announce: @escaping @Sendable (String, JSONValue) -> Void
+    ) {
         self.settings = settings
         folder = (dataDirectory as NSString).appendingPathComponent("recordings")
         self.announce = announce
@@ -47,6 +50,8 @@ final class Recorder: Sendable {
 
     // MARK: - Recording
 
+    /// Records what feeds `system:playback_1/2` now (and what is wired to them later), stopping a
+    /// playback first: the recorder would hear itself.
     func startRecording() throws(RPCError) -> JSONValue {
         try exclusive { () throws(RPCError) in
             if isRecording { throw RPCError(.recordingInProgress, "A recording is already under way") }
