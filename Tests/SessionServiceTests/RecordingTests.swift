@@ -44,6 +44,7 @@ import Glibc
             #expect(started["sources"]?.arrayValue?.contains(.string(signal.output)) == true)
             try await session.fails("start_recording", [:], .recordingInProgress)
             try await session.fails("start_playback", [:], .recordingInProgress)
+            try await session.fails("reset_recording", [:], .recordingInProgress)
             let recordingCPU = try await cpuSeconds(during: .seconds(1))
             let elapsed = (clock.now - recordingFrom) / .seconds(1)
             let stopped = try await session.call("stop_recording")
@@ -115,7 +116,12 @@ import Glibc
             #expect(try await session.call("wait_playback")["playing"] == false)
 
             let events = try await EventWatch.start(session)
-            _ = try await session.call("start_recording")
+            // Two starts at once: one records, the other is refused.
+            async let first = session.client.call("start_recording")
+            async let second = session.client.call("start_recording")
+            let answers = try await [first, second]
+            #expect(answers.filter { $0["success"] == true }.count == 1, "\(answers)")
+            #expect(answers.contains { $0["code"] == .string(ErrorCode.recordingInProgress.rawValue) })
             let started = try await events.next("recording_started")
             #expect(started["max_seconds"] == 0.5)
             let stoppedEvent = try await events.next("recording_stopped")
