@@ -152,10 +152,10 @@ final class RecorderRun: @unchecked Sendable {  // `shared` is touched by the ca
         }
         shared.pointee.capturing.store(true, ordering: .releasing)
         let thread = Thread { [self] in
+            nameThisThread("recorder-writer")
             let outcome = write(into: writer, maxFrames: maxFrames, diskCheck: diskCheck)
             finished(outcome)
         }
-        thread.name = "recorder-writer"
         thread.start()
         return left + right
     }
@@ -235,6 +235,7 @@ final class RecorderRun: @unchecked Sendable {  // `shared` is touched by the ca
             throw RPCError(.audioError, "cannot connect the player: \(error)")
         }
         let thread = Thread { [self] in
+            nameThisThread("recorder-player")
             let chunk = UnsafeMutablePointer<Float>.allocate(capacity: Self.chunkFrames * 2)
             defer { chunk.deallocate() }
             var reason = StopReason.end
@@ -255,7 +256,6 @@ final class RecorderRun: @unchecked Sendable {  // `shared` is touched by the ca
             if !client.isShutDown { try? client.deactivate() }
             finished(tearDown(reason: reason, frames: reader.frames, message: nil, error: nil))
         }
-        thread.name = "recorder-player"
         thread.start()
     }
 
@@ -295,4 +295,14 @@ final class RecorderRun: @unchecked Sendable {  // `shared` is touched by the ca
         result.withLock { $0 = outcome }
         return outcome
     }
+}
+
+/// Names the calling thread as `top -H` and `/proc/<pid>/task/*/comm` show it (Foundation's
+/// `Thread.name` does not reach the kernel on Linux, and glibc's `pthread_setname_np` is not
+/// visible to Swift).
+func nameThisThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    _ = Array(name.utf8.prefix(15)).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    close(fd)
 }

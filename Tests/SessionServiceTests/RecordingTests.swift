@@ -45,7 +45,9 @@ import Glibc
             try await session.fails("start_recording", [:], .recordingInProgress)
             try await session.fails("start_playback", [:], .recordingInProgress)
             try await session.fails("reset_recording", [:], .recordingInProgress)
+            let writerBefore = threadNanoseconds(named: "recorder-writer")
             let recordingCPU = try await cpuSeconds(during: .seconds(1))
+            let writerCPU = (threadNanoseconds(named: "recorder-writer") - writerBefore) / 1e6
             let elapsed = (clock.now - recordingFrom) / .seconds(1)
             let stopped = try await session.call("stop_recording")
             #expect(stopped["stopped_by"] == "request")
@@ -55,7 +57,8 @@ import Glibc
             print(
                 "recorder CPU: process callback mean \(meanMicroseconds) µs, max \(maxMicroseconds) µs per "
                     + "256-frame cycle over \(stopped["process_cycles"] ?? .null) cycles; test process CPU "
-                    + "\(idleCPU * 1000) ms/s idle, \(recordingCPU * 1000) ms/s recording"
+                    + "\(idleCPU * 1000) ms/s idle, \(recordingCPU * 1000) ms/s recording; writer thread "
+                    + "\(writerCPU) ms/s"
             )
             #expect(meanMicroseconds >= 0 && meanMicroseconds < 100)
             #expect(try FileManager.default.contentsOfDirectory(atPath: "\(data)/recordings") == ["recording.wav"])
@@ -250,6 +253,21 @@ import Glibc
         var facts = statvfs()
         guard statvfs(path, &facts) == 0 else { throw TestFailure("statvfs \(path) failed") }
         return Int(facts.f_bavail) * Int(facts.f_frsize)
+    }
+
+    /// Nanoseconds on a CPU of this process's threads of that name (`/proc/self/task/<tid>/schedstat`).
+    private func threadNanoseconds(named name: String) -> Double {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        var total = 0.0
+        for task in tasks {
+            let comm = (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? ""
+            guard comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
+                let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/schedstat", encoding: .utf8),
+                let first = stat.split(separator: " ").first, let value = Double(first)
+            else { continue }
+            total += value
+        }
+        return total
     }
 
     /// CPU seconds this process spent (user + system) during `duration`.
