@@ -164,10 +164,15 @@ import Glibc
             _ = try await session.call("start_recording")
             #expect(FileManager.default.createFile(atPath: "\(data)/filler", contents: nil))
             let filler = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(data)/filler"))
+            // Filled 16 MB at a time until the recording stops (its file appears), at most 256 MB.
             let block = Data(count: 16 << 20)
-            for _ in 0..<16 {
+            let finished = "\(data)/recordings/recording.wav"
+            for _ in 0..<16 where !FileManager.default.fileExists(atPath: finished) {
                 try filler.write(contentsOf: block)
                 try filler.synchronize()
+                for _ in 0..<15 where !FileManager.default.fileExists(atPath: finished) {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
             }
             try filler.close()
             let stoppedEvent = try await events.next("recording_stopped")
