@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "SessionService",
             dependencies: [
-                "Messaging", "LV2", "Locking", "CZlib", "CLinux", "Posix",
+                "Messaging", "LV2", "Locking", "Jack", "CZlib", "CLinux", "Posix",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(name: "StackTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionServiceTests",
-            dependencies: ["SessionService", "LV2", "TestSupport"],
+            dependencies: ["SessionService", "LV2", "Jack", "TestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -40,6 +40,8 @@ public actor Session {
     let startedAt = ContinuousClock.now
     let gate = SerialGate()
     let persistence: SessionPersistence
+    /// The board's output to a WAV file and back (`start_recording` and friends).
+    let recorder: Recorder
 
     /// Opens the store, restores the last session and, with `autoCreateDefault`, creates and saves a
     /// "Default" pedalboard when none exists. Nothing here needs the bridge.
@@ -49,11 +51,15 @@ public actor Session {
         events: Publisher,
         catalogue: PluginCatalogue,
         autoCreateDefault: Bool,
-        saveDelay: Duration = .milliseconds(100)
+        saveDelay: Duration = .milliseconds(100),
+        recording: RecordingSettings = RecordingSettings()
     ) throws(RPCError) {
         self.store = store
         self.bridge = bridge
         self.events = events
+        recorder = Recorder(dataDirectory: store.dataDirectory, settings: recording) { [events] event, data in
+            events.publish(event, data: data)
+        }
         self.catalogue = IndexedCatalogue(catalogue)
         let (restored, epoch, problem) = store.loadSession()
         persistence = SessionPersistence(store: store, delay: saveDelay, epoch: epoch)
@@ -98,6 +104,7 @@ public actor Session {
     /// Writes any pending change now and stops the writer.
     public func shutdown() {
         persistence.finish()
+        recorder.shutdown()
     }
 
     /// Every file found unreadable, for the log at start-up.

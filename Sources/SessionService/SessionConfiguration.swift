@@ -20,6 +20,9 @@ public struct SessionConfiguration: Sendable, Equatable {
     public var dataDirectory = "data/session_manager"
     /// `ZMQ_BASE_PORT`: the base of the port derivation (the reference documents it but ignores it).
     public var basePort = ServicePorts.defaultBase
+    /// `start_recording`'s JACK server and limits: `JACK_DEFAULT_SERVER` (libjack's own variable)
+    /// and `SESSION_MANAGER_RECORDING_MAX_SECONDS`.
+    public var recording = RecordingSettings()
 
     public init() {}
 
@@ -35,6 +38,8 @@ public struct SessionConfiguration: Sendable, Equatable {
         if let value = try environment.bool("SESSION_MANAGER_AUTO_CREATE_DEFAULT") { autoCreateDefault = value }
         if let value = environment.string("SESSION_MANAGER_DATA_DIR") { dataDirectory = value }
         if let value = try environment.int("ZMQ_BASE_PORT", in: 1...64535) { basePort = value }
+        if let value = environment.string("JACK_DEFAULT_SERVER") { recording.jackServer = value }
+        if let value = try environment.seconds("SESSION_MANAGER_RECORDING_MAX_SECONDS") { recording.maxLength = value }
     }
 
     /// The session manager's own ports, derived from its service name.

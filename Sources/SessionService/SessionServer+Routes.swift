@@ -277,6 +277,22 @@ extension SessionServer {
         }
         router.method("reset_config") { _ in try await session.resetConfig() }
     }
+
+    static func registerRecording(_ router: inout RPCRouter, _ session: Session) {
+        router.method("start_recording") { _ in try await session.startRecording() }
+        router.method("stop_recording") { _ in try await session.stopRecording() }
+        router.method("start_playback") { _ in try await session.startPlayback() }
+        router.method("wait_playback") { request in
+            let timeout = try request.optionalDouble("timeout")
+            if let timeout, !(timeout > 0) {
+                throw RPCError(.invalidParameters, "'timeout' is a number of seconds > 0")
+            }
+            return try await session.waitPlayback(timeout: timeout.map { .seconds($0) })
+        }
+        router.method("stop_playback") { _ in try await session.stopPlayback() }
+        router.method("download_recording") { _ in try await session.downloadRecording() }
+        router.method("reset_recording") { _ in try await session.resetRecording() }
+    }
 }
 
 extension RequestEnvelope {

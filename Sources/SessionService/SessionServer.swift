@@ -57,7 +57,8 @@ public final class SessionServer: Sendable {
                 bridge: bridge,
                 events: events,
                 catalogue: try await scanned,
-                autoCreateDefault: configuration.autoCreateDefault
+                autoCreateDefault: configuration.autoCreateDefault,
+                recording: configuration.recording
             )
         } catch {
             await bridge.shutdown()
@@ -126,6 +127,7 @@ public final class SessionServer: Sendable {
         registerConnectionsAndSnapshots(&router, session)
         registerSettings(&router, session)
         registerPerformance(&router, session)
+        registerRecording(&router, session)
         registerUserFiles(&router, session.store.userFiles)
         registerRefused(&router)
         return router

@@ -13,6 +13,8 @@ import Testing
         #expect(configuration.ports.rpc == 5718)
         #expect(configuration.ports.pub == 6718)
         #expect(configuration.bridgeClient.retry == RetryPolicy(attempts: 6, delay: .seconds(1)))
+        #expect(configuration.recording.jackServer == nil)
+        #expect(configuration.recording.maxLength == .seconds(180))
     }
 
     @Test func documentedVariablesOverride() throws {
@@ -21,6 +23,7 @@ import Testing
                 "MODHOST_BRIDGE_ENDPOINT": "tcp://127.0.0.1:16000", "MODHOST_BRIDGE_TIMEOUT": "2.5",
                 "BRIDGE_CONNECT_RETRIES": "0", "BRIDGE_CONNECT_RETRY_DELAY": "0.25",
                 "SESSION_MANAGER_AUTO_CREATE_DEFAULT": "yes", "ZMQ_BASE_PORT": "20000",
+                "JACK_DEFAULT_SERVER": "stage", "SESSION_MANAGER_RECORDING_MAX_SECONDS": "60",
             ])
         )
         #expect(configuration.bridgeEndpoint == "tcp://127.0.0.1:16000")
@@ -29,6 +32,8 @@ import Testing
         #expect(configuration.bridgeRetryDelay == .milliseconds(250))
         #expect(configuration.autoCreateDefault)
         #expect(configuration.ports.rpc == 20163)
+        #expect(configuration.recording.jackServer == "stage")
+        #expect(configuration.recording.maxLength == .seconds(60))
     }
 
     @Test(arguments: [

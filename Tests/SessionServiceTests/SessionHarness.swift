@@ -28,8 +28,13 @@ struct SessionHarness {
     }
 
     /// A configuration with every bridge endpoint on a port nobody listens to.
-    static func configuration(data: String, autoCreateDefault: Bool = false) throws -> SessionConfiguration {
+    static func configuration(
+        data: String,
+        autoCreateDefault: Bool = false,
+        recording: RecordingSettings = RecordingSettings()
+    ) throws -> SessionConfiguration {
         var configuration = SessionConfiguration()
+        configuration.recording = recording
         configuration.dataDirectory = data
         configuration.bridgeEndpoint = "tcp://127.0.0.1:\(try freePort())"
         configuration.bridgeHealthEndpoint = "tcp://127.0.0.1:\(try freePort())"
@@ -42,11 +47,12 @@ struct SessionHarness {
     static func start(
         data: String? = nil,
         autoCreateDefault: Bool = false,
-        plugins: PluginCatalogue? = nil
+        plugins: PluginCatalogue? = nil,
+        recording: RecordingSettings = RecordingSettings()
     ) async throws -> SessionHarness {
         let data = data ?? makeDataDirectory()
         let server = try await SessionServer.start(
-            try configuration(data: data, autoCreateDefault: autoCreateDefault),
+            try configuration(data: data, autoCreateDefault: autoCreateDefault, recording: recording),
             catalogue: plugins ?? catalogue,
             rpcEndpoint: "tcp://127.0.0.1:*",
             pubEndpoint: "tcp://127.0.0.1:*"
