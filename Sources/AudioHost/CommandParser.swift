@@ -45,7 +45,7 @@ enum CommandTable {
         "pre_run %i %i %i ...", "licensee %i", "set_bpm %f", "set_bpb %f", "monitor %s %i %i",
         "monitor_output %i %s", "monitor_output_off %i %s", "monitor_audio_levels %s %i",
         "monitor_midi_control %i %i", "monitor_midi_program %i %i", "midi_learn %i %s %f %f",
-        "midi_map %i %s %i %i %f %f", "midi_unmap %i %s",
+        "midi_map %i %s %i %i %f %f", "midi_unmap %i %s", "cv_map %i %s %s %f %f %s", "cv_unmap %i %s",
         "cc_map %i %s %i %i %s %f %f %f %i %i %s %i ...", "cc_value_set %i %s %f", "cc_unmap %i %s",
         "hmi_map %i %s %i %i %i %i %i %s %f %f %i", "hmi_unmap %i %s", "cpu_load", "max_cpu_load", "load %s",
         "save %s", "bundle_add %s", "bundle_remove %s %s", "state_tmpdir %s", "feature_enable %s %i",

@@ -47,7 +47,6 @@ import Testing
                 ("state_tmpdir", "few arguments"),
                 ("state_tmpdir a b", "many arguments"),
                 // Commands mod-host has that are not answered here yet.
-                ("cv_map 0 gain system:capture_1 0 1 =", "not found"),
                 ("state_load /tmp", "not found"),
             ]
             for (command, expected) in exchanges {
