@@ -31,7 +31,7 @@ final class Host {
     var midiMappings: [Int: MIDIMappingInfo] = [:]
     /// CV-driven parameters and the value last reported.
     var cvFollowed: [MonitorKey: Float?] = [:]
-    /// `state_tmpdir`: kept for state saving (no state is saved here yet).
+    /// `state_tmpdir`, as given.
     var stateScratchDirectory: String?
     /// `feature_enable cpu-load 1`: a `cpu_load` feedback line every half second.
     var reportsCPULoad = false
@@ -156,6 +156,7 @@ final class Host {
             if let reply = try runHistory(command.name, arguments) { return reply }
             if let reply = runMIDI(command.name, arguments) { return reply }
             if let reply = try runCV(command.name, arguments) { return reply }
+            if let reply = try runState(command.name, arguments) { return reply }
             if let reply = runUnavailable(command.name, arguments) { return reply }
             return .parserError(.notFound)
         }

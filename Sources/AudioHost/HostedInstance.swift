@@ -62,9 +62,8 @@ final class HostedInstance {
         let values = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         let pending = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: max(count, 1))
         let published = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: max(count, 1))
-        let state = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: 2)
-        state.initialize(to: Atomic(0))
-        (state + 1).initialize(to: Atomic(0))
+        let state = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: 3)
+        for index in 0..<3 { (state + index).initialize(to: Atomic(0)) }
         let inputs = ports.filter { $0.kind == .audio && $0.direction == .input }.map(\.index)
         let outputs = ports.filter { $0.kind == .audio && $0.direction == .output }.map(\.index)
         let audioInputs = UnsafeMutablePointer<Int>.allocate(capacity: max(inputs.count, 1))
@@ -330,6 +329,15 @@ final class HostedInstance {
         instance.cvSources[port.index] = CVSource()
         try? client.unregisterPort(cvPort)
         return true
+    }
+
+    /// Runs `body` while the audio thread leaves the plugin alone (its outputs silent), for
+    /// what LV2 forbids beside `run`, such as restoring state.
+    func whileHeld(_ body: () -> Void) {
+        realtime.pointee.state[2].store(1, ordering: .releasing)
+        waitCycles(2)
+        body()
+        realtime.pointee.state[2].store(0, ordering: .releasing)
     }
 
     func cvActive(_ slot: Int) -> Bool { realtime.pointee.cvActive[slot].load(ordering: .acquiring) != 0 }

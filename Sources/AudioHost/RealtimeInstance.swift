@@ -63,7 +63,7 @@ struct RealtimeInstance {
     /// host's thread only: a cycle republishing it could overwrite a newer value with the one it
     /// started with), a control output's value after the last cycle.
     var published: UnsafeMutablePointer<Atomic<UInt32>>
-    /// [0] bypass (0/1), [1] completed cycles.
+    /// [0] bypass (0/1), [1] completed cycles, [2] held (1: the plugin is not run, outputs silent).
     var state: UnsafeMutablePointer<Atomic<UInt32>>
     var shared: UnsafePointer<SharedFlags>
     /// Audio ports' LV2 indices in order, for bypass: input k goes to output k.
@@ -82,6 +82,10 @@ struct RealtimeInstance {
 
     /// One JACK cycle.
     @inline(__always) func process(frames: UInt32) {
+        if state[2].load(ordering: .acquiring) != 0 {
+            hold(frames: frames)
+            return
+        }
         for slot in 0..<portCount {
             let port = ports[slot]
             switch port.role {
@@ -127,6 +131,17 @@ struct RealtimeInstance {
             default:
                 break
             }
+        }
+        state[1].add(1, ordering: .releasing)
+    }
+
+    /// A held cycle: no plugin function is called; audio and MIDI outputs are silent.
+    @inline(__always) private func hold(frames: UInt32) {
+        for slot in 0..<portCount {
+            let port = ports[slot]
+            guard let buffer = port.jack?.buffer(frames: frames) else { continue }
+            if port.role == .signalOutput { silence(buffer, frames: frames) }
+            if port.role == .atomOutput { JackPort.clearMIDI(buffer) }
         }
         state[1].add(1, ordering: .releasing)
     }
