@@ -56,7 +56,7 @@ final class Host {
         shared.initialize(to: SharedFlags())
         // mod-host's own MIDI input, where controllers are mapped to parameters.
         let midiInput = try? client.registerPort("midi_in", type: .midi, direction: .input)
-        realtime = HostRealtime.make(midiInput: midiInput)
+        realtime = HostRealtime.make(midiInput: midiInput, sampleRate: Double(client.sampleRate))
         do {
             try client.setProcessCallback(processHost, context: UnsafeMutableRawPointer(realtime))
             try client.activate()
