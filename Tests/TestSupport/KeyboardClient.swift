@@ -40,12 +40,12 @@ public final class KeyboardClient: @unchecked Sendable {
     }
 
     /// A one-byte message (MIDI start 0xFA, stop 0xFC…), sent in the next cycle.
-    func send(realtime status: UInt8) {
+    public func send(realtime status: UInt8) {
         state.pointee.message.store(1 << 24 | UInt32(status) << 16, ordering: .releasing)
     }
 
     /// MIDI beat clock: a tick (0xF8) at the start of every cycle while on.
-    func clock(_ on: Bool) { state.pointee.clock.store(on, ordering: .releasing) }
+    public func clock(_ on: Bool) { state.pointee.clock.store(on, ordering: .releasing) }
 
     /// A program change (2 bytes), sent in the next cycle.
     public func send(channel: UInt8, program: UInt8) {
