@@ -324,7 +324,7 @@ import Glibc
             configuration.bridgeEndpoint = side.bridgePorts.rep
             configuration.bridgeEventsEndpoint = side.bridgePorts.pub
             configuration.bridgeHealthEndpoint = side.bridgePorts.health
-            configuration.bridgeTimeout = .seconds(3)
+            configuration.bridgeTimeout = .seconds(10)
             let server = try await SessionServer.start(
                 configuration,
                 catalogue: SessionHarness.catalogue,
