@@ -161,7 +161,7 @@ public final class BridgeClient: Sendable {
         request["method"] = .string(method)
         do {
             return try await send(.object(request))
-        } catch where method != "init_jack" && error.message.contains("AUDIO_UNAVAILABLE") {
+        } catch  where method != "init_jack" && error.message.contains("AUDIO_UNAVAILABLE") {
             _ = try await send(["action": "audio", "method": "init_jack"])
             return try await send(.object(request))
         }
