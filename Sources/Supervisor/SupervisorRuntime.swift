@@ -40,7 +40,14 @@ public enum SupervisorRuntime {
             logger: logger
         )
         let (host, port) = try parse(address: configuration.httpAddress)
-        let http = try HealthHTTPServer(host: host, port: port, board: board)
+        let history = HealthHistory()
+        let http = try HealthHTTPServer(
+            host: host,
+            port: port,
+            board: board,
+            history: history,
+            actions: operatorActions(supervisor, environment: environment)
+        )
         logger.info(
             "health",
             metadata: [
@@ -69,6 +76,7 @@ public enum SupervisorRuntime {
                     part(ClosingService(name: "events") { await events.shutdown() }, whenDone: .ignore),
                     part(ClosingService(name: "health-rpc") { await rpc.shutdown() }, whenDone: .ignore),
                     part(HTTPService(server: http), whenDone: .ignore),
+                    part(sampler(board, history, configuration: configuration), whenDone: .ignore),
                     // Returns at once outside systemd's watchdog.
                     part(WatchdogService(supervisor: supervisor), whenDone: .ignore),
                     part(SignalService(supervisor: supervisor, systemd: systemd, reload: reloading), whenDone: .ignore),
