@@ -18,7 +18,7 @@ enum OperatorPage {
         h1{font-size:1.2rem;margin:.2rem 0 .6rem}h2{font-size:1rem;margin:1rem 0 .4rem;color:var(--dim)}
         #status{padding:.1rem .5rem;border-radius:.3rem;font-weight:600}
         #live{color:var(--dim);font-size:.85rem;margin-left:.5rem}
-        table{border-collapse:collapse;width:100%}td,th{padding:.3rem .4rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+        .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}td,th{padding:.3rem .4rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
         th{color:var(--dim);font-weight:500;font-size:.85rem}
         .state{font-weight:600}.state::before{content:"\25CF ";}
         .healthy{color:var(--ok)}.starting,.stopping,.degraded{color:var(--warn)}.unhealthy,.failed{color:var(--bad)}.stopped,.absent{color:var(--off)}
@@ -31,9 +31,9 @@ enum OperatorPage {
         @media (max-width:640px){.wide{display:none}td,th{padding:.25rem .2rem}}
         </style></head><body>
         <h1>Marlise <span id="status">…</span><span id="live">connecting</span></h1>
-        <table><thead><tr><th>Service</th><th>State</th><th>PID</th><th>Up</th><th>Restarts</th>
+        <div class="scroll"><table><thead><tr><th>Service</th><th>State</th><th>PID</th><th>Up</th><th>Restarts</th>
         <th class="wide">Last exit</th><th class="wide">Probe</th><th class="wide">Message</th><th></th></tr></thead>
-        <tbody id="rows"></tbody></table>
+        <tbody id="rows"></tbody></table></div>
         <h2>Last 15 minutes</h2>
         <div class="plots">
         <figure><figcaption>JACK DSP load (%)</figcaption><canvas id="dsp"></canvas></figure>
