@@ -18,6 +18,11 @@ struct HistorySampler: Service {
     let history: HealthHistory
     /// Each service's name and log file.
     let logs: [(service: String, path: String)]
+    /// JACK's DSP load (0 to 1) and xrun count, when something can tell them without a JACK client
+    /// of the sampler's own (each client costs the whole box a wake-up per cycle). Nil for now: the
+    /// jack probe's ``JackWatch`` keeps the one client the supervisor has, and is to lend its
+    /// figures here.
+    var jack: (@Sendable () -> (dspLoad: Double, xruns: Int)?)? = nil
 
     func run() async {
         var tails = logs.map { LogTail(path: $0.path) }
@@ -27,7 +32,9 @@ struct HistorySampler: Service {
             for index in tails.indices {
                 for line in tails[index].read() { history.log(logs[index].service, line) }
             }
-            history.record(Self.sample(board.report, ticksPerSecond: ticks, pageSize: page))
+            var sample = Self.sample(board.report, ticksPerSecond: ticks, pageSize: page)
+            if let figures = jack?() { (sample.dspLoad, sample.xruns) = (figures.dspLoad, figures.xruns) }
+            history.record(sample)
         } while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: history.interval) })) != nil
     }
 
