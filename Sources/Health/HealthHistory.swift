@@ -45,6 +45,11 @@ public final class HealthHistory: Sendable {
         }
     }
 
+    /// Marks a change of the health report, so the event stream carries it before the next sample.
+    public func touch() {
+        state.withLock { $0.version += 1 }
+    }
+
     /// Adds a log line of `service` (its stream mark included).
     public func log(_ service: String, _ line: String) {
         state.withLock { state in

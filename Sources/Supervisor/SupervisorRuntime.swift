@@ -27,10 +27,12 @@ public enum SupervisorRuntime {
     ) async throws -> Int32 {
         let supervisor = try Supervisor(configuration: configuration, environment: environment, logger: logger)
         let board = HealthBoard()
+        let history = HealthHistory()
         let systemd = SystemdReporter()
         let events = try await Publisher.start(endpoint: configuration.eventsEndpoint, sourceService: "supervisor")
         await supervisor.onChange { report in
             board.post(report)
+            history.touch()
             systemd.update(report)
             events.publish("health_changed", data: report.json)
         }
@@ -40,7 +42,6 @@ public enum SupervisorRuntime {
             logger: logger
         )
         let (host, port) = try parse(address: configuration.httpAddress)
-        let history = HealthHistory()
         let http = try HealthHTTPServer(
             host: host,
             port: port,

@@ -51,6 +51,10 @@ import Testing
             defer { client.shut() }
             client.send("GET", "/events")
             let first = client.read { $0.contains("\"health\"") && $0.hasSuffix("\n\n") }
+            // A change of health alone (no sample yet) is an event too.
+            history.touch()
+            let touched = client.read { $0.hasSuffix("\n\n") }
+            #expect(touched.hasPrefix("event: sample\ndata: {"))
             history.record(HistorySample(time: 1234.5, services: [ServiceSample(name: "jack", state: .healthy)]))
             history.log("jack", "2026-01-01 stdout hello")
             let later = client.read { $0.contains("hello") && $0.hasSuffix("\n\n") }
