@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Messaging
 import Posix
 
@@ -6,17 +7,28 @@ import Posix
 import Glibc
 #endif
 
-/// Health for operators over HTTP: `GET /health`, `GET /health/<service>`, `GET /metrics`.
+/// Health for operators over HTTP: `GET /health`, `GET /health/<service>`, `GET /metrics`, and
+/// with a history the operator's page (`GET /`, `/history`, `/events`, `POST /services/…`).
 ///
 /// Our own small HTTP/1.1 server on a thread of its own, in place of FlyingFox: its request parser
 /// took time quadratic in the request's length (a 10 kB path cost the supervisor 80 ms of CPU, a
 /// 100 kB one 5 s), and it wrote head and body apart, so Nagle and the client's delayed ACK added
 /// 40 ms to every answer. Here a request head is at most 8 KiB (431 beyond), a connection idle for
 /// 5 s is closed, at most 32 are open at once, and every answer leaves in one write.
+///
+/// The page's live stream stays on this server rather than Hummingbird 2 with
+/// hummingbird-websocket: server-sent events are plain HTTP this loop already speaks, the loop is
+/// tested against hostile input, and Hummingbird would add a SwiftNIO dependency tree and its
+/// event-loop threads to the supervisor for one page. A stream is a connection that is never idle
+/// closed and gets an event whenever the history changes (checked on every turn of the loop, at
+/// least once a second); at most ``EventStream/maxClients`` are open, and one that stops reading
+/// is dropped past ``EventStream/maxBacklog``.
 public final class HealthHTTPServer: Sendable {
     private let listener: TCPListener
     private let wake: (read: Int32, write: Int32)
     private let board: HealthBoard
+    private let history: HealthHistory?
+    private let actions: OperatorActions?
     private let stopped = OneShot<Void>()
 
     static let maxHead = 8192
@@ -24,8 +36,17 @@ public final class HealthHTTPServer: Sendable {
     static let idleTimeout: Duration = .seconds(5)
 
     /// Listens on `host:port` (port 0: any free port, see ``port``) at once.
-    public init(host: String = "127.0.0.1", port: UInt16, board: HealthBoard) throws {
+    /// With `history`, the operator's page is served too; with `actions`, it may act on services.
+    public init(
+        host: String = "127.0.0.1",
+        port: UInt16,
+        board: HealthBoard,
+        history: HealthHistory? = nil,
+        actions: OperatorActions? = nil
+    ) throws {
         self.board = board
+        self.history = history
+        self.actions = actions
         listener = try TCPListener(host: host, port: port)
         do {
             wake = try makePipe(nonBlocking: true)
@@ -74,6 +95,10 @@ public final class HealthHTTPServer: Sendable {
     // MARK: - The loop
 
     private struct Connection {
+        var peer: String
+        /// Following the event stream: input is ignored, events are appended as they come.
+        var streaming = false
+        var sentVersion = 0
         var input: [UInt8] = []
         var output: [UInt8] = []
         var closeWhenSent = false
@@ -99,7 +124,7 @@ public final class HealthHTTPServer: Sendable {
                 if entry.fd == wake.read { return }
                 if entry.fd == listener.fd {
                     while connections.count < Self.maxConnections, let fd = listener.accept() {
-                        connections[fd] = Connection()
+                        connections[fd] = Connection(peer: peerAddress(fd))
                     }
                     continue
                 }
@@ -116,7 +141,9 @@ public final class HealthHTTPServer: Sendable {
                     connections[entry.fd] = nil
                 }
             }
-            for (fd, connection) in connections where now - connection.lastActivity > Self.idleTimeout {
+            pushEvents(&connections)
+            for (fd, connection) in connections
+            where !connection.streaming && now - connection.lastActivity > Self.idleTimeout {
                 close(fd)
                 connections[fd] = nil
             }
@@ -127,6 +154,7 @@ public final class HealthHTTPServer: Sendable {
     private func receive(_ connection: inout Connection, from fd: Int32) -> Bool {
         guard let bytes = TCPConnection.receive(fd) else { return true }  // nothing yet
         guard !bytes.isEmpty else { return false }
+        if connection.streaming { return true }
         var scanFrom = max(0, connection.input.count - 3)  // earlier bytes were searched already
         connection.input += bytes
         while !connection.closeWhenSent, let end = headEnd(connection.input, from: scanFrom) {
@@ -134,7 +162,17 @@ public final class HealthHTTPServer: Sendable {
             let head = Array(connection.input[..<end])
             connection.input.removeFirst(end + 4)
             let request = HTTPRequestHead(head)
-            let answer = HealthRoutes.answer(request, board: board)
+            let outcome = OperatorRoutes.answer(
+                request,
+                peer: connection.peer,
+                board: board,
+                history: history,
+                actions: actions
+            )
+            guard case .answer(let answer) = outcome else {
+                openStream(&connection)
+                break
+            }
             connection.output += answer.bytes(keepAlive: request?.keepAlive ?? false)
             if request?.keepAlive != true || request?.hasBody == true { connection.closeWhenSent = true }
         }
@@ -146,6 +184,50 @@ public final class HealthHTTPServer: Sendable {
         }
         if connection.closeWhenSent { connection.input = [] }
         return connection.output.isEmpty ? !connection.closeWhenSent : send(&connection, to: fd)
+    }
+
+    /// Open event streams; only the serving thread touches it.
+    private let streams = Locked(0)
+
+    /// Turns the connection into an event stream, or answers 503 when enough are open.
+    private func openStream(_ connection: inout Connection) {
+        guard let history else { return }
+        connection.input = []
+        guard streams.withLock({ $0 }) < EventStream.maxClients else {
+            connection.output += HealthAnswer(503, text: "at most \(EventStream.maxClients) event streams\n").bytes(
+                keepAlive: false
+            )
+            connection.closeWhenSent = true
+            return
+        }
+        streams.withLock { $0 += 1 }
+        connection.streaming = true
+        connection.output += EventStream.head
+        let (version, event) = history.snapshot(report: board.report)
+        connection.output += EventStream.event("sample", event)
+        connection.sentVersion = version
+    }
+
+    /// Appends what changed to every stream; drops a stream whose client stopped reading.
+    private func pushEvents(_ connections: inout [Int32: Connection]) {
+        let streaming = connections.filter { $0.value.streaming }
+        streams.withLock { $0 = streaming.count }
+        guard let history, !streaming.isEmpty else { return }
+        let report = board.report
+        for (fd, var connection) in streaming {
+            if connection.output.count > EventStream.maxBacklog {
+                close(fd)
+                connections[fd] = nil
+                continue
+            }
+            guard let (version, event) = history.changes(since: connection.sentVersion, report: report) else {
+                continue
+            }
+            connection.output += EventStream.event("sample", event)
+            connection.sentVersion = version
+            connections[fd] = connection
+        }
+        streams.withLock { $0 = connections.values.filter(\.streaming).count }
     }
 
     /// Sends what the socket takes; false when the connection is over.

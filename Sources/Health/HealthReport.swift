@@ -63,7 +63,7 @@ public struct ServiceHealth: Sendable, Equatable {
 
 /// The whole stack's health: the one object HTTP, ZeroMQ and marlisectl return.
 public struct HealthReport: Sendable, Equatable {
-    public enum Status: String, Sendable {
+    public enum Status: String, Sendable, CaseIterable {
         case healthy, degraded, unhealthy, starting, stopping, failed
     }
 

@@ -9,6 +9,10 @@ struct HTTPRequestHead {
     var keepAlive: Bool
     /// Whether a body follows (never read: the connection is closed after the answer).
     var hasBody: Bool
+    /// `X-Marlise-Action` was sent: see ``ActionPolicy``.
+    var actionMarked = false
+    /// The bearer token of `Authorization`, as sent.
+    var bearer: String?
 
     init?(_ head: [UInt8]) {
         let lines = String(decoding: head, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
@@ -23,7 +27,10 @@ struct HTTPRequestHead {
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces).lowercased()
+            let raw = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let value = raw.lowercased()
+            if name == "x-marlise-action" { actionMarked = true }
+            if name == "authorization", value.hasPrefix("bearer ") { bearer = String(raw.dropFirst(7)) }
             if name == "connection" { connection = value }
             if name == "transfer-encoding" || (name == "content-length" && value != "0") { hasBody = true }
         }
@@ -66,6 +73,8 @@ struct HealthAnswer {
     static func phrase(_ code: Int) -> String {
         switch code {
         case 200: "OK"
+        case 202: "Accepted"
+        case 403: "Forbidden"
         case 400: "Bad Request"
         case 404: "Not Found"
         case 405: "Method Not Allowed"
@@ -75,19 +84,20 @@ struct HealthAnswer {
     }
 }
 
-/// The three paths; anything else is 404, any method but GET and HEAD is 405.
+/// The health paths (the operator's page adds its own, see ``OperatorRoutes``); anything else is
+/// 404, any method but GET and HEAD is 405.
 enum HealthRoutes {
-    static func answer(_ request: HTTPRequestHead?, board: HealthBoard) -> HealthAnswer {
+    static func answer(_ request: HTTPRequestHead?, board: HealthBoard, latest: HistorySample? = nil) -> HealthAnswer {
         guard let request else { return HealthAnswer(400, text: "not an HTTP/1.x request\n") }
         guard request.method == "GET" || request.method == "HEAD" else {
             return HealthAnswer(405, text: "only GET and HEAD\n", headers: [("Allow", "GET, HEAD")])
         }
-        var answer = route(request.path, board.report)
+        var answer = route(request.path, board.report, latest)
         answer.omitBody = request.method == "HEAD"
         return answer
     }
 
-    private static func route(_ path: String, _ report: HealthReport) -> HealthAnswer {
+    private static func route(_ path: String, _ report: HealthReport, _ latest: HistorySample?) -> HealthAnswer {
         if path == "/health" || path == "/health/" {
             return HealthAnswer(report.status == .healthy ? 200 : 503, json: report.json)
         }
@@ -99,7 +109,7 @@ enum HealthRoutes {
             return HealthAnswer(service.state == .healthy ? 200 : 503, json: service.json)
         }
         if path == "/metrics" {
-            var answer = HealthAnswer(200, text: PrometheusText.render(report))
+            var answer = HealthAnswer(200, text: PrometheusText.render(report, latest: latest))
             answer.contentType = "text/plain; version=0.0.4; charset=utf-8"
             return answer
         }

@@ -3,9 +3,11 @@ import Messaging
 /// The health report as Prometheus text exposition (version 0.0.4).
 ///
 /// Written from the report at scrape time rather than kept in a metrics registry: every figure is
-/// already in the report, and a scrape then shows exactly what `/health` shows.
+/// already in the report, and a scrape then shows exactly what `/health` shows. The figures the
+/// supervisor samples (CPU, memory, JACK) come from the history's latest sample, the same the
+/// operator's page plots.
 public enum PrometheusText {
-    public static func render(_ report: HealthReport) -> String {
+    public static func render(_ report: HealthReport, latest: HistorySample? = nil) -> String {
         var lines: [String] = []
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
             lines.append("# HELP \(name) \(help)")
@@ -66,7 +68,38 @@ public enum PrometheusText {
                 }
             }
         )
+        family(
+            "marlise_stack_status",
+            "gauge",
+            "1 for the stack's current status.",
+            HealthReport.Status.allCases.map { ("{status=\"\($0.rawValue)\"}", report.status == $0 ? 1 : 0) }
+        )
+        if let latest { sampled(latest, family) }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func sampled(
+        _ sample: HistorySample,
+        _ family: (String, String, String, [(String, Double)]) -> Void
+    ) {
+        family(
+            "marlise_service_cpu_seconds_total",
+            "counter",
+            "User and system CPU time of the service's current process.",
+            sample.services.compactMap { service in service.cpuSeconds.map { (label(service.name), $0) } }
+        )
+        family(
+            "marlise_service_resident_memory_bytes",
+            "gauge",
+            "Resident memory of the service's current process.",
+            sample.services.compactMap { service in service.residentBytes.map { (label(service.name), Double($0)) } }
+        )
+        if let load = sample.dspLoad {
+            family("marlise_jack_dsp_load_ratio", "gauge", "JACK's DSP load, 0 to 1.", [("", load)])
+        }
+        if let xruns = sample.xruns {
+            family("marlise_jack_xruns_total", "counter", "Xruns since JACK started.", [("", Double(xruns))])
+        }
     }
 
     private static func label(_ service: String) -> String { "{service=\"\(escape(service))\"}" }

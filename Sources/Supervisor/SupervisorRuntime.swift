@@ -27,10 +27,12 @@ public enum SupervisorRuntime {
     ) async throws -> Int32 {
         let supervisor = try Supervisor(configuration: configuration, environment: environment, logger: logger)
         let board = HealthBoard()
+        let history = HealthHistory()
         let systemd = SystemdReporter()
         let events = try await Publisher.start(endpoint: configuration.eventsEndpoint, sourceService: "supervisor")
         await supervisor.onChange { report in
             board.post(report)
+            history.touch()
             systemd.update(report)
             events.publish("health_changed", data: report.json)
         }
@@ -40,7 +42,13 @@ public enum SupervisorRuntime {
             logger: logger
         )
         let (host, port) = try parse(address: configuration.httpAddress)
-        let http = try HealthHTTPServer(host: host, port: port, board: board)
+        let http = try HealthHTTPServer(
+            host: host,
+            port: port,
+            board: board,
+            history: history,
+            actions: operatorActions(supervisor, environment: environment)
+        )
         logger.info(
             "health",
             metadata: [
@@ -69,6 +77,7 @@ public enum SupervisorRuntime {
                     part(ClosingService(name: "events") { await events.shutdown() }, whenDone: .ignore),
                     part(ClosingService(name: "health-rpc") { await rpc.shutdown() }, whenDone: .ignore),
                     part(HTTPService(server: http), whenDone: .ignore),
+                    part(sampler(board, history, configuration: configuration), whenDone: .ignore),
                     // Returns at once outside systemd's watchdog.
                     part(WatchdogService(supervisor: supervisor), whenDone: .ignore),
                     part(SignalService(supervisor: supervisor, systemd: systemd, reload: reloading), whenDone: .ignore),
