@@ -44,10 +44,14 @@ extension SessionServer {
         return gated
     }
 
-    /// Reads the catalogue (from `cache` when the bundles are unchanged), puts it in the session,
-    /// then lets the held calls go on.
-    static func buildCatalogue(_ session: Session, cache: CatalogueCache, build: CatalogueBuild) async {
-        let catalogue = (try? await onThread { PluginCatalogue.load(cache: cache) }) ?? PluginCatalogue(plugins: [])
+    /// Reads the catalogue on a thread of its own (`source`: the cache, or lilv when the bundles
+    /// changed), puts it in the session, then lets the held calls go on.
+    static func buildCatalogue(
+        _ session: Session,
+        from source: @escaping @Sendable () -> PluginCatalogue,
+        build: CatalogueBuild
+    ) async {
+        let catalogue = (try? await onThread(source)) ?? PluginCatalogue(plugins: [])
         _ = await session.rescan(catalogue)
         build.finish()
     }

@@ -30,11 +30,12 @@ public final class SessionServer: Sendable {
     /// Opens the store, asks the bridge once (so the first requests see its true state), restores
     /// the session (creating "Default" if configured), and only then binds and serves.
     ///
-    /// `catalogue` defaults to the cached or scanned one, read after the socket is bound; tests
-    /// pass one they share.
+    /// `catalogue` defaults to the cached or scanned one (or `catalogueSource`'s), read after the
+    /// socket is bound; tests pass one they share.
     public static func start(
         _ configuration: SessionConfiguration,
         catalogue: PluginCatalogue? = nil,
+        catalogueSource: (@Sendable () -> PluginCatalogue)? = nil,
         rpcEndpoint: String? = nil,
         pubEndpoint: String? = nil,
         logger: Logger = Logger(label: "marlise.session"),
@@ -91,7 +92,8 @@ public final class SessionServer: Sendable {
                 group.addTask { await session.run(reportBoard: reportBoard) }
                 if !build.isDone {
                     let cache = Self.catalogueCache(dataDirectory: configuration.dataDirectory)
-                    group.addTask { await Self.buildCatalogue(session, cache: cache, build: build) }
+                    let source = catalogueSource ?? { PluginCatalogue.load(cache: cache) }
+                    group.addTask { await Self.buildCatalogue(session, from: source, build: build) }
                 }
             }
         }
