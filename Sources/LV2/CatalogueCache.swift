@@ -47,6 +47,8 @@ extension PluginCatalogue {
         rescanning: Bool = false
     ) -> PluginCatalogue {
         let fingerprint = BundleFingerprint.of(folders: folders)
+        // The file's bytes and the encoder's buffers are garbage once this returns.
+        defer { releaseFreedMemory() }
         if !rescanning, let cached = cache?.load(fingerprint: fingerprint) { return cached }
         let scanned = load(folders: folders)
         cache?.store(scanned, fingerprint: fingerprint)

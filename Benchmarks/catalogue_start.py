@@ -2,7 +2,7 @@
 """The session's start against the plugins installed: time to answer health_check and to a first
 get_available_plugins, its memory and CPU, and the catalogue answers' bytes and times.
 
-usage: catalogue_bench.py SESSION_BINARY LABEL:LV2_PATH[:cold|warm] ...
+usage: catalogue_start.py SESSION_BINARY LABEL:LV2_PATH[:cold|warm] ...
 Each run starts the session alone (no bridge) on its own ports and data directory; `cold` (the
 default) starts with no catalogue cache, `warm` reuses the previous run's data directory."""
 import json, os, signal, subprocess, sys, tempfile, time
