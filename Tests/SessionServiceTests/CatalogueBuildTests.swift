@@ -39,6 +39,32 @@ import Testing
         try? FileManager.default.removeItem(atPath: data)
     }
 
+    @Test func theFirstReadIsCachedUnderTheDataDirectoryAndRescanRewritesIt() async throws {
+        let data = SessionHarness.makeDataDirectory()
+        let cache = "\(data)/cache/plugin-catalogue.json"
+        for round in 0..<2 {
+            // No catalogue given: the session reads it itself (lilv, then its cache on the second start).
+            let server = try await SessionServer.start(
+                try SessionHarness.configuration(data: data),
+                rpcEndpoint: "tcp://127.0.0.1:*",
+                pubEndpoint: "tcp://127.0.0.1:*"
+            )
+            let client = RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint, timeout: .seconds(30)))
+            let list = try await client.call("list_plugins")
+            #expect(list["count"] == .int(SessionHarness.catalogue.plugins.count), "start \(round)")
+            #expect(FileManager.default.fileExists(atPath: cache), "start \(round)")
+            if round == 1 {
+                try FileManager.default.removeItem(atPath: cache)
+                let rescanned = try await client.call("rescan_plugins")
+                #expect(rescanned["count"] == .int(SessionHarness.catalogue.plugins.count))
+                #expect(FileManager.default.fileExists(atPath: cache), "a rescan writes the cache again")
+            }
+            await client.shutdown()
+            await server.shutdown()
+        }
+        try? FileManager.default.removeItem(atPath: data)
+    }
+
     @Test func listEntriesCarryListFieldsAndNotDetails() async throws {
         let session = try await SessionHarness.start()
         let list = try #require(try await session.call("list_plugins")["plugins"]?.arrayValue)
