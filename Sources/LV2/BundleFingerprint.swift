@@ -17,7 +17,10 @@ public enum BundleFingerprint {
                 let path = folder + "/" + bundle
                 guard isFolder(path) else { continue }
                 hash.add("B \(path) \(stamp(path))")
-                for file in turtleFiles(in: path) { hash.add("f \(file) \(stamp(path + "/" + file))") }
+                // Bundles are often links (stow, Nix, a test's folder of links): walk where they point.
+                let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+                hash.add("R \(real)")
+                for file in turtleFiles(in: real) { hash.add("f \(file) \(stamp(real + "/" + file))") }
             }
         }
         return hash.hex

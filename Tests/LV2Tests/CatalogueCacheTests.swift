@@ -68,6 +68,22 @@ import Testing
         #expect(fixture.name() == "Other")
     }
 
+    @Test func aFileInALinkedBundleIsWatchedToo() throws {
+        let fixture = try Fixture(name: "First")
+        defer { fixture.remove() }
+        // The search folder holds a link to the bundle, as a folder of links to installed bundles does.
+        let linked = "\(fixture.root)/linked"
+        try FileManager.default.createDirectory(atPath: linked, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: "\(linked)/cached.lv2",
+            withDestinationPath: "\(fixture.folder)/cached.lv2"
+        )
+        let name = { PluginCatalogue.load(folders: [linked], cache: fixture.cache).plugin(uri: Self.uri)?.name }
+        #expect(name() == "First")
+        try fixture.write(name: "Other", age: 3600)
+        #expect(name() == "Other")
+    }
+
     @Test func aBundleAddedOrRemovedInvalidatesTheCache() throws {
         let fixture = try Fixture(name: "First")
         defer { fixture.remove() }
