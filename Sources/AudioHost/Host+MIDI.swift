@@ -141,6 +141,7 @@ extension Host {
 
     /// What the audio thread did with MIDI, as mod-host reports it on the feedback port.
     func pollMIDI() {
+        midi.shared[5].store(transport.syncMode == "midi" ? 1 : 0, ordering: .relaxed)
         midi.shared[1].store(monitoring.midiControlChannels.reduce(0) { $0 | 1 << $1 }, ordering: .relaxed)
         midi.shared[2].store(monitoring.midiProgramChannels.reduce(0) { $0 | 1 << $1 }, ordering: .relaxed)
         for record in midi.drain() {
@@ -160,6 +161,15 @@ extension Host {
                 feedback.append("midi_control_change \(record.channel) \(record.controller) \(Int(record.value))")
             case .programChange:
                 feedback.append("midi_program_change \(Int(record.value)) \(record.channel)")
+            case .clockTempo:
+                // Posted every tick: reported only when the rounded tempo changes.
+                guard abs(transport.beatsPerMinute - Double(record.value)) >= 0.01 else { continue }
+                transport.beatsPerMinute = Double(record.value)
+                reportTransport()
+            case .clockStart, .clockStop:
+                transport.rolling = record.kind == .clockStart
+                if transport.rolling { client.startTransport() } else { client.stopTransport() }
+                reportTransport()
             }
         }
     }

@@ -23,9 +23,6 @@ extension Host {
             // No plugin here is licensed through MOD's interface: mod-host's answer for an
             // unlicensed or missing instance alike is an empty reply.
             return .text("")
-        case "state_tmpdir":
-            stateScratchDirectory = arguments[0]
-            return .status(0)
         default:
             return nil
         }

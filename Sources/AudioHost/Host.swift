@@ -29,7 +29,9 @@ final class Host {
     var loadDepth = 0
     /// MIDI mappings by slot of the audio thread's table: what its events are about.
     var midiMappings: [Int: MIDIMappingInfo] = [:]
-    /// `state_tmpdir`: kept for state saving (no state is saved here yet).
+    /// CV-driven parameters and the value last reported.
+    var cvFollowed: [MonitorKey: Float?] = [:]
+    /// `state_tmpdir`, as given.
     var stateScratchDirectory: String?
     /// `feature_enable cpu-load 1`: a `cpu_load` feedback line every half second.
     var reportsCPULoad = false
@@ -54,7 +56,7 @@ final class Host {
         shared.initialize(to: SharedFlags())
         // mod-host's own MIDI input, where controllers are mapped to parameters.
         let midiInput = try? client.registerPort("midi_in", type: .midi, direction: .input)
-        realtime = HostRealtime.make(midiInput: midiInput)
+        realtime = HostRealtime.make(midiInput: midiInput, sampleRate: Double(client.sampleRate))
         do {
             try client.setProcessCallback(processHost, context: UnsafeMutableRawPointer(realtime))
             try client.activate()
@@ -153,6 +155,8 @@ final class Host {
             if let reply = try runMonitoring(command.name, arguments) { return reply }
             if let reply = try runHistory(command.name, arguments) { return reply }
             if let reply = runMIDI(command.name, arguments) { return reply }
+            if let reply = try runCV(command.name, arguments) { return reply }
+            if let reply = try runState(command.name, arguments) { return reply }
             if let reply = runUnavailable(command.name, arguments) { return reply }
             return .parserError(.notFound)
         }
@@ -346,6 +350,7 @@ final class Host {
         }
         pollMonitoring()
         pollMIDI()
+        pollCV()
         if reportsCPULoad, ContinuousClock.now - lastCPULoadReport >= .milliseconds(500) {
             lastCPULoadReport = .now
             feedback.append("cpu_load \(format6(client.cpuLoad)) \(format6(maxCPULoad)) \(client.xruns)")

@@ -17,7 +17,7 @@ struct HostRealtime {
     var counters: UnsafeMutablePointer<Atomic<Int>>
     var midi: MIDIRealtime
 
-    static func make(midiInput: JackPort?) -> UnsafeMutablePointer<HostRealtime> {
+    static func make(midiInput: JackPort?, sampleRate: Double) -> UnsafeMutablePointer<HostRealtime> {
         let ports = UnsafeMutablePointer<JackPort?>.allocate(capacity: audioMonitorCapacity)
         ports.initialize(repeating: nil, count: audioMonitorCapacity)
         let peaks = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: audioMonitorCapacity)
@@ -31,7 +31,7 @@ struct HostRealtime {
                 monitorPorts: ports,
                 peaks: peaks,
                 counters: counters,
-                midi: MIDIRealtime.make(input: midiInput)
+                midi: MIDIRealtime.make(input: midiInput, sampleRate: sampleRate)
             )
         )
         return pointer

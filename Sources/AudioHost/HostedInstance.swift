@@ -1,3 +1,4 @@
+import Foundation
 import Jack
 import LV2
 import ModHostWire
@@ -61,9 +62,8 @@ final class HostedInstance {
         let values = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         let pending = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: max(count, 1))
         let published = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: max(count, 1))
-        let state = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: 2)
-        state.initialize(to: Atomic(0))
-        (state + 1).initialize(to: Atomic(0))
+        let state = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: 3)
+        for index in 0..<3 { (state + index).initialize(to: Atomic(0)) }
         let inputs = ports.filter { $0.kind == .audio && $0.direction == .input }.map(\.index)
         let outputs = ports.filter { $0.kind == .audio && $0.direction == .output }.map(\.index)
         let audioInputs = UnsafeMutablePointer<Int>.allocate(capacity: max(inputs.count, 1))
@@ -72,6 +72,10 @@ final class HostedInstance {
         audioOutputs.initialize(from: outputs, count: outputs.count)
         let buffers = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(count, 1))
         buffers.initialize(repeating: nil, count: max(count, 1))
+        let cvSources = UnsafeMutablePointer<CVSource>.allocate(capacity: max(count, 1))
+        cvSources.initialize(repeating: CVSource(), count: max(count, 1))
+        let cvActive = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: max(count, 1))
+        for slot in 0..<max(count, 1) { (cvActive + slot).initialize(to: Atomic(0)) }
 
         var failure: HostFailure?
         for port in ports {
@@ -134,7 +138,9 @@ final class HostedInstance {
                 buffers: buffers,
                 sequenceType: features.urid("http://lv2plug.in/ns/ext/atom#Sequence"),
                 chunkType: features.urid("http://lv2plug.in/ns/ext/atom#Chunk"),
-                midiEventType: features.urid("http://lv2plug.in/ns/ext/midi#MidiEvent")
+                midiEventType: features.urid("http://lv2plug.in/ns/ext/midi#MidiEvent"),
+                cvSources: cvSources,
+                cvActive: cvActive
             )
         )
         if let failure {
@@ -196,6 +202,8 @@ final class HostedInstance {
         instance.audioInputs.deallocate()
         instance.audioOutputs.deallocate()
         instance.buffers.deallocate()
+        instance.cvSources.deallocate()
+        instance.cvActive.deallocate()
         realtime.deallocate()
     }
 
@@ -272,6 +280,74 @@ final class HostedInstance {
         target.portMinimum = Float(port.minimum ?? -Double(Float.greatestFiniteMagnitude))
         target.portMaximum = Float(port.maximum ?? Double(Float.greatestFiniteMagnitude))
         return target
+    }
+
+    /// `cv_map`: drives a control input from a new CV input port named after it (or the same
+    /// port again, with a new range). Returns false for a symbol that is not a control input.
+    func mapCV(
+        _ symbol: String,
+        source: String,
+        range: (Float, Float),
+        sourceRange: (Float, Float)
+    )
+        throws(HostFailure) -> Bool
+    {
+        guard let port = controlInput(symbol) else { return false }
+        let slot = port.index
+        let instance = realtime.pointee
+        var cvPort = instance.cvSources[slot].port
+        if cvActive(slot) {
+            instance.cvActive[slot].store(0, ordering: .releasing)
+            waitCycles(2)
+        }
+        if cvPort == nil {
+            do { cvPort = try client.registerPort(symbol, type: .audio, direction: .input) } catch {
+                throw HostFailure(.jackPortRegister, "\(error)")
+            }
+        }
+        instance.cvSources[slot] = CVSource(
+            port: cvPort,
+            sourceMinimum: sourceRange.0,
+            sourceMaximum: sourceRange.1,
+            minimum: range.0,
+            maximum: range.1,
+            toggle: port.properties.contains("toggled"),
+            integer: port.properties.contains("integer")
+        )
+        instance.cvActive[slot].store(1, ordering: .releasing)
+        if let cvPort { try? client.connect(source, cvPort.name) }
+        return true
+    }
+
+    /// `cv_unmap`: the CV port goes; false for a symbol that is not a control input.
+    func unmapCV(_ symbol: String) -> Bool {
+        guard let port = controlInput(symbol) else { return false }
+        let instance = realtime.pointee
+        guard let cvPort = instance.cvSources[port.index].port else { return true }
+        instance.cvActive[port.index].store(0, ordering: .releasing)
+        waitCycles(2)
+        instance.cvSources[port.index] = CVSource()
+        try? client.unregisterPort(cvPort)
+        return true
+    }
+
+    /// Runs `body` while the audio thread leaves the plugin alone (its outputs silent), for
+    /// what LV2 forbids beside `run`, such as restoring state.
+    func whileHeld(_ body: () -> Void) {
+        realtime.pointee.state[2].store(1, ordering: .releasing)
+        waitCycles(2)
+        body()
+        realtime.pointee.state[2].store(0, ordering: .releasing)
+    }
+
+    func cvActive(_ slot: Int) -> Bool { realtime.pointee.cvActive[slot].load(ordering: .acquiring) != 0 }
+
+    /// Waits (up to 1 s) for `count` more cycles; at once when the client is stopped.
+    private func waitCycles(_ count: UInt32) {
+        guard isActive else { return }
+        let start = cycles
+        let deadline = ContinuousClock.now + .seconds(1)
+        while cycles &- start < count && ContinuousClock.now < deadline { usleep(500) }
     }
 
     /// `:bypass` moved by a MIDI controller: the audio thread has applied it already.

@@ -42,7 +42,7 @@ struct MIDITarget {
 
 /// One event for the command thread.
 struct MIDIEventRecord {
-    enum Kind: UInt8 { case parameter, mapped, controlChange, programChange }
+    enum Kind: UInt8 { case parameter, mapped, controlChange, programChange, clockTempo, clockStart, clockStop }
     var kind: Kind = .parameter
     var slot: Int32 = 0
     var channel: Int32 = 0
@@ -57,11 +57,16 @@ struct MIDIRealtime {
     var keys: UnsafeMutablePointer<Atomic<UInt32>>
     var targets: UnsafeMutablePointer<MIDITarget>
     /// [0] the learning mapping or -1, [1] monitored control channels (bit mask), [2] monitored
-    /// program channels, [3] events written, [4] events read.
+    /// program channels, [3] events written, [4] events read, [5] 1 while following MIDI clock,
+    /// [6] frames so far, [7] the frame of the last clock tick (0: none), [8] the filtered tick
+    /// length in frames (Double bits).
     var shared: UnsafeMutablePointer<Atomic<Int>>
     var events: UnsafeMutablePointer<MIDIEventRecord>
+    var sampleRate: Double
 
-    static func make(input: JackPort?) -> MIDIRealtime {
+    static let sharedCount = 9
+
+    static func make(input: JackPort?, sampleRate: Double) -> MIDIRealtime {
         let states = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: midiMappingCapacity)
         let keys = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: midiMappingCapacity)
         for index in 0..<midiMappingCapacity {
@@ -70,12 +75,20 @@ struct MIDIRealtime {
         }
         let targets = UnsafeMutablePointer<MIDITarget>.allocate(capacity: midiMappingCapacity)
         targets.initialize(repeating: MIDITarget(), count: midiMappingCapacity)
-        let shared = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 5)
+        let shared = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: sharedCount)
         shared.initialize(to: Atomic(-1))
-        for index in 1..<5 { (shared + index).initialize(to: Atomic(0)) }
+        for index in 1..<sharedCount { (shared + index).initialize(to: Atomic(0)) }
         let events = UnsafeMutablePointer<MIDIEventRecord>.allocate(capacity: midiEventCapacity)
         events.initialize(repeating: MIDIEventRecord(), count: midiEventCapacity)
-        return MIDIRealtime(input: input, states: states, keys: keys, targets: targets, shared: shared, events: events)
+        return MIDIRealtime(
+            input: input,
+            states: states,
+            keys: keys,
+            targets: targets,
+            shared: shared,
+            events: events,
+            sampleRate: sampleRate
+        )
     }
 
     func free() {
@@ -88,12 +101,18 @@ struct MIDIRealtime {
 
     /// One cycle's MIDI input.
     @inline(__always) func process(frames: UInt32) {
+        let cycleStart = shared[6].add(Int(frames), ordering: .relaxed).oldValue
         guard let input, let buffer = input.buffer(frames: frames) else { return }
+        let following = shared[5].load(ordering: .relaxed) != 0
         let count = JackPort.midiEventCount(buffer)
         var index: UInt32 = 0
         while index < count {
             defer { index += 1 }
             guard let event = JackPort.midiEvent(buffer, index), event.size > 0 else { continue }
+            if following && event.bytes[0] >= 0xF8 {
+                clock(event.bytes[0], at: cycleStart + Int(event.time))
+                continue
+            }
             let status = event.bytes[0] & 0xF0
             let channel = Int(event.bytes[0] & 0x0F)
             if status == 0xC0 {
@@ -118,6 +137,33 @@ struct MIDIRealtime {
                 continue
             }
             controllerMoved(channel: channel, controller: controller, value: value, highResolution: highResolution)
+        }
+    }
+
+    /// MIDI beat clock (`transport_sync midi`): 24 ticks a beat give the tempo, smoothed over
+    /// ticks and rounded to 0.01 BPM within 20…300; start, continue and stop move the transport.
+    @inline(__always) private func clock(_ status: UInt8, at frame: Int) {
+        switch status {
+        case 0xF8:
+            let last = shared[7].exchange(frame, ordering: .relaxed)
+            let delta = Double(frame - last)
+            // A gap of more than a second is a new start, not a slow tempo.
+            guard last != 0, delta > 0, delta < sampleRate else {
+                shared[8].store(0, ordering: .relaxed)
+                return
+            }
+            let previous = Double(bitPattern: UInt64(truncatingIfNeeded: shared[8].load(ordering: .relaxed)))
+            let filtered = previous == 0 ? delta : previous + (delta - previous) * 0.1
+            shared[8].store(Int(truncatingIfNeeded: filtered.bitPattern), ordering: .relaxed)
+            let tempo = min(max(((60 * sampleRate / (filtered * 24)) * 100).rounded() / 100, 20), 300)
+            post(MIDIEventRecord(kind: .clockTempo, value: Float(tempo)))
+        case 0xFA, 0xFB:
+            shared[7].store(0, ordering: .relaxed)
+            post(MIDIEventRecord(kind: .clockStart))
+        case 0xFC:
+            post(MIDIEventRecord(kind: .clockStop))
+        default:
+            break
         }
     }
 

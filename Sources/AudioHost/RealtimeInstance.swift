@@ -37,6 +37,19 @@ struct SharedFlags: ~Copyable {
     let processing = Atomic<Bool>(true)
 }
 
+/// A control input driven by a CV port (`cv_map`). Written by the command thread only while
+/// its slot is inactive and no cycle can still read it; `previous` by the audio thread only.
+struct CVSource {
+    var port: JackPort?
+    var sourceMinimum: Float = 0
+    var sourceMaximum: Float = 1
+    var minimum: Float = 0
+    var maximum: Float = 1
+    var toggle = false
+    var integer = false
+    var previous: Float = .nan
+}
+
 /// One instance as its JACK process callback sees it.
 struct RealtimeInstance {
     var plugin: RealtimePlugin
@@ -50,7 +63,7 @@ struct RealtimeInstance {
     /// host's thread only: a cycle republishing it could overwrite a newer value with the one it
     /// started with), a control output's value after the last cycle.
     var published: UnsafeMutablePointer<Atomic<UInt32>>
-    /// [0] bypass (0/1), [1] completed cycles.
+    /// [0] bypass (0/1), [1] completed cycles, [2] held (1: the plugin is not run, outputs silent).
     var state: UnsafeMutablePointer<Atomic<UInt32>>
     var shared: UnsafePointer<SharedFlags>
     /// Audio ports' LV2 indices in order, for bypass: input k goes to output k.
@@ -63,9 +76,16 @@ struct RealtimeInstance {
     var sequenceType: UInt32
     var chunkType: UInt32
     var midiEventType: UInt32
+    /// Per port: its CV source, and whether it is active (1) or not (0).
+    var cvSources: UnsafeMutablePointer<CVSource>
+    var cvActive: UnsafeMutablePointer<Atomic<UInt32>>
 
     /// One JACK cycle.
     @inline(__always) func process(frames: UInt32) {
+        if state[2].load(ordering: .acquiring) != 0 {
+            hold(frames: frames)
+            return
+        }
         for slot in 0..<portCount {
             let port = ports[slot]
             switch port.role {
@@ -76,6 +96,7 @@ struct RealtimeInstance {
             case .controlInput:
                 let bits = pending[slot].exchange(noPendingValue, ordering: .acquiring)
                 if bits != noPendingValue { values[slot] = Float(bitPattern: bits) }
+                if cvActive[slot].load(ordering: .acquiring) != 0 { followCV(slot, frames: frames) }
             case .atomInput:
                 if let atom = port.atom { fillSequence(atom, from: port.jack, frames: frames) }
             case .atomOutput:
@@ -112,6 +133,43 @@ struct RealtimeInstance {
             }
         }
         state[1].add(1, ordering: .releasing)
+    }
+
+    /// A held cycle: no plugin function is called; audio and MIDI outputs are silent.
+    @inline(__always) private func hold(frames: UInt32) {
+        for slot in 0..<portCount {
+            let port = ports[slot]
+            guard let buffer = port.jack?.buffer(frames: frames) else { continue }
+            if port.role == .signalOutput { silence(buffer, frames: frames) }
+            if port.role == .atomOutput { JackPort.clearMIDI(buffer) }
+        }
+        state[1].add(1, ordering: .releasing)
+    }
+
+    /// A CV-mapped control input takes the CV's first sample, scaled from the source's range
+    /// into the mapping's (as mod-host scales it); an unchanged value is left alone.
+    @inline(__always) private func followCV(_ slot: Int, frames: UInt32) {
+        let source = cvSources[slot]
+        guard let buffer = source.port?.buffer(frames: frames) else { return }
+        let input = buffer.load(as: Float.self)
+        var value: Float
+        if input <= source.sourceMinimum {
+            value = source.minimum
+        } else if input >= source.sourceMaximum {
+            value = source.maximum
+        } else {
+            let fraction = (input - source.sourceMinimum) / (source.sourceMaximum - source.sourceMinimum)
+            if source.toggle {
+                value = fraction > 0.5 ? source.maximum : source.minimum
+            } else {
+                value = source.minimum + fraction * (source.maximum - source.minimum)
+                if source.integer { value = value.rounded() }
+            }
+        }
+        guard value != source.previous else { return }
+        cvSources[slot].previous = value
+        values[slot] = value
+        published[slot].store(value.bitPattern, ordering: .releasing)
     }
 
     /// One block off the audio thread while the JACK client is stopped: signal ports share one

@@ -5,7 +5,13 @@ import ModHostWire
 /// Passthrough to mod-host: `{"command": "…"}` and `{"name": …, "args": […]}`.
 extension Bridge {
     /// mod-host commands that answer `resp 1` on success and `resp 0` on failure (docs/protocols/mod-host.md, item 6).
-    static let invertedStatus: Set<String> = ["monitor_output", "monitor_output_off", "midi_map", "midi_unmap"]
+    static let invertedStatus: Set<String> = [
+        "monitor_output", "monitor_output_off", "midi_learn", "midi_map", "midi_unmap",
+    ]
+
+    /// mod-host commands that answer `resp 0` on success and a positive number on failure (`monitor`
+    /// when it cannot reach the address it was given).
+    static let positiveFailure: Set<String> = ["monitor"]
 
     /// A raw command, sent as given once checked (one line, no NUL, not `help`/`quit`/empty), with
     /// the bridge's instance ids translated to mod-host's numbers (`plugin_3_…` → `3`,
@@ -64,6 +70,9 @@ extension Bridge {
         var failure = reply.failure
         if Self.invertedStatus.contains(name), case .status(0) = reply {
             failure = ModHostFailure(code: 0, name: "FAILED")
+        }
+        if Self.positiveFailure.contains(name), case .status(let code) = reply, code > 0 {
+            failure = ModHostFailure(code: code, name: "FAILED")
         }
         if let failure { throw BridgeError(host: failure, command: command, raw: text) }
         return ["raw": .string(text), "status": .string(text), "success": true]

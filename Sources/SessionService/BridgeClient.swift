@@ -152,11 +152,19 @@ public final class BridgeClient: Sendable {
 
     /// `{"action": "audio", "method": ...}` with the given fields.
     @discardableResult
+    ///
+    /// Our bridge opens its JACK client only on `init_jack`: a bridge that restarted since the last
+    /// one answers `AUDIO_UNAVAILABLE`, so it is opened and the call made once more.
     public func audio(_ method: String, _ fields: [String: JSONValue] = [:]) async throws(RPCError) -> JSONValue {
         var request = fields
         request["action"] = "audio"
         request["method"] = .string(method)
-        return try await send(.object(request))
+        do {
+            return try await send(.object(request))
+        } catch  where method != "init_jack" && error.message.contains("AUDIO_UNAVAILABLE") {
+            _ = try await send(["action": "audio", "method": "init_jack"])
+            return try await send(.object(request))
+        }
     }
 
     /// A structured host command `{"name", "args"}`, which the bridge validates and forwards.

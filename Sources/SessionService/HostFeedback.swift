@@ -18,6 +18,8 @@ public struct HostFeedback: Sendable, Equatable {
         case midiControlChange = "midi_control_change"
         /// `{program, channel}`.
         case midiProgramChange = "midi_program_change"
+        /// A plugin changed one of its patch parameters: `{effect_id, property, value_type, value}`.
+        case patchSet = "patch_set"
 
         static let topics: [(Data, Kind)] = allCases.map { (Data($0.rawValue.utf8), $0) }
 

@@ -81,6 +81,15 @@ public enum ModBundle {
             if let value = graph.object(main, pedal + key)?.number { board.metadata[key] = .int(Int(value)) }
         }
         try readSnapshots(folder + "/snapshots.json", into: &board)
+        let patch = folder + "/patch.json"
+        if kind(of: patch) != nil {
+            try requireFile(patch, id: id)
+            let values = try DurableFile.read(patch)
+            for index in board.plugins.indices {
+                let stored = values?[board.plugins[index].instanceID]?.objectValue ?? [:]
+                board.plugins[index].patch = stored.compactMapValues(\.stringValue)
+            }
+        }
         let addressings = folder + "/addressings.json"
         if kind(of: addressings) != nil {
             try requireFile(addressings, id: id)
@@ -216,7 +225,17 @@ public enum ModBundle {
             ("\(symbol).ttl", Array(graph(board, catalogue: catalogue).utf8)),
             ("snapshots.json", json(snapshots(board))),
             ("addressings.json", json(board.addressings.json)),
-        ]
+        ] + patchFile(board)
+    }
+
+    /// `patch.json`: each instance's patch parameter values (files, strings), which mod-ui keeps in
+    /// plugin state; ours are plain values, so a file of their own. Absent when there are none.
+    private static func patchFile(_ board: Pedalboard) -> [(name: String, bytes: [UInt8])] {
+        var values: [String: JSONValue] = [:]
+        for plugin in board.plugins where !plugin.patch.isEmpty {
+            values[plugin.instanceID] = .object(plugin.patch.mapValues { .string($0) })
+        }
+        return values.isEmpty ? [] : [("patch.json", json(.object(values)))]
     }
 
     private static func json(_ value: JSONValue) -> [UInt8] {

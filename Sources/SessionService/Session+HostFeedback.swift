@@ -81,6 +81,17 @@ extension Session {
             publish("midi_control_change", data)
         case .midiProgramChange:
             publish("midi_program_change", data)
+        case .patchSet:
+            guard let plugin = plugin(hostNumber: data["effect_id"]?.intValue),
+                let property = data["property"]?.stringValue, let value = data["value"]?.stringValue,
+                let index = state.pedalboard?.pluginIndex(plugin.instanceID), plugin.patch[property] != value
+            else { return }
+            state.pedalboard?.plugins[index].patch[property] = value
+            changed()
+            publish(
+                "patch_parameter_changed",
+                ["instance_id": .string(plugin.instanceID), "uri": .string(property), "value": .string(value)]
+            )
         }
     }
 

@@ -93,7 +93,8 @@ extension Session {
             }
         }
         if reconciling { forgetMeters() }
-        outcome.settingFailures = await applyAddressings() + applyTransport() + applyMIDIDevices()
+        outcome.settingFailures =
+            await applyPatchParameters() + applyAddressings() + applyTransport() + applyMIDIDevices()
         return outcome
     }
 

@@ -28,6 +28,22 @@ extension SessionServer {
                 )
             )
         }
+        for name in ["set_patch_parameter", "patch_set"] {
+            router.method(name) { request in
+                let value: String
+                switch request.params["value"] {
+                case .string(let text)?: value = text
+                case .int(let number)?: value = String(number)
+                case .double(let number)?: value = String(number)
+                default: throw RPCError(.invalidParameters, "'value' is a string or a number")
+                }
+                return try await session.setPatchParameter(
+                    try request.string(oneOf: ["instance_id", "instance"]),
+                    property: try request.string(oneOf: ["uri", "property"]),
+                    value: value
+                )
+            }
+        }
         router.method("add_cv_addressing_port") { request in
             try await session.addCVAddressingPort(uri: try request.string("uri"), name: try request.string("name"))
         }

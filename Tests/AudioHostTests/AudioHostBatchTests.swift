@@ -86,6 +86,34 @@ import Testing
         }
     }
 
+    /// Plugins here keep no state of their own (no `state:interface`): the project folder is
+    /// made, and nothing else happens, as in mod-host.
+    @Test func savesAndLoadsPluginState() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("marlise-state-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await withJackServer { server in
+            let host = try await RunningHost(server: server.name)
+            let client = try await host.connect()
+            let exchanges: [(String, String)] = [
+                ("add \(amp) 0", "resp 0"),
+                ("state_save \(folder.path)", "resp 0"),
+                ("state_save \(folder.path)", "resp 0"),
+                ("state_save /nonexistent/folder/project", "resp -902"),
+                ("state_load \(folder.path)", "resp 0"),
+                ("state_load /nonexistent/folder", "resp 0"),
+                ("state_load", "few arguments"),
+                ("state_save a b", "many arguments"),
+            ]
+            for (command, expected) in exchanges {
+                let reply = try await client.ask(command)
+                #expect(reply == expected, "\(command): \(reply)")
+            }
+            var isFolder: ObjCBool = false
+            #expect(FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) && isFolder.boolValue)
+            try await host.process.stop(SIGTERM)
+        }
+    }
+
     @Test func savesAndLoadsTheCommandHistory() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("marlise-history-\(getpid()).txt")
         defer { try? FileManager.default.removeItem(at: file) }

@@ -67,6 +67,26 @@ import Testing
             #expect(try await awaitFeedback("midi_control_change") == "midi_control_change 3 64 100")
             keys.send(channel: 3, program: 5)
             #expect(try await awaitFeedback("midi_program_change") == "midi_program_change 5 3")
+            // MIDI beat clock drives the transport once `transport_sync midi` is on.
+            #expect(try await client.ask("set_bpm 100") == "resp 0")
+            #expect(try await client.ask("transport_sync midi") == "resp 0")
+            try await Task.sleep(for: .milliseconds(100))
+            keys.send(realtime: 0xFA)
+            #expect(try await awaitFeedback("transport 1") != nil)
+            keys.clock(true)
+            let cycle = Double(keys.client.bufferSize)
+            let tempo = min(max((60 * Double(keys.client.sampleRate) / (cycle * 24) * 100).rounded() / 100, 20), 300)
+            // One tick a cycle: the tempo follows from the cycle's length (clamped to 20…300).
+            #expect(try await awaitFeedback("transport 1 4.000000 " + String(format: "%f", tempo)) != nil)
+            let expected = "resp 0 " + String(format: "%.4f", tempo)
+            try await eventually(within: .seconds(5)) {
+                let reply = try client.call("param_get 9995 :bpm")
+                guard reply == expected else { throw TestFailure("tempo \(reply), expected \(expected)") }
+            }
+            keys.clock(false)
+            keys.send(realtime: 0xFC)
+            #expect(try await awaitFeedback("transport 0") != nil)
+            #expect(try await client.ask("transport_sync none") == "resp 0")
             // Removing the instance drops its mappings.
             #expect(try await client.ask("remove 0") == "resp 0")
             #expect(try await client.ask("add \(amp) 0") == "resp 0")

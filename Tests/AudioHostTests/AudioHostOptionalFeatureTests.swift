@@ -47,8 +47,8 @@ import Testing
                 ("state_tmpdir", "few arguments"),
                 ("state_tmpdir a b", "many arguments"),
                 // Commands mod-host has that are not answered here yet.
-                ("cv_map 0 gain system:capture_1 0 1 =", "not found"),
-                ("state_load /tmp", "not found"),
+                ("patch_get 0 urn:x", "not found"),
+                ("patch_set 0 urn:x 1", "not found"),
             ]
             for (command, expected) in exchanges {
                 let reply = try await client.ask(command)

@@ -54,6 +54,9 @@ final class FakeModHostState: Sendable {
                 return int(1).flatMap { instances[$0] } == nil ? "resp -3" : "resp 0"
             case ("monitor_output", 3):
                 return int(1).flatMap { instances[$0]?[words[2]] } == nil ? "resp 0" : "resp 1"
+            case ("midi_learn", 5):
+                return int(1).flatMap { instances[$0]?[words[2]] } == nil ? "resp 0" : "resp 1"
+            case ("monitor", 4): return words[1] == "127.0.0.1" ? "resp 0" : "resp 1"
             case ("param_set", _), ("param_get", _), ("add", _), ("remove", _):
                 return words.count < 3 ? "few arguments" : "many arguments"
             default: return "not found"

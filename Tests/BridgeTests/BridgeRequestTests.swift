@@ -37,6 +37,10 @@ import Testing
         // monitor_output answers resp 0 on failure.
         let monitor = try await harness.call(#"{"command":"monitor_output 5 nosuch"}"#)
         #expect(monitor["success"] == false)
+        // So does midi_learn; monitor answers a positive number when it cannot dial.
+        #expect(try await harness.call(#"{"command":"midi_learn 5 nosuch 0 1"}"#)["success"] == false)
+        #expect(try await harness.call(#"{"command":"monitor 10.9.9.9 5 1"}"#)["success"] == false)
+        #expect(try await harness.call(#"{"command":"monitor 127.0.0.1 5 1"}"#)["success"] == true)
         await harness.stop()
     }
 

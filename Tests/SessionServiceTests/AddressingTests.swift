@@ -163,3 +163,62 @@ import Testing
         #expect(try await board()["plugins"]?.arrayValue?.first?["parameters"]?["gain"]?.doubleValue == 2)
     }
 }
+
+/// Patch parameters (a plugin's file or text properties): confined to the user's files, saved with
+/// the board in both formats.
+@Suite(.timeLimit(.minutes(2))) struct PatchParameterTests {
+    @Test func aFileOutsideTheUsersFilesIsRefusedAndNothingIsRecorded() async throws {
+        let harness = try await SessionHarness.start(restoring: [SessionHarness.ampInstance(gain: 0, hostNumber: 3)])
+        defer { Task { await harness.stop() } }
+        let sample = "\(harness.data)/user-files/Audio Samples/kick.wav"
+        try Data("RIFF".utf8).write(to: URL(fileURLWithPath: sample))
+        let property = "http://lv2plug.in/plugins/eg-sampler#sample"
+        for bad in [
+            "/etc/passwd", "\(harness.data)/user-files/../session/current.json",
+            "\(harness.data)/user-files/Audio Samples",
+        ] {
+            try await harness.fails(
+                "set_patch_parameter",
+                ["instance_id": "amp", "uri": .string(property), "value": .string(bad)],
+                .invalidParameters
+            )
+        }
+        try await harness.fails(
+            "set_patch_parameter",
+            ["instance_id": "amp", "uri": .string(property), "value": "say \"hi\""],
+            .invalidParameters
+        )
+        // A link out of the user's files is followed to where it points, and refused.
+        let link = "\(harness.data)/user-files/Audio Samples/escape.wav"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/hostname")
+        try await harness.fails(
+            "set_patch_parameter",
+            ["instance_id": "amp", "uri": .string(property), "value": .string(link)],
+            .invalidParameters
+        )
+        // A good file, but no bridge: nothing recorded.
+        try await harness.fails(
+            "set_patch_parameter",
+            ["instance_id": "amp", "uri": .string(property), "value": .string(sample)],
+            .bridgeError
+        )
+        let plugin = try await harness.call("get_current_pedalboard")["pedalboard"]?["plugins"]?.arrayValue?.first
+        #expect(plugin?["patch"] == nil)
+    }
+
+    @Test func patchValuesAreSavedInBothFormats() throws {
+        var board = Pedalboard(id: "Sampled.pedalboard", name: "Sampled")
+        var sampler = PluginInstance(instanceID: "sampler", uri: SessionHarness.amp, name: "Sampler", hostNumber: 0)
+        sampler.patch = ["http://lv2plug.in/plugins/eg-sampler#sample": "/data/user-files/Audio Samples/kick.wav"]
+        board.plugins = [sampler]
+        #expect(try Pedalboard(json: board.json, fallbackID: "x").plugins.first?.patch == sampler.patch)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("Sampled-\(getpid()).pedalboard")
+            .path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for file in ModBundle.files(for: board, symbol: "Sampled", catalogue: SessionHarness.catalogue) {
+            try Data(file.bytes).write(to: URL(fileURLWithPath: folder + "/" + file.name))
+        }
+        #expect(try ModBundle.read(folder, id: "Sampled.pedalboard").plugins.first?.patch == sampler.patch)
+    }
+}

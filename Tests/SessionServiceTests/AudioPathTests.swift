@@ -283,6 +283,12 @@ import Glibc
             _ = try await session.call("set_transport_sync_mode", ["mode": "midi_clock_slave"])
             #expect(try await session.call("get_transport_sync_mode")["mode"] == "midi_clock_slave")
             try await session.fails("set_transport_sync_mode", ["mode": "link"], .notSupported)
+            // MIDI devices: the dummy driver has none; the choice of mode is kept all the same.
+            _ = try await session.call("set_midi_devices", ["devs": [], "midiAggregatedMode": false])
+            let devices = try await session.call("get_midi_devices")
+            #expect(devices["dev_list"] == [] && devices["devsInUse"] == [], "\(devices.jsonText)")
+            #expect(devices["midi_aggregated_mode"] == false && devices["midiAggregatedMode"] == false)
+            try await session.fails("set_midi_devices", ["devs": ["nocolon"]], .invalidParameters)
             #expect(try await session.call("get_transport_sync_mode")["mode"] == "none")
             let saved = try #require(try await session.call("save_pedalboard")["saved_id"]?.stringValue)
             let graph = try String(
@@ -318,7 +324,7 @@ import Glibc
             configuration.bridgeEndpoint = side.bridgePorts.rep
             configuration.bridgeEventsEndpoint = side.bridgePorts.pub
             configuration.bridgeHealthEndpoint = side.bridgePorts.health
-            configuration.bridgeTimeout = .seconds(3)
+            configuration.bridgeTimeout = .seconds(10)
             let server = try await SessionServer.start(
                 configuration,
                 catalogue: SessionHarness.catalogue,

@@ -39,6 +39,14 @@ public final class KeyboardClient: @unchecked Sendable {
         state.pointee.message.store(status << 16 | UInt32(controller) << 8 | UInt32(value), ordering: .releasing)
     }
 
+    /// A one-byte message (MIDI start 0xFA, stop 0xFC…), sent in the next cycle.
+    public func send(realtime status: UInt8) {
+        state.pointee.message.store(1 << 24 | UInt32(status) << 16, ordering: .releasing)
+    }
+
+    /// MIDI beat clock: a tick (0xF8) at the start of every cycle while on.
+    public func clock(_ on: Bool) { state.pointee.clock.store(on, ordering: .releasing) }
+
     /// A program change (2 bytes), sent in the next cycle.
     public func send(channel: UInt8, program: UInt8) {
         let status = UInt32(0xC0 | channel)
@@ -50,6 +58,7 @@ struct KeyboardState: ~Copyable {
     let port: JackPort
     /// A MIDI message waiting (size << 24, size 0 meaning 3; status, data1, data2), or 0.
     let message = Atomic<UInt32>(0)
+    let clock = Atomic<Bool>(false)
     let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 3)
 
     init(port: JackPort) { self.port = port }
@@ -59,6 +68,10 @@ struct KeyboardState: ~Copyable {
     func play(frames: UInt32) {
         guard let buffer = port.buffer(frames: frames) else { return }
         JackPort.clearMIDI(buffer)
+        if clock.load(ordering: .acquiring) {
+            bytes[0] = 0xF8
+            _ = JackPort.writeMIDI(buffer, time: 0, bytes: bytes, size: 1)
+        }
         let waiting = message.exchange(0, ordering: .acquiring)
         guard waiting != 0 else { return }
         bytes[0] = UInt8(waiting >> 16 & 0xFF)

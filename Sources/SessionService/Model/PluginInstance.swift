@@ -19,6 +19,9 @@ public struct PluginInstance: Sendable, Equatable {
     public var preset: String?
     public var createdAt: String
     public var hostNumber: Int?
+    /// Values of the plugin's patch parameters (`patch:writable`), by property URI, as text: a
+    /// file's path, a string or a number, as set through `set_patch_parameter`.
+    public var patch: [String: String] = [:]
 
     public init(
         instanceID: String,
@@ -57,6 +60,7 @@ public struct PluginInstance: Sendable, Equatable {
             "preset": preset.map { .string($0) } ?? .null, "created_at": .string(createdAt),
         ]
         if let hostNumber { members["host_instance"] = .int(hostNumber) }
+        if !patch.isEmpty { members["patch"] = .object(patch.mapValues { .string($0) }) }
         return .object(members)
     }
 
@@ -83,6 +87,7 @@ public struct PluginInstance: Sendable, Equatable {
             createdAt: json["created_at"]?.stringValue ?? Timestamp.now(),
             hostNumber: json["host_instance"]?.intValue.flatMap { (0...9999).contains($0) ? $0 : nil }
         )
+        patch = (json["patch"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
     }
 }
 
