@@ -55,7 +55,7 @@ public final class Bridge: Sendable {
             events: BridgeEvents(singleFrame: configuration.singleFramePublish),
             logger: logger
         )
-        bridge.catalogue.rescan()
+        bridge.catalogue.rescan(rescanning: false)
         do {
             let requests = try await FrameServer.start(
                 endpoint: configuration.replyEndpoint,

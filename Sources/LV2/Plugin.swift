@@ -1,6 +1,6 @@
 /// An LV2 plugin as the catalogue describes it: enough to list it, load it, wire it and
 /// range-check its controls.
-public struct PluginInfo: Sendable, Equatable, Identifiable {
+public struct PluginInfo: Sendable, Equatable, Identifiable, Codable {
     public var uri: String
     public var name: String
     /// `doap:maintainer`'s name, or the project's; empty when the bundle names nobody.
@@ -37,12 +37,12 @@ public struct PluginInfo: Sendable, Equatable, Identifiable {
 }
 
 /// One port of a plugin.
-public struct PortInfo: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+public struct PortInfo: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
         case audio, control, cv, atom, event, other
     }
 
-    public enum Direction: String, Sendable {
+    public enum Direction: String, Sendable, Codable {
         case input, output
     }
 
@@ -95,13 +95,13 @@ public struct PortInfo: Sendable, Equatable {
 }
 
 /// A labelled value of a control port.
-public struct ScalePoint: Sendable, Equatable {
+public struct ScalePoint: Sendable, Equatable, Codable {
     public var label: String
     public var value: Double
 }
 
 /// A preset shipped with (or saved for) a plugin.
-public struct PresetInfo: Sendable, Equatable {
+public struct PresetInfo: Sendable, Equatable, Codable {
     public var uri: String
     public var label: String
 }

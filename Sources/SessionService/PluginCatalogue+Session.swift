@@ -14,13 +14,25 @@ extension PluginCatalogue {
 }
 
 /// The catalogue with its plugins indexed by URI: `set_parameter` looks its plugin up on every call.
+/// The list answers are built once per scan, not on every call.
 struct IndexedCatalogue: Sendable {
     let catalogue: PluginCatalogue
     private let byURI: [String: PluginInfo]
+    /// `get_available_plugins`: list entries by URI.
+    let available: JSONValue
+    /// `list_plugins`: the same entries as a list, with their count.
+    let list: JSONValue
 
     init(_ catalogue: PluginCatalogue) {
         self.catalogue = catalogue
         byURI = Dictionary(catalogue.plugins.map { ($0.uri, $0) }, uniquingKeysWith: { first, _ in first })
+        let entries = catalogue.plugins.map(\.listJSON)
+        available = [
+            "plugins": .object(
+                Dictionary(zip(catalogue.plugins.map(\.uri), entries), uniquingKeysWith: { first, _ in first })
+            )
+        ]
+        list = ["plugins": .array(entries), "count": .int(entries.count)]
     }
 
     var plugins: [PluginInfo] { catalogue.plugins }
@@ -92,6 +104,34 @@ extension PluginInfo {
         let (minor, micro) = versionNumbers
         if minor == 0 && micro == 0 { return "experimental" }
         return minor % 2 == 1 || micro % 2 == 1 ? "testing" : "stable"
+    }
+
+    /// A list entry, as mod-ui's `get_all_plugins` answers: what a plugin list shows and filters
+    /// on, with ports counted rather than described. Ports, parameters, presets and the modgui's
+    /// texts come from `get_plugin_info_by_uri` (``json``) when a plugin is opened.
+    public var listJSON: JSONValue {
+        let (minor, micro) = versionNumbers
+        func count(_ kind: PortInfo.Kind) -> JSONValue {
+            [
+                "input": .int(ports.count { $0.kind == kind && $0.direction == .input }),
+                "output": .int(ports.count { $0.kind == kind && $0.direction == .output }),
+            ]
+        }
+        var members: [String: JSONValue] = [
+            "uri": .string(uri), "name": .string(name), "brand": .string(brand), "label": .string(name),
+            "version": .string(version), "minorVersion": .int(minor), "microVersion": .int(micro), "release": 0,
+            "builder": "", "stability": .string(stability),
+            "category": category.isEmpty ? [] : [.string(category)],
+            "ports": ["audio": count(.audio), "control": count(.control), "cv": count(.cv), "midi": count(.atom)],
+        ]
+        if let modgui {
+            var gui: [String: JSONValue] = ["resourcesDirectory": .string(modgui.resourcesDirectory)]
+            for file in [ModGUI.File.screenshot, .thumbnail] {
+                gui[file.rawValue] = modgui.files[file].map { .string($0) }
+            }
+            members["gui"] = .object(gui)
+        }
+        return .object(members)
     }
 
     /// The catalogue entry on the wire: Marlise's fields and, beside them, the ones mod-ui's web

@@ -3,14 +3,11 @@ public import Messaging
 
 /// Plugins: the catalogue, loading and unloading instances, their values and bypass.
 extension Session {
-    public func availablePlugins() -> JSONValue {
-        ["plugins": .object(Dictionary(uniqueKeysWithValues: catalogue.plugins.map { ($0.uri, $0.json) }))]
-    }
+    /// List entries by URI (``PluginInfo/listJSON``); details come from ``pluginInfo(uri:)``.
+    public func availablePlugins() -> JSONValue { catalogue.available }
 
     /// The catalogue as a list, which is what the web router reads.
-    public func pluginList() -> JSONValue {
-        ["plugins": .array(catalogue.plugins.map(\.json)), "count": .int(catalogue.plugins.count)]
-    }
+    public func pluginList() -> JSONValue { catalogue.list }
 
     /// The installed plugins among `uris`, by URI; the others are listed under `missing`, so every
     /// entry of `plugins` is a whole plugin description.

@@ -20,7 +20,8 @@ extension SessionServer {
             try await session.pluginInfo(uri: try request.string("uri"))
         }
         router.method("rescan_plugins") { _ in
-            let catalogue = try await onThread { PluginCatalogue.load() }
+            let cache = Self.catalogueCache(dataDirectory: session.store.dataDirectory)
+            let catalogue = try await onThread { PluginCatalogue.load(cache: cache, rescanning: true) }
             return await session.rescan(catalogue)
         }
         router.method("get_plugin_image") { request in

@@ -30,10 +30,12 @@ public final class SessionServer: Sendable {
     /// Opens the store, asks the bridge once (so the first requests see its true state), restores
     /// the session (creating "Default" if configured), and only then binds and serves.
     ///
-    /// `catalogue` defaults to a fresh lilv scan; tests pass one they share.
+    /// `catalogue` defaults to the cached or scanned one (or `catalogueSource`'s), read after the
+    /// socket is bound; tests pass one they share.
     public static func start(
         _ configuration: SessionConfiguration,
         catalogue: PluginCatalogue? = nil,
+        catalogueSource: (@Sendable () -> PluginCatalogue)? = nil,
         rpcEndpoint: String? = nil,
         pubEndpoint: String? = nil,
         logger: Logger = Logger(label: "marlise.session"),
@@ -48,15 +50,12 @@ public final class SessionServer: Sendable {
         let bridge = BridgeClient(configuration.bridge)
         let session: Session
         do {
-            // The lilv scan and the first bridge probe (up to its timeout when no bridge answers)
-            // overlap: start-up waits for the longer of the two, not their sum.
-            async let scanned = Self.catalogue(catalogue)
             await bridge.probeOnce()
             session = try Session(
                 store: store,
                 bridge: bridge,
                 events: events,
-                catalogue: try await scanned,
+                catalogue: catalogue ?? PluginCatalogue(plugins: []),
                 autoCreateDefault: configuration.autoCreateDefault,
                 recording: configuration.recording
             )
@@ -65,11 +64,14 @@ public final class SessionServer: Sendable {
             await events.shutdown()
             throw error
         }
+        // Without a given catalogue the session serves at once and reads it in the background;
+        // the calls that need it wait for it (SessionServer+Catalogue).
+        let build = catalogue == nil ? CatalogueBuild() : CatalogueBuild.finished
         let rpc: RPCServer
         do {
             rpc = try await RPCServer.start(
                 RPCServerConfiguration(endpoint: rpcEndpoint ?? ports.rpcEndpoint),
-                router: Self.router(session),
+                router: Self.gated(Self.router(session), by: build),
                 logger: logger
             )
         } catch {
@@ -88,6 +90,11 @@ public final class SessionServer: Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await bridge.run() }
                 group.addTask { await session.run(reportBoard: reportBoard) }
+                if !build.isDone {
+                    let cache = Self.catalogueCache(dataDirectory: configuration.dataDirectory)
+                    let source = catalogueSource ?? { PluginCatalogue.load(cache: cache) }
+                    group.addTask { await Self.buildCatalogue(session, from: source, build: build) }
+                }
             }
         }
         logger.info(
@@ -98,12 +105,6 @@ public final class SessionServer: Sendable {
             ]
         )
         return SessionServer(rpc: rpc, events: events, session: session, bridge: bridge, background: background)
-    }
-
-    /// The given catalogue, or a lilv scan on a thread of its own.
-    private static func catalogue(_ given: PluginCatalogue?) async throws -> PluginCatalogue {
-        if let given { return given }
-        return try await onThread { PluginCatalogue.load() }
     }
 
     /// Stops answering, writes any pending session change, closes every socket.

@@ -10,18 +10,24 @@ import Testing
     @Test func theCatalogueComesFromLilv() async throws {
         let session = try await SessionHarness.start()
         let available = try await session.call("get_available_plugins")
-        let amp = try #require(available["plugins"]?[SessionHarness.amp])
-        #expect(amp["name"] == "Simple amplifier")
+        let listed = try #require(available["plugins"]?[SessionHarness.amp])
+        #expect(listed["name"] == "Simple amplifier")
+        #expect(listed["ports"]?["control"]?["input"] == 1, "a list entry counts ports")
+        #expect(listed["brand"] == "Steve Harris")
+        #expect(listed["category"] == ["Amplifier"])
+        // Details come on demand, as mod-ui's get_plugin_info does.
+        func detail(_ uri: String) async throws -> JSONValue? {
+            try await session.call("get_plugin_info_by_uri", ["uri": .string(uri)])["plugin"]
+        }
+        let amp = try #require(try await detail(SessionHarness.amp))
         #expect(amp["ports"]?["control_inputs"] == ["gain"])
         #expect(amp["ports"]?["audio_inputs"] == ["input"])
         let gain = try #require(amp["parameters"]?.arrayValue?.first)
         #expect(gain["min"] == -70.0)
         #expect(gain["max"] == 70.0)
-        #expect(amp["brand"] == "Steve Harris")
-        #expect(amp["category"] == ["Amplifier"])
-        let rePsycho = try #require(available["plugins"]?["http://drobilla.net/plugins/mda/RePsycho"])
+        let rePsycho = try #require(try await detail("http://drobilla.net/plugins/mda/RePsycho"))
         #expect(rePsycho["parameters"]?.arrayValue?.contains { $0["units"] == "ct" } == true)
-        let leslie = try #require(available["plugins"]?[SessionHarness.leslie])
+        let leslie = try #require(try await detail(SessionHarness.leslie))
         #expect(leslie["presets"]?.arrayValue?.count == 3)
 
         let list = try await session.call("list_plugins")
