@@ -39,7 +39,13 @@ let samplerSample = "http://lv2plug.in/plugins/eg-sampler#sample"
             #expect(try await client.ask("patch_get 0 \(samplerSample)") == "resp 0")
             let answered = try await nextFeedback(feedback, client, matching: announced)
             #expect(answered != nil, "patch_get not answered")
+
+            // A load in flight when the instance goes: its worker finishes before the plugin is freed.
+            #expect(try await client.ask("patch_set 0 \(samplerSample) \"\(wav.path)\"") == "resp 0")
+            #expect(try await client.ask("remove 0") == "resp 0")
+            #expect(try await client.ask("add \(sampler) 0") == "resp 0")
             try await host.process.stop(SIGTERM)
+            #expect(host.process.process.terminationStatus == 0)
         }
     }
 
