@@ -208,7 +208,7 @@ final class HostedInstance {
         closed = true
         if isActive { try? client.deactivate() }
         client.close()
-        worker.stop()
+        worker.finish()
         plugin.deactivate()
         let instance = realtime.pointee
         instance.patch.free()

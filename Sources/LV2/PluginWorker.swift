@@ -81,6 +81,22 @@ public final class PluginWorker: @unchecked Sendable {  // Made, started and sto
         sem_post(realtime.pointee.wake)
         pthread_join(running, nil)
     }
+
+    /// Once the audio thread and the worker thread have stopped, before the plugin is freed:
+    /// hands every waiting response to `work_response` and does the work that asks for
+    /// (freeing what was replaced), on this thread, as LV2 asks that no response be lost.
+    public func finish() {
+        stop()
+        let worker = realtime.pointee
+        guard let work = worker.interface?.pointee.work else { return }
+        for _ in 0..<8 {
+            worker.endCycle()
+            guard worker.requests.readable > 0 else { return }
+            while let size = worker.take(from: worker.requests, into: worker.requestScratch) {
+                _ = work(worker.handle, respond, UnsafeMutableRawPointer(realtime), size, worker.requestScratch)
+            }
+        }
+    }
 }
 
 /// The worker as the audio thread and the worker thread see it: plain pointers.
