@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
     pkg-config
     libzmq3-dev libsystemd-dev liblilv-dev libserd-dev libjack-jackd2-dev zlib1g-dev  # the C libraries we link
-    jackd2 lilv-utils swh-lv2 mda-lv2                           # the audio server and real LV2 plugins
+    jackd2 lilv-utils swh-lv2 mda-lv2 lv2-examples              # the audio server and real LV2 plugins
     curl                                                        # to read /health by hand
 )
 

@@ -157,6 +157,7 @@ final class Host {
             if let reply = runMIDI(command.name, arguments) { return reply }
             if let reply = try runCV(command.name, arguments) { return reply }
             if let reply = try runState(command.name, arguments) { return reply }
+            if let reply = try runPatch(command.name, arguments) { return reply }
             if let reply = runUnavailable(command.name, arguments) { return reply }
             return .parserError(.notFound)
         }
@@ -351,6 +352,7 @@ final class Host {
         pollMonitoring()
         pollMIDI()
         pollCV()
+        pollPatch()
         if reportsCPULoad, ContinuousClock.now - lastCPULoadReport >= .milliseconds(500) {
             lastCPULoadReport = .now
             feedback.append("cpu_load \(format6(client.cpuLoad)) \(format6(maxCPULoad)) \(client.xruns)")

@@ -22,6 +22,10 @@ final class HostedInstance {
     private(set) var bypassValue: Float = 0
     /// `:presets`, mod-host's virtual port for preset selection by controllers: kept, not acted on.
     var presetValue: Float = 0
+    /// The plugin's LV2 worker; its thread runs only for a plugin with a worker interface.
+    private let worker: PluginWorker
+    /// Parameters set and read with `patch_set` / `patch_get`.
+    let patchParameters: [PatchParameter]
 
     var info: PluginInfo { plugin.info }
 
@@ -36,11 +40,20 @@ final class HostedInstance {
         activate: Bool = true
     ) throws(HostFailure) {
         let plugin: LoadedPlugin
+        let worker = PluginWorker()
+        features.offerWorker(worker.scheduleFeature)
+        defer { features.offerWorker(nil) }
         do {
             plugin = try LoadedPlugin(world: world, uri: uri, features: features)
         } catch {
             throw HostFailure(error.kind == .unknownURI ? .lv2InvalidURI : .lv2Instantiation, error.message)
         }
+        features.offerWorker(nil)
+        // Not yet active: a plugin restores its default state at once, without its worker.
+        world.loadDefaultState(of: plugin, features: features)
+        self.worker = worker
+        patchParameters = world.patchParameters(of: plugin)
+        let patchSlot = world.patchControlInput(of: plugin) ?? -1
         let client: JackClient
         do {
             client = try JackClient(name: "effect_\(number)", server: server)
@@ -120,6 +133,7 @@ final class HostedInstance {
             (realtimePorts + slot).initialize(to: realtimePort)
         }
         self.slots = slots
+        let patchControl = patchSlot >= 0 && patchSlot < count && realtimePorts[patchSlot].atom != nil ? patchSlot : -1
         realtime = .allocate(capacity: 1)
         realtime.initialize(
             to: RealtimeInstance(
@@ -140,13 +154,16 @@ final class HostedInstance {
                 chunkType: features.urid("http://lv2plug.in/ns/ext/atom#Chunk"),
                 midiEventType: features.urid("http://lv2plug.in/ns/ext/midi#MidiEvent"),
                 cvSources: cvSources,
-                cvActive: cvActive
+                cvActive: cvActive,
+                patch: .make(controlSlot: patchControl, urids: PatchURIDs(features)),
+                worker: worker.realtime
             )
         )
         if let failure {
             close()
             throw failure
         }
+        worker.start(for: plugin)
         plugin.activate()
         if let enabledSymbol { set(enabledSymbol, 1) }
         do {
@@ -191,8 +208,10 @@ final class HostedInstance {
         closed = true
         if isActive { try? client.deactivate() }
         client.close()
+        worker.finish()
         plugin.deactivate()
         let instance = realtime.pointee
+        instance.patch.free()
         for slot in 0..<instance.portCount { instance.ports[slot].atom?.deallocate() }
         instance.ports.deallocate()
         instance.values.deallocate()
@@ -205,6 +224,32 @@ final class HostedInstance {
         instance.cvSources.deallocate()
         instance.cvActive.deallocate()
         realtime.deallocate()
+    }
+
+    /// Whether the plugin has an atom input that takes patch messages.
+    var takesPatchMessages: Bool { realtime.pointee.patch.controlSlot >= 0 }
+
+    /// Queues a patch message (a whole atom) for the plugin's next cycle; false when the ring
+    /// is full.
+    func sendPatch(_ atom: [UInt8]) -> Bool {
+        guard takesPatchMessages else { return false }
+        return atom.withUnsafeBytes { realtime.pointee.patch.input.write($0) }
+    }
+
+    /// The values of the `patch:Set` messages the plugin wrote since the last call: property
+    /// URID, value type URID and value body.
+    func takePatchValues() -> [(property: UInt32, type: UInt32, body: [UInt8])] {
+        let ring = realtime.pointee.patch.output
+        var result: [(property: UInt32, type: UInt32, body: [UInt8])] = []
+        var header = [UInt32](repeating: 0, count: 3)
+        while header.withUnsafeMutableBytes({ ring.peek(into: $0.baseAddress!, count: 12) }) {
+            var body = [UInt8](repeating: 0, count: Int(header[1]))
+            guard body.withUnsafeMutableBytes({ ring.peek(into: $0.baseAddress!, count: $0.count, offset: 12) })
+            else { break }
+            ring.skip(12 + body.count)
+            result.append((header[0], header[2], body))
+        }
+        return result
     }
 
     /// The port of `symbol` if it is a control port.

@@ -79,6 +79,10 @@ struct RealtimeInstance {
     /// Per port: its CV source, and whether it is active (1) or not (0).
     var cvSources: UnsafeMutablePointer<CVSource>
     var cvActive: UnsafeMutablePointer<Atomic<UInt32>>
+    /// Patch messages in and out (`patch_set`, `patch_get` and their feedback).
+    var patch: PatchRealtime
+    /// The plugin's LV2 worker, whose responses follow each `run`.
+    var worker: UnsafeMutablePointer<RealtimeWorker>
 
     /// One JACK cycle.
     @inline(__always) func process(frames: UInt32) {
@@ -98,7 +102,9 @@ struct RealtimeInstance {
                 if bits != noPendingValue { values[slot] = Float(bitPattern: bits) }
                 if cvActive[slot].load(ordering: .acquiring) != 0 { followCV(slot, frames: frames) }
             case .atomInput:
-                if let atom = port.atom { fillSequence(atom, from: port.jack, frames: frames) }
+                guard let atom = port.atom else { continue }
+                fillSequence(atom, from: port.jack, frames: frames)
+                if slot == patch.controlSlot { patch.deliver(into: atom, frames: frames) }
             case .atomOutput:
                 if let atom = port.atom { prepareOutput(atom) }
             case .controlOutput, .unused:
@@ -119,6 +125,7 @@ struct RealtimeInstance {
             }
         } else {
             plugin.run(frames: frames)
+            worker.pointee.endCycle()
         }
 
         for slot in 0..<portCount {
@@ -127,7 +134,9 @@ struct RealtimeInstance {
             case .controlOutput:
                 published[slot].store(values[slot].bitPattern, ordering: .releasing)
             case .atomOutput:
-                if let atom = port.atom, let jack = port.jack { writeMIDI(atom, to: jack, frames: frames) }
+                guard let atom = port.atom else { continue }
+                patch.collect(from: atom)
+                if let jack = port.jack { writeMIDI(atom, to: jack, frames: frames) }
             default:
                 break
             }
@@ -185,7 +194,9 @@ struct RealtimeInstance {
                 let bits = pending[slot].exchange(noPendingValue, ordering: .acquiring)
                 if bits != noPendingValue { values[slot] = Float(bitPattern: bits) }
             case .atomInput:
-                if let atom = port.atom { fillSequence(atom, from: nil, frames: frames) }
+                guard let atom = port.atom else { continue }
+                fillSequence(atom, from: nil, frames: frames)
+                if slot == patch.controlSlot { patch.deliver(into: atom, frames: frames) }
             case .atomOutput:
                 if let atom = port.atom { prepareOutput(atom) }
             case .controlOutput, .unused:
@@ -193,8 +204,13 @@ struct RealtimeInstance {
             }
         }
         plugin.run(frames: frames)
-        for slot in 0..<portCount where ports[slot].role == .controlOutput {
-            published[slot].store(values[slot].bitPattern, ordering: .releasing)
+        worker.pointee.endCycle()
+        for slot in 0..<portCount {
+            if ports[slot].role == .controlOutput {
+                published[slot].store(values[slot].bitPattern, ordering: .releasing)
+            } else if ports[slot].role == .atomOutput, let atom = ports[slot].atom {
+                patch.collect(from: atom)
+            }
         }
     }
 

@@ -6,17 +6,19 @@ import Glibc
 #endif
 
 /// The LV2 features a host offers every plugin it instantiates: URID map and unmap, options
-/// (sample rate, block lengths), bounded block length and log.
+/// (sample rate, block lengths), bounded block length and log; and, while one instance is made,
+/// that instance's worker (`offerWorker`).
 ///
 /// Everything a plugin may keep a pointer to is allocated here once and freed only when the
 /// host (which outlives its instances) drops this.
-public final class HostFeatures: @unchecked Sendable {  // `urids` guards its tables; the rest is immutable.
+public final class HostFeatures: @unchecked Sendable {  // `urids` locks; one thread offers workers.
     /// Feature URIs a plugin may require and still be run here.
     public static let supported: Set<String> = [
         "http://lv2plug.in/ns/ext/urid#map", "http://lv2plug.in/ns/ext/urid#unmap",
         "http://lv2plug.in/ns/ext/options#options", "http://lv2plug.in/ns/ext/buf-size#boundedBlockLength",
         "http://lv2plug.in/ns/ext/log#log", "http://lv2plug.in/ns/lv2core#hardRTCapable",
         "http://lv2plug.in/ns/lv2core#inPlaceBroken", "http://lv2plug.in/ns/lv2core#isLive",
+        "http://lv2plug.in/ns/ext/worker#schedule", "http://lv2plug.in/ns/ext/state#loadDefaultState",
     ]
 
     let urids = URIDTable()
@@ -28,6 +30,8 @@ public final class HostFeatures: @unchecked Sendable {  // `urids` guards its ta
     private let sampleRateValue: UnsafeMutablePointer<Float>
     private let featureStructs: UnsafeMutablePointer<LV2_Feature>
     private let uriStrings: [UnsafeMutablePointer<CChar>]
+    /// Where `work:schedule` goes in `features`, after the shared ones.
+    private let workerSlot: Int
     /// The null-terminated array handed to `lilv_plugin_instantiate`.
     let features: UnsafeMutablePointer<UnsafePointer<LV2_Feature>?>
 
@@ -119,6 +123,7 @@ public final class HostFeatures: @unchecked Sendable {  // `urids` guards its ta
             ("http://lv2plug.in/ns/ext/options#options", UnsafeMutableRawPointer(options)),
             ("http://lv2plug.in/ns/ext/buf-size#boundedBlockLength", nil),
             ("http://lv2plug.in/ns/ext/log#log", UnsafeMutableRawPointer(log)),
+            ("http://lv2plug.in/ns/ext/worker#schedule", nil),
         ]
         uriStrings = offered.map { strdup($0.0)! }
         featureStructs = .allocate(capacity: offered.count)
@@ -128,6 +133,17 @@ public final class HostFeatures: @unchecked Sendable {  // `urids` guards its ta
             features[index] = UnsafePointer(featureStructs + index)
         }
         features[offered.count] = nil
+        workerSlot = offered.count - 1
+        features[workerSlot] = nil  // offered only while an instance is made
+    }
+
+    /// Offers `schedule` as `work:schedule` to the plugins instantiated until it is withdrawn
+    /// (nil). A worker belongs to one instance, so the host offers it around that instance's
+    /// instantiation only (instances are made one at a time); elsewhere, such as restoring
+    /// state, no worker is offered and plugins do their work at once.
+    public func offerWorker(_ schedule: UnsafeMutableRawPointer?) {
+        featureStructs[workerSlot].data = schedule
+        features[workerSlot] = schedule == nil ? nil : UnsafePointer(featureStructs + workerSlot)
     }
 
     deinit {
@@ -144,6 +160,9 @@ public final class HostFeatures: @unchecked Sendable {  // `urids` guards its ta
 
     /// The URID of `uri`, mapping it if new.
     public func urid(_ uri: String) -> UInt32 { urids.map(uri) }
+
+    /// The URI of `urid`, if it was mapped.
+    public func uri(_ urid: UInt32) -> String? { urids.unmap(urid).map { String(cString: $0) } }
 
     /// The features of `required` this host lacks.
     public static func missing(from required: [String]) -> [String] {

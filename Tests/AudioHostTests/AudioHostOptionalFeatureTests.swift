@@ -46,9 +46,9 @@ import Testing
                 ("state_tmpdir \"\"", "resp 0"),
                 ("state_tmpdir", "few arguments"),
                 ("state_tmpdir a b", "many arguments"),
-                // Commands mod-host has that are not answered here yet.
-                ("patch_get 0 urn:x", "not found"),
-                ("patch_set 0 urn:x 1", "not found"),
+                // Patch messages: amp has no atom input to take them.
+                ("patch_get 0 urn:x", "resp -902"),
+                ("patch_set 0 urn:x 1", "resp -902"),
             ]
             for (command, expected) in exchanges {
                 let reply = try await client.ask(command)

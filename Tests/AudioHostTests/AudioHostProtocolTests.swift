@@ -214,32 +214,32 @@ import Testing
     @Test func refusesAPluginNeedingAFeatureItLacks() async throws {
         // A folder of its own on LV2_PATH: lilv takes every folder in a path entry for a bundle.
         let lv2Folder = FileManager.default.temporaryDirectory.appendingPathComponent("marlise-lv2-\(getpid())")
-        let bundle = lv2Folder.appendingPathComponent("needs-worker.lv2")
+        let bundle = lv2Folder.appendingPathComponent("needs-instance-access.lv2")
         try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: lv2Folder) }
         try """
         @prefix lv2: <http://lv2plug.in/ns/lv2core#> .
         @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-        <urn:marlise:test:needs-worker> a lv2:Plugin ;
+        <urn:marlise:test:needs-instance-access> a lv2:Plugin ;
             lv2:binary <file:///usr/lib/lv2/amp-swh.lv2/plugin-linux.so> ;
             rdfs:seeAlso <plugin.ttl> .
         """.write(to: bundle.appendingPathComponent("manifest.ttl"), atomically: true, encoding: .utf8)
         try """
         @prefix lv2: <http://lv2plug.in/ns/lv2core#> .
         @prefix doap: <http://usefulinc.com/ns/doap#> .
-        <urn:marlise:test:needs-worker> a lv2:Plugin ;
-            doap:name "Needs a worker" ;
-            lv2:requiredFeature <http://lv2plug.in/ns/ext/worker#schedule> ;
+        <urn:marlise:test:needs-instance-access> a lv2:Plugin ;
+            doap:name "Needs instance access" ;
+            lv2:requiredFeature <http://lv2plug.in/ns/ext/instance-access> ;
             lv2:port [ a lv2:AudioPort , lv2:InputPort ; lv2:index 0 ; lv2:symbol "in" ; lv2:name "In" ] .
         """.write(to: bundle.appendingPathComponent("plugin.ttl"), atomically: true, encoding: .utf8)
         try await withJackServer { server in
             let path = "\(lv2Folder.path):/usr/lib/lv2"
             let host = try await RunningHost(server: server.name, environment: ["LV2_PATH": path])
             let client = try await host.connect()
-            #expect(try await client.ask("add urn:marlise:test:needs-worker 0") == "resp -102")
+            #expect(try await client.ask("add urn:marlise:test:needs-instance-access 0") == "resp -102")
             #expect(try await client.ask("add \(amp) 0") == "resp 0")
             try await host.process.stop(SIGTERM)
-            #expect(host.logText.contains("worker#schedule"))
+            #expect(host.logText.contains("instance-access"))
         }
     }
 
