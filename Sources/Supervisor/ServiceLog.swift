@@ -1,5 +1,6 @@
 import Foundation
 import Locking
+import Messaging
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ public final class ServiceLog: Sendable {
     public let path: String
     private let file: Locked<LogFile>
     private let echo: Bool
-    private let drained = Locked<[OneShotBox]>([])
+    private let drained = Locked<[OneShot<Void>]>([])
 
     /// Opens (creating the folder if needed) `<directory>/<fileName>.log` for appending; `name`, the
     /// service's, prefixes the lines echoed on the terminal.
@@ -58,20 +59,20 @@ public final class ServiceLog: Sendable {
             close(output[1])
             throw LogError(path: path, reason: "pipe: \(errnoText())")
         }
-        let done = OneShotBox()
+        let done = OneShot<Void>()
         drained.withLock { $0.append(done) }
         let reading = (output[0], error[0])
         Thread { [self] in
             drain(output: reading.0, error: reading.1)
-            done.fulfil()
+            done.fulfil(())
             drained.withLock { $0.removeAll { $0 === done } }
         }.start()
         return LogPipes(standardOutput: output[1], standardError: error[1])
     }
 
-    /// Waits until every attached child's output is in the file.
+    /// Waits until every attached child's output is in the file (or the waiting task is cancelled).
     public func waitUntilDrained() async {
-        for done in drained.withLock({ $0 }) { await done.wait() }
+        for done in drained.withLock({ $0 }) { _ = try? await done.value }
     }
 
     /// One line from the supervisor itself, stream `supervisor`.
