@@ -107,16 +107,7 @@ final class RPCServerLoop: SocketLoop {
 
     /// Splits the routing envelope from the request and either refuses it at once or hands it to a task.
     private func accept(_ frames: [Data]) {
-        // REQ peers put an empty delimiter after the routing frames; a DEALER may not.
-        let route: [Data]
-        let body: ArraySlice<Data>
-        if let delimiter = frames.firstIndex(where: \.isEmpty) {
-            route = Array(frames[...delimiter])
-            body = frames[(delimiter + 1)...]
-        } else {
-            route = [frames[0]]
-            body = frames.dropFirst()
-        }
+        let (route, body) = RouterEnvelope.split(frames)
         guard body.count == 1, let frame = body.first else {
             refuse(route, RPCError(.invalidRequest, "A request is one frame, not \(body.count)"), requestID: .null)
             return
