@@ -1,6 +1,7 @@
 import Foundation
 public import LV2
 import Locking
+import Messaging
 
 /// The LV2 plugins on this machine, scanned once in the background at start and again on
 /// `rescan_plugins`. A lilv scan blocks for a while, so it runs on a thread of its own, never on
@@ -13,13 +14,7 @@ public final class CatalogueStore: Sendable {
     /// Starts a scan; callers of ``catalogue()`` get its result once it is done.
     @discardableResult
     public func rescan() -> Task<PluginCatalogue, Never> {
-        let task = Task<PluginCatalogue, Never> {
-            await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: PluginCatalogue.load()) }
-                thread.name = "lv2 scan"
-                thread.start()
-            }
-        }
+        let task = Task<PluginCatalogue, Never> { await onThread(named: "lv2 scan") { PluginCatalogue.load() } }
         current.withLock { $0 = task }
         return task
     }

@@ -20,7 +20,7 @@ extension SessionServer {
             try await session.pluginInfo(uri: try request.string("uri"))
         }
         router.method("rescan_plugins") { _ in
-            let catalogue = try await onThread { PluginCatalogue.load() }
+            let catalogue = await onThread(named: "lv2 scan") { PluginCatalogue.load() }
             return await session.rescan(catalogue)
         }
         router.method("get_plugin_image") { request in
@@ -290,13 +290,5 @@ extension RequestEnvelope {
             throw RPCError(.invalidParameters, "'\(side)' is \"instance:port\"")
         }
         return (String(joined[..<colon]), String(joined[joined.index(after: colon)...]))
-    }
-}
-
-/// Runs blocking work (a lilv scan) on a thread of its own, off Swift's cooperative pool.
-func onThread<T: Sendable>(_ body: @Sendable @escaping () -> T) async throws -> T {
-    await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: body()) }
-        thread.start()
     }
 }

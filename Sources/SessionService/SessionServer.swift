@@ -102,7 +102,7 @@ public final class SessionServer: Sendable {
     /// The given catalogue, or a lilv scan on a thread of its own.
     private static func catalogue(_ given: PluginCatalogue?) async throws -> PluginCatalogue {
         if let given { return given }
-        return try await onThread { PluginCatalogue.load() }
+        return await onThread(named: "lv2 scan") { PluginCatalogue.load() }
     }
 
     /// Stops answering, writes any pending session change, closes every socket.

@@ -64,15 +64,13 @@ enum ProbeRunner {
         }
     }
 
-    /// Where blocking checks run: a pool that keeps its threads, rather than a new thread per check.
-    private static let checks = DispatchQueue(label: "marlise.probes", attributes: .concurrent)
-
     private static func blocking(
         timeout: Duration,
         _ body: @Sendable @escaping () -> Result<Void, ProbeFailure>
     ) async -> Result<Void, ProbeFailure> {
         let outcome = OneShot<Result<Void, ProbeFailure>>()
-        checks.async { outcome.fulfil(body()) }
+        // Awaited by a task of its own, so a check that outlives the timeout holds only its thread.
+        Task { outcome.fulfil(await onThread(named: "probe", body)) }
         // Whichever comes first: the answer, or the timeout (the check's thread may go on waiting).
         return await withTaskGroup(of: Result<Void, ProbeFailure>.self) { group in
             group.addTask { (try? await outcome.value) ?? .failure(ProbeFailure(message: "cancelled")) }
