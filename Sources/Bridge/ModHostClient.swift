@@ -175,8 +175,10 @@ public final class ModHostClient: Sendable {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                dropConnection(reason: "no reply to '\(command)' within \(timeout)")
-                return .failure(ModHostError(kind: .timeout, message: "no reply to '\(command)' within \(timeout)"))
+                dropConnection(reason: "no reply to '\(command)' within \(timeout.readable)")
+                return .failure(
+                    ModHostError(kind: .timeout, message: "no reply to '\(command)' within \(timeout.readable)")
+                )
             }
             if count <= 0 {
                 dropConnection(reason: "mod-host closed the connection")

@@ -136,7 +136,7 @@ enum ProbeRunner {
             )
             var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard milliseconds > 0, poll(&item, 1, milliseconds) == 1 else {
-                return .failure(ProbeFailure(message: "port \(port): no reply to cpu_load within \(timeout)"))
+                return .failure(ProbeFailure(message: "port \(port): no reply to cpu_load within \(timeout.readable)"))
             }
             let count = recv(fd, &buffer, buffer.count, 0)
             guard count > 0 else { return .failure(ProbeFailure(message: "port \(port): closed without a reply")) }
