@@ -150,7 +150,7 @@ final class RPCServerLoop: SocketLoop {
                 outcome = .failure(error)
             } catch {
                 logger.error("handler failed", metadata: ["method": "\(request.method)", "error": "\(error)"])
-                outcome = .failure(RPCError(.internalError, "\(error)"))
+                outcome = .failure(RPCError(.internalError, "\(error)", underlying: error))
             }
             let reply = ReplyEnvelope(requestID: request.requestID, outcome: outcome)
             mailbox.post(.reply(route: route, body: reply.encoded()))

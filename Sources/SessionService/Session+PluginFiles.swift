@@ -102,7 +102,11 @@ enum PluginFiles {
         // O_NONBLOCK: a FIFO planted in a bundle must not hang the read; it is refused below.
         let descriptor = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else {
-            throw RPCError(.storageError, "'\(name)' cannot be opened: \(String(cString: strerror(errno)))")
+            throw RPCError(
+                .storageError,
+                "'\(name)' cannot be opened: \(String(cString: strerror(errno)))",
+                underlying: POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+            )
         }
         defer { close(descriptor) }
         var status = stat()
@@ -131,7 +135,11 @@ enum PluginFiles {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw RPCError(.storageError, "'\(name)' cannot be read: \(String(cString: strerror(errno)))")
+                throw RPCError(
+                    .storageError,
+                    "'\(name)' cannot be read: \(String(cString: strerror(errno)))",
+                    underlying: POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+                )
             }
             if count == 0 { return bytes }
             bytes.append(contentsOf: chunk[..<count])

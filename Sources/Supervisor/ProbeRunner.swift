@@ -26,10 +26,12 @@ enum ProbeRunner {
             return .success(())
         case .jack(let server):
             if let jack {
-                return await blocking(timeout: timeout) { jack.check().mapError { ProbeFailure(message: "\($0)") } }
+                return await blocking(timeout: timeout) {
+                    jack.check().mapError { ProbeFailure(message: "\($0)", underlying: $0) }
+                }
             }
             return await blocking(timeout: timeout) {
-                JackProbe.check(server: server).mapError { ProbeFailure(message: "\($0)") }
+                JackProbe.check(server: server).mapError { ProbeFailure(message: "\($0)", underlying: $0) }
             }
         case .tcp(let port):
             return await blocking(timeout: timeout) { connect(port: port, timeout: timeout).map { close($0) } }
@@ -57,7 +59,7 @@ enum ProbeRunner {
             _ = try await client.call(method)
             return .success(())
         } catch  where error.code == .timeout || error.code == .transportError || error.code == .shutdown {
-            return .failure(ProbeFailure(message: "\(endpoint): \(error.message)"))
+            return .failure(ProbeFailure(message: "\(endpoint): \(error.message)", underlying: error))
         } catch {
             // Any reply, even an error, proves the service is answering.
             return .success(())
@@ -89,7 +91,14 @@ enum ProbeRunner {
     /// A non-blocking TCP connection to 127.0.0.1:`port`; the caller closes it.
     private static func connect(port: Int, timeout: Duration) -> Result<Int32, ProbeFailure> {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(ProbeFailure(message: "socket: \(String(cString: strerror(errno)))")) }
+        guard fd >= 0 else {
+            return .failure(
+                ProbeFailure(
+                    message: "socket: \(String(cString: strerror(errno)))",
+                    underlying: POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+                )
+            )
+        }
         var keep = false
         defer { if !keep { close(fd) } }
         var address = sockaddr_in()
@@ -102,7 +111,12 @@ enum ProbeRunner {
             }
         }
         if started != 0 && errno != EINPROGRESS {
-            return .failure(ProbeFailure(message: "port \(port): \(String(cString: strerror(errno)))"))
+            return .failure(
+                ProbeFailure(
+                    message: "port \(port): \(String(cString: strerror(errno)))",
+                    underlying: POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+                )
+            )
         }
         var item = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         let milliseconds = Int32(
@@ -115,7 +129,12 @@ enum ProbeRunner {
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
         guard error == 0 else {
-            return .failure(ProbeFailure(message: "port \(port): \(String(cString: strerror(error)))"))
+            return .failure(
+                ProbeFailure(
+                    message: "port \(port): \(String(cString: strerror(error)))",
+                    underlying: POSIXErrorCode(rawValue: error).map { POSIXError($0) }
+                )
+            )
         }
         keep = true
         return .success(fd)
@@ -143,7 +162,7 @@ enum ProbeRunner {
             framer.append(buffer[..<count])
             let reply: [UInt8]?
             do { reply = try framer.next() } catch {
-                return .failure(ProbeFailure(message: "port \(port): reply to cpu_load: \(error)"))
+                return .failure(ProbeFailure(message: "port \(port): reply to cpu_load: \(error)", underlying: error))
             }
             guard let reply else { continue }
             switch ModHostReply(reply) {
@@ -158,5 +177,7 @@ enum ProbeRunner {
 /// Why a probe failed, in words for the health report and the log.
 public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// libjack's error or the socket's errno behind it, kept for the log.
+    public var underlying: (any Error)? = nil
     public var description: String { message }
 }

@@ -10,6 +10,8 @@ import Glibc
 public struct LogError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var reason: String
+    /// The file error or errno behind it, kept for the log.
+    public var underlying: (any Error)? = nil
     public var description: String { "\(path): \(reason)" }
 }
 
@@ -40,7 +42,11 @@ public final class ServiceLog: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw LogError(path: directory, reason: "cannot create the log folder: \(error.localizedDescription)")
+            throw LogError(
+                path: directory,
+                reason: "cannot create the log folder: \(error.localizedDescription)",
+                underlying: error
+            )
         }
         self.name = name
         path = (directory as NSString).appendingPathComponent("\(fileName ?? name).log")
@@ -53,11 +59,22 @@ public final class ServiceLog: Sendable {
     public func attach() throws(LogError) -> LogPipes {
         var output: [Int32] = [0, 0]
         var error: [Int32] = [0, 0]
-        guard makePipe(&output) else { throw LogError(path: path, reason: "pipe: \(errnoText())") }
+        guard makePipe(&output) else {
+            throw LogError(
+                path: path,
+                reason: "pipe: \(errnoText())",
+                underlying: POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+            )
+        }
         guard makePipe(&error) else {
+            let cause = errno
             close(output[0])
             close(output[1])
-            throw LogError(path: path, reason: "pipe: \(errnoText())")
+            throw LogError(
+                path: path,
+                reason: "pipe: \(String(cString: strerror(cause)))",
+                underlying: POSIXErrorCode(rawValue: cause).map { POSIXError($0) }
+            )
         }
         let done = OneShot<Void>()
         drained.withLock { $0.append(done) }
