@@ -116,7 +116,10 @@ final class BridgeHarness: Sendable {
         let log = EventLog()
         received = log
         collector = Task {
-            for await frames in events.messages { log.withLock { $0.append(frames) } }
+            for await frames in events.messages {
+                log.withLock { $0.append(frames) }
+                log.arrived.announce()
+            }
         }
     }
 
@@ -151,14 +154,14 @@ final class BridgeHarness: Sendable {
 
     /// The first published event of `type` not yet returned.
     func nextEvent(_ type: String, within deadline: Duration = .seconds(10)) async throws -> [Data] {
-        try await eventually(within: deadline) {
-            let found = received.withLock { received -> [Data]? in
+        let found = await received.arrived.first(by: .now + deadline) {
+            received.withLock { received -> [Data]? in
                 guard let index = received.firstIndex(where: { $0.first == Data(type.utf8) }) else { return nil }
                 return received.remove(at: index)
             }
-            guard let found else { throw TestFailure("no \(type) event") }
-            return found
         }
+        guard let found else { throw TestFailure("no \(type) event") }
+        return found
     }
 
     /// Every event received and not yet returned.
@@ -177,6 +180,8 @@ final class BridgeHarness: Sendable {
 /// Events a harness has received, shared with the task that collects them.
 final class EventLog: Sendable {
     private let frames = Locked<[[Data]]>([])
+    /// Announced after every event added.
+    let arrived = ChangeSignal()
 
     func withLock<T: Sendable>(_ body: (inout [[Data]]) -> T) -> T { frames.withLock { body(&$0) } }
 }
