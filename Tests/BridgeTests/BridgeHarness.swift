@@ -167,6 +167,21 @@ final class BridgeHarness: Sendable {
     /// Every event received and not yet returned.
     var pendingEvents: [[Data]] { received.withLock { $0 } }
 
+    /// What `look` finds in ``pendingEvents``, looking again as each event arrives; fails after
+    /// `deadline`, saying what it waited for.
+    func untilEvents<T>(
+        _ what: String,
+        within deadline: Duration = .seconds(10),
+        _ look: ([[Data]]) -> T?
+    ) async throws -> T {
+        let found = await received.arrived.first(by: .now + deadline) { look(pendingEvents) }
+        guard let found else {
+            let types = pendingEvents.compactMap { $0.first.map { String(decoding: $0, as: UTF8.self) } }
+            throw TestFailure("timed out waiting for \(what); events: \(types)")
+        }
+        return found
+    }
+
     func stop() async {
         await client.close()
         await health.close()

@@ -73,8 +73,9 @@ public struct TestFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Retries `attempt` until it succeeds or `deadline` passes, for conditions nothing announces
-/// (a port libzmq releases on its own I/O thread). Rethrows the last error.
+/// Retries `attempt` until it succeeds or `deadline` passes, for conditions nothing announces (a
+/// port libzmq releases on its own I/O thread, another process's state); what something in this
+/// process announces is awaited with a ``ChangeSignal`` instead. Rethrows the last error.
 public func eventually<T>(
     within deadline: Duration = .seconds(10),
     _ attempt: () async throws -> T
