@@ -66,13 +66,17 @@ enum ProbeRunner {
         }
     }
 
+    /// Where blocking checks run: a pool that keeps its threads, rather than a new thread per check.
+    /// Not ``onThread(named:_:)``: a check recurs every interval and may be abandoned at its timeout,
+    /// so it needs a pool and a wait that can stop early, and no task left behind to await it.
+    private static let checks = DispatchQueue(label: "marlise.probes", attributes: .concurrent)
+
     private static func blocking(
         timeout: Duration,
         _ body: @Sendable @escaping () -> Result<Void, ProbeFailure>
     ) async -> Result<Void, ProbeFailure> {
         let outcome = OneShot<Result<Void, ProbeFailure>>()
-        // Awaited by a task of its own, so a check that outlives the timeout holds only its thread.
-        Task { outcome.fulfil(await onThread(named: "probe", body)) }
+        checks.async { outcome.fulfil(body()) }
         // Whichever comes first: the answer, or the timeout (the check's thread may go on waiting).
         return await withTaskGroup(of: Result<Void, ProbeFailure>.self) { group in
             group.addTask { (try? await outcome.value) ?? .failure(ProbeFailure(message: "cancelled")) }
