@@ -147,6 +147,13 @@ final class RPCServerLoop: SocketLoop {
             do {
                 outcome = .success(try await handler(request))
             } catch let error as RPCError {
+                // The cause stays in this process: the client gets the code and message only.
+                if let cause = error.underlying {
+                    logger.debug(
+                        "handler refused",
+                        metadata: ["method": "\(request.method)", "error": "\(error)", "cause": "\(cause)"]
+                    )
+                }
                 outcome = .failure(error)
             } catch {
                 logger.error("handler failed", metadata: ["method": "\(request.method)", "error": "\(error)"])
