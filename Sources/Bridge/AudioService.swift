@@ -69,7 +69,7 @@ public final class AudioService: Sendable {
         state.withLock { $0.wanted = true }
         let outcome = await attempt()
         if case .failure(let error) = outcome {
-            throw BridgeError(.audioUnavailable, "Audio command failed: \(error)")
+            throw BridgeError(.audioUnavailable, "Audio command failed: \(error)", underlying: error)
         }
     }
 
