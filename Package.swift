@@ -186,7 +186,7 @@ let package = Package(
             dependencies: ["Supervisor", "Jack", "Locking", "TestSupport"],
             swiftSettings: strict
         ),
-        .testTarget(name: "JackTests", dependencies: ["Jack", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "JackTests", dependencies: ["Jack", "Messaging", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "AudioHostTests",
             dependencies: ["AudioHost", "Jack", "LV2", "Messaging", "TestSupport"],

@@ -69,7 +69,7 @@ public final class AudioService: Sendable {
         state.withLock { $0.wanted = true }
         let outcome = await attempt()
         if case .failure(let error) = outcome {
-            throw BridgeError(.audioUnavailable, "Audio command failed: \(error)")
+            throw BridgeError(.audioUnavailable, "Audio command failed: \(error)", underlying: error)
         }
     }
 
@@ -92,14 +92,8 @@ public final class AudioService: Sendable {
     private func attempt() async -> Result<Void, JackError> {
         let name = clientName
         let server = state.withLock { $0.snapshot.server }
-        let opened: Result<JackClient, JackError> = await withCheckedContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(
-                    returning: Result { () throws(JackError) in try JackClient(name: name, server: server) }
-                )
-            }
-            thread.name = "jack open"
-            thread.start()
+        let opened = await onThread(named: "jack open") {
+            Result { () throws(JackError) in try JackClient(name: name, server: server) }
         }
         switch opened {
         case .failure(let error): return .failure(error)

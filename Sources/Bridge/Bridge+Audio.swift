@@ -125,6 +125,6 @@ extension Bridge {
     }
 
     static func audioFailure(_ error: JackError) -> BridgeError {
-        BridgeError(.audioError, "\(audioContext): \(error)")
+        BridgeError(.audioError, "\(audioContext): \(error)", underlying: error)
     }
 }

@@ -11,12 +11,27 @@ public struct BridgeError: Error, Sendable, Equatable, CustomStringConvertible {
     public var hostFailure: ModHostFailure?
     /// mod-host's reply as text, for raw commands.
     public var raw: String?
+    /// The error this one reports (libjack's, the mod-host connection's), kept for the log; it never
+    /// goes on the wire and is not compared.
+    public var underlying: (any Error)?
 
-    public init(_ code: ErrorCode, _ message: String, hostFailure: ModHostFailure? = nil, raw: String? = nil) {
+    public init(
+        _ code: ErrorCode,
+        _ message: String,
+        hostFailure: ModHostFailure? = nil,
+        raw: String? = nil,
+        underlying: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.hostFailure = hostFailure
         self.raw = raw
+        self.underlying = underlying
+    }
+
+    /// Equal when a client could not tell them apart.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        (lhs.code, lhs.message, lhs.hostFailure, lhs.raw) == (rhs.code, rhs.message, rhs.hostFailure, rhs.raw)
     }
 
     /// mod-host answered with a negative status or a parser error.
@@ -25,11 +40,15 @@ public struct BridgeError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     init(_ error: ModHostError) {
-        self.init(error.kind == .timeout ? .timeout : .hostUnavailable, "mod-host unavailable: \(error.message)")
+        self.init(
+            error.kind == .timeout ? .timeout : .hostUnavailable,
+            "mod-host unavailable: \(error.message)",
+            underlying: error
+        )
     }
 
     init(_ error: ModHostCommandError) {
-        self.init(.invalidParameters, error.description)
+        self.init(.invalidParameters, error.description, underlying: error)
     }
 
     public var description: String { "\(code): \(message)" }

@@ -1,6 +1,7 @@
 import Foundation
 public import LV2
 import Locking
+import Messaging
 
 /// The LV2 plugins on this machine, read once in the background at start (from the catalogue
 /// cache when no bundle changed since it was written) and scanned again on `rescan_plugins`. A
@@ -28,13 +29,7 @@ public final class CatalogueStore: Sendable {
     public func rescan(rescanning: Bool = true) -> Task<PluginCatalogue, Never> {
         let cache = cache
         let task = Task<PluginCatalogue, Never> {
-            await withCheckedContinuation { continuation in
-                let thread = Thread {
-                    continuation.resume(returning: PluginCatalogue.load(cache: cache, rescanning: rescanning))
-                }
-                thread.name = "lv2 scan"
-                thread.start()
-            }
+            await onThread(named: "lv2 scan") { PluginCatalogue.load(cache: cache, rescanning: rescanning) }
         }
         current.withLock { $0 = task }
         return task

@@ -22,7 +22,12 @@ public struct ModHostError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var kind: Kind
     public var message: String
+    /// The framing error behind a garbled reply, kept for the log; not compared.
+    public var underlying: (any Error)? = nil
     public var description: String { message }
+
+    /// Equal when they say the same: kind and message.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.kind == rhs.kind && lhs.message == rhs.message }
 }
 
 /// One persistent connection pair to mod-host: the command socket and the feedback socket, opened
@@ -177,8 +182,10 @@ public final class ModHostClient: Sendable {
         while true {
             let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                dropConnection(reason: "no reply to '\(command)' within \(timeout)")
-                return .failure(ModHostError(kind: .timeout, message: "no reply to '\(command)' within \(timeout)"))
+                dropConnection(reason: "no reply to '\(command)' within \(timeout.readable)")
+                return .failure(
+                    ModHostError(kind: .timeout, message: "no reply to '\(command)' within \(timeout.readable)")
+                )
             }
             if count <= 0 {
                 dropConnection(reason: "mod-host closed the connection")
@@ -189,7 +196,7 @@ public final class ModHostClient: Sendable {
                 if let reply = try framer.next() { return .success(ModHostReply(reply)) }
             } catch {
                 dropConnection(reason: "reply: \(error)")
-                return .failure(ModHostError(kind: .unavailable, message: "reply: \(error)"))
+                return .failure(ModHostError(kind: .unavailable, message: "reply: \(error)", underlying: error))
             }
         }
     }

@@ -48,7 +48,10 @@ public struct RequestEnvelope: Sendable, Equatable {
             value = try JSONValue(parsing: frame)
         } catch {
             return .failure(
-                RequestDecodingError(RPCError(.parseError, "Invalid JSON request: \(error)"), requestID: .null)
+                RequestDecodingError(
+                    RPCError(.parseError, "Invalid JSON request: \(error)", underlying: error),
+                    requestID: .null
+                )
             )
         }
         guard case .object(let members) = value else {
@@ -163,7 +166,7 @@ public struct ReplyEnvelope: Sendable, Equatable {
         do {
             value = try JSONValue(parsing: frame)
         } catch {
-            throw RPCError(.parseError, "Invalid JSON reply: \(error)")
+            throw RPCError(.parseError, "Invalid JSON reply: \(error)", underlying: error)
         }
         guard case .object(let members) = value else { throw RPCError(.invalidRequest, "Reply is not a JSON object") }
         let timestamp = members["timestamp"]?.stringValue ?? ""

@@ -56,11 +56,20 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
 public struct RPCError: Error, CustomStringConvertible, Sendable, Equatable {
     public var code: ErrorCode
     public var message: String
+    /// The error this one reports (a socket's, a parser's, a file's), kept for the log; it never
+    /// goes on the wire and is not compared.
+    public var underlying: (any Error)?
 
-    public init(_ code: ErrorCode, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// Equal when a client could not tell them apart: same code, same message.
+    public static func == (lhs: RPCError, rhs: RPCError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
 }

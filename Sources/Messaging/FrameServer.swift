@@ -164,16 +164,7 @@ final class FrameServerLoop: SocketLoop {
     }
 
     private func accept(_ frames: [Data]) {
-        // REQ peers put an empty delimiter after the routing frames; a DEALER may not.
-        let route: [Data]
-        let body: ArraySlice<Data>
-        if let delimiter = frames.firstIndex(where: \.isEmpty) {
-            route = Array(frames[...delimiter])
-            body = frames[(delimiter + 1)...]
-        } else {
-            route = [frames[0]]
-            body = frames.dropFirst()
-        }
+        let (route, body) = RouterEnvelope.split(frames)
         let request: FrameServer.Request
         if body.count != 1 {
             request = .malformed("a request is one frame, not \(body.count)")

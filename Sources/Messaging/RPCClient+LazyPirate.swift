@@ -53,7 +53,10 @@ struct LazyPirate {
         guard attempt < policy.attempts else {
             finished = true
             return .fail(
-                RPCError(.timeout, "No reply within \(timeout) after \(attempt) attempt\(attempt == 1 ? "" : "s")")
+                RPCError(
+                    .timeout,
+                    "No reply within \(timeout.readable) after \(attempt) attempt\(attempt == 1 ? "" : "s")"
+                )
             )
         }
         return policy.delay > .zero ? .pause(policy.delay) : retryDelayElapsed()

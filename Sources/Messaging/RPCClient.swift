@@ -208,7 +208,7 @@ final class RPCClientLoop: SocketLoop {
                 try socket.send([running.call.request], dontWait: true)
             } catch {
                 discardSocket()
-                finish(.failure(RPCError(.transportError, "\(error)")))
+                finish(.failure(RPCError(.transportError, "\(error)", underlying: error)))
                 return
             }
             running.deadline = clock.now + wait

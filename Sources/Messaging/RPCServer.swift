@@ -107,16 +107,7 @@ final class RPCServerLoop: SocketLoop {
 
     /// Splits the routing envelope from the request and either refuses it at once or hands it to a task.
     private func accept(_ frames: [Data]) {
-        // REQ peers put an empty delimiter after the routing frames; a DEALER may not.
-        let route: [Data]
-        let body: ArraySlice<Data>
-        if let delimiter = frames.firstIndex(where: \.isEmpty) {
-            route = Array(frames[...delimiter])
-            body = frames[(delimiter + 1)...]
-        } else {
-            route = [frames[0]]
-            body = frames.dropFirst()
-        }
+        let (route, body) = RouterEnvelope.split(frames)
         guard body.count == 1, let frame = body.first else {
             refuse(route, RPCError(.invalidRequest, "A request is one frame, not \(body.count)"), requestID: .null)
             return
@@ -156,10 +147,17 @@ final class RPCServerLoop: SocketLoop {
             do {
                 outcome = .success(try await handler(request))
             } catch let error as RPCError {
+                // The cause stays in this process: the client gets the code and message only.
+                if let cause = error.underlying {
+                    logger.debug(
+                        "handler refused",
+                        metadata: ["method": "\(request.method)", "error": "\(error)", "cause": "\(cause)"]
+                    )
+                }
                 outcome = .failure(error)
             } catch {
                 logger.error("handler failed", metadata: ["method": "\(request.method)", "error": "\(error)"])
-                outcome = .failure(RPCError(.internalError, "\(error)"))
+                outcome = .failure(RPCError(.internalError, "\(error)", underlying: error))
             }
             let reply = ReplyEnvelope(requestID: request.requestID, outcome: outcome)
             mailbox.post(.reply(route: route, body: reply.encoded()))

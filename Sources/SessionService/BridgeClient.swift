@@ -107,7 +107,7 @@ public final class BridgeClient: Sendable {
                 try? await Task.sleep(for: settings.retry.delay)
             } catch {
                 if error.code != .shutdown { link.withLock { $0.callFailed() } }
-                throw RPCError(.bridgeError, "Bridge did not answer: \(error.message)")
+                throw RPCError(.bridgeError, "Bridge did not answer: \(error.message)", underlying: error)
             }
         }
         guard let frame else { throw RPCError(.bridgeError, "Bridge did not answer") }
@@ -116,7 +116,7 @@ public final class BridgeClient: Sendable {
         do {
             reply = try JSONValue(parsing: frame)
         } catch {
-            throw RPCError(.bridgeError, "Bridge answered something that is not JSON: \(error)")
+            throw RPCError(.bridgeError, "Bridge answered something that is not JSON: \(error)", underlying: error)
         }
         if let message = reply["error"], !message.isNull {
             // The bridge's own code (HOST_UNAVAILABLE, INSTANCE_NOT_FOUND, …) stays readable in the text.

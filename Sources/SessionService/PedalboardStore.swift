@@ -126,7 +126,11 @@ public struct PedalboardStore: Sendable {
             let hidden = (folder as NSString).appendingPathComponent(".\(id).staging-deleted-\(getpid())")
             guard rename(path, hidden) == 0 else {
                 if errno == ENOENT { return false }
-                throw RPCError(.storageError, "cannot delete pedalboard '\(id)': \(errnoText())")
+                throw RPCError(
+                    .storageError,
+                    "cannot delete pedalboard '\(id)': \(errnoText())",
+                    underlying: POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+                )
             }
             DurableFile.syncFolder(folder)
             DurableFile.removeTree(hidden)
@@ -134,7 +138,11 @@ public struct PedalboardStore: Sendable {
         }
         guard unlink(path(id)) == 0 else {
             if errno == ENOENT { return false }
-            throw RPCError(.storageError, "cannot delete pedalboard '\(id)': \(errnoText())")
+            throw RPCError(
+                .storageError,
+                "cannot delete pedalboard '\(id)': \(errnoText())",
+                underlying: POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+            )
         }
         DurableFile.syncFolder(folder)
         return true

@@ -86,8 +86,7 @@ enum PluginFiles {
 
     /// The file at `path` as `{data, content_type, filename, size}`, read on a thread of its own.
     static func read(_ path: String, within root: String, contentType: String?) async throws -> JSONValue {
-        try await onThread { Result { () throws(RPCError) in try load(path, within: root, contentType: contentType) } }
-            .get()
+        try await onThread { () throws(RPCError) in try load(path, within: root, contentType: contentType) }
     }
 
     /// Both paths are resolved (symlinks too) before they are compared, so a link inside the

@@ -21,7 +21,7 @@ extension SessionServer {
         }
         router.method("rescan_plugins") { _ in
             let cache = Self.catalogueCache(dataDirectory: session.store.dataDirectory)
-            let catalogue = try await onThread { PluginCatalogue.load(cache: cache, rescanning: true) }
+            let catalogue = await onThread(named: "lv2 scan") { PluginCatalogue.load(cache: cache, rescanning: true) }
             return await session.rescan(catalogue)
         }
         router.method("get_plugin_image") { request in
@@ -307,13 +307,5 @@ extension RequestEnvelope {
             throw RPCError(.invalidParameters, "'\(side)' is \"instance:port\"")
         }
         return (String(joined[..<colon]), String(joined[joined.index(after: colon)...]))
-    }
-}
-
-/// Runs blocking work (a lilv scan) on a thread of its own, off Swift's cooperative pool.
-func onThread<T: Sendable>(_ body: @Sendable @escaping () -> T) async throws -> T {
-    await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: body()) }
-        thread.start()
     }
 }

@@ -60,6 +60,8 @@ public struct Command: Sendable {
 public struct SpawnError: Error, CustomStringConvertible, Sendable {
     public var executable: String
     public var reason: String
+    /// What swift-subprocess threw (its errno inside), kept for the log.
+    public var underlying: (any Error)? = nil
     public var description: String { "cannot start \(executable): \(reason)" }
 }
 
@@ -121,7 +123,7 @@ public final class ChildProcess: Sendable {
                 case .signaled(let number): exit.fulfil(.signalled(number))
                 }
             } catch {
-                started.fulfil(.failure(SpawnError(executable: executable, reason: "\(error)")))
+                started.fulfil(.failure(SpawnError(executable: executable, reason: "\(error)", underlying: error)))
                 exit.fulfil(.exited(127))
             }
         }

@@ -1,7 +1,7 @@
 import TOMLKit
 
 /// A config file that cannot be used: where, which key, and why.
-public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct ConfigFileError: Error, CustomStringConvertible, Sendable, Equatable {
     public var file: String
     /// 1-based; 0 when the error is about the file as a whole or about a value (the TOML reader
     /// keeps positions only for syntax errors; the key then says where).
@@ -11,13 +11,29 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The key's full dotted path, `service.bridge.max_restarts`.
     public var key: String?
     public var message: String
+    /// What the file's reader threw (a file error, TOMLKit's parse error), kept for the log; not
+    /// compared.
+    public var underlying: (any Error)?
 
-    public init(file: String, line: Int, column: Int = 0, key: String?, message: String) {
+    public init(
+        file: String,
+        line: Int,
+        column: Int = 0,
+        key: String?,
+        message: String,
+        underlying: (any Error)? = nil
+    ) {
         self.file = file
         self.line = line
         self.column = column
         self.key = key
         self.message = message
+        self.underlying = underlying
+    }
+
+    /// Equal when they say the same: place, key and message.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        (lhs.file, lhs.line, lhs.column, lhs.key, lhs.message) == (rhs.file, rhs.line, rhs.column, rhs.key, rhs.message)
     }
 
     public var description: String {
@@ -74,25 +90,26 @@ struct ConfigFile {
     let name: String
     private(set) var sections: [Section] = []
 
-    init(text: String, name: String) throws(ConfigError) {
+    init(text: String, name: String) throws(ConfigFileError) {
         self.name = name
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            throw ConfigError(
+            throw ConfigFileError(
                 file: name,
                 line: error.source.begin.line,
                 column: error.source.begin.column,
                 key: nil,
-                message: error.description
+                message: error.description,
+                underlying: error
             )
         } catch {
-            throw ConfigError(file: name, line: 0, key: nil, message: "\(error)")
+            throw ConfigFileError(file: name, line: 0, key: nil, message: "\(error)", underlying: error)
         }
         for key in root.keys {
             guard let table = root[key]?.table else {
-                throw ConfigError(file: name, line: 0, key: key, message: "a setting outside any section")
+                throw ConfigFileError(file: name, line: 0, key: key, message: "a setting outside any section")
             }
             guard key == "service" else {
                 sections.append(Section(name: key, entries: Self.entries(of: table, path: key)))
@@ -101,7 +118,7 @@ struct ConfigFile {
             for service in table.keys {
                 let path = "service.\(service)"
                 guard let serviceTable = table[service]?.table else {
-                    throw ConfigError(
+                    throw ConfigFileError(
                         file: name,
                         line: 0,
                         key: path,

@@ -10,7 +10,7 @@ enum Echo {
     static let terminal = isatty(STDERR_FILENO) == 1
 
     static func write(_ bytes: [UInt8], service: String) {
-        let colour = colours[Int(CRC32Small.hash(service) % UInt32(colours.count))]
+        let colour = colours[Int(DJB2.hash(service) % UInt32(colours.count))]
         let padded = service.padding(toLength: 8, withPad: " ", startingAt: 0)
         let text = terminal ? "\u{1B}[\(colour)m\(padded) |\u{1B}[0m " : "\(padded) | "
         let prefix = Array(text.utf8)
@@ -31,7 +31,8 @@ enum Echo {
     }
 }
 
-/// A stable small hash for picking a colour.
-private enum CRC32Small {
+/// Bernstein's djb2 string hash (`h * 33 + byte`, from 5381): stable from run to run, unlike
+/// `Hasher`, so a service keeps its colour; nothing here needs a checksum.
+private enum DJB2 {
     static func hash(_ text: String) -> UInt32 { text.utf8.reduce(5381) { ($0 &* 33) &+ UInt32($1) } }
 }

@@ -18,7 +18,13 @@ struct LogFile: ~Copyable {
         self.maxBytes = maxBytes
         self.keep = max(1, keep)
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LogError(path: path, reason: errnoText()) }
+        guard fd >= 0 else {
+            throw LogError(
+                path: path,
+                reason: errnoText(),
+                underlying: POSIXErrorCode(rawValue: errno).map { POSIXError($0) }
+            )
+        }
         var status = stat()
         size = fstat(fd, &status) == 0 ? Int(status.st_size) : 0
     }

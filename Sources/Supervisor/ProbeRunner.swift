@@ -27,10 +27,12 @@ enum ProbeRunner {
             return .success(())
         case .jack(let server):
             if let jack {
-                return await blocking(timeout: timeout) { jack.check().mapError { ProbeFailure(message: "\($0)") } }
+                return await blocking(timeout: timeout) {
+                    jack.check().mapError { ProbeFailure(message: "\($0)", underlying: $0) }
+                }
             }
             return await blocking(timeout: timeout) {
-                JackProbe.check(server: server).mapError { ProbeFailure(message: "\($0)") }
+                JackProbe.check(server: server).mapError { ProbeFailure(message: "\($0)", underlying: $0) }
             }
         case .tcp(let port):
             return await blocking(timeout: timeout) { connect(port: port, timeout: timeout).map { close($0) } }
@@ -58,7 +60,7 @@ enum ProbeRunner {
             _ = try await client.call(method)
             return .success(())
         } catch  where error.code == .timeout || error.code == .transportError || error.code == .shutdown {
-            return .failure(ProbeFailure(message: "\(endpoint): \(error.message)"))
+            return .failure(ProbeFailure(message: "\(endpoint): \(error.message)", underlying: error))
         } catch {
             // Any reply, even an error, proves the service is answering.
             return .success(())
@@ -66,6 +68,8 @@ enum ProbeRunner {
     }
 
     /// Where blocking checks run: a pool that keeps its threads, rather than a new thread per check.
+    /// Not ``onThread(named:_:)``: a check recurs every interval and may be abandoned at its timeout,
+    /// so it needs a pool and a wait that can stop early, and no task left behind to await it.
     private static let checks = DispatchQueue(label: "marlise.probes", attributes: .concurrent)
 
     private static func blocking(
@@ -142,14 +146,14 @@ enum ProbeRunner {
             )
             var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard milliseconds > 0, retryingOnInterrupt({ poll(&item, 1, milliseconds) }) == 1 else {
-                return .failure(ProbeFailure(message: "port \(port): no reply to cpu_load within \(timeout)"))
+                return .failure(ProbeFailure(message: "port \(port): no reply to cpu_load within \(timeout.readable)"))
             }
             let count = retryingOnInterrupt { recv(fd, &buffer, buffer.count, 0) }
             guard count > 0 else { return .failure(ProbeFailure(message: "port \(port): closed without a reply")) }
             framer.append(buffer[..<count])
             let reply: [UInt8]?
             do { reply = try framer.next() } catch {
-                return .failure(ProbeFailure(message: "port \(port): reply to cpu_load: \(error)"))
+                return .failure(ProbeFailure(message: "port \(port): reply to cpu_load: \(error)", underlying: error))
             }
             guard let reply else { continue }
             switch ModHostReply(reply) {
@@ -164,5 +168,7 @@ enum ProbeRunner {
 /// Why a probe failed, in words for the health report and the log.
 public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// libjack's error or the socket's errno behind it, kept for the log.
+    public var underlying: (any Error)? = nil
     public var description: String { message }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Locking
+import Messaging
 
 #if canImport(Glibc)
 import Glibc
@@ -9,6 +10,8 @@ import Glibc
 public struct LogError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var reason: String
+    /// The file error or errno behind it, kept for the log.
+    public var underlying: (any Error)? = nil
     public var description: String { "\(path): \(reason)" }
 }
 
@@ -22,7 +25,7 @@ public final class ServiceLog: Sendable {
     public let path: String
     private let file: Locked<LogFile>
     private let echo: Bool
-    private let drained = Locked<[OneShotBox]>([])
+    private let drained = Locked<[OneShot<Void>]>([])
 
     /// Opens (creating the folder if needed) `<directory>/<fileName>.log` for appending; `name`, the
     /// service's, prefixes the lines echoed on the terminal.
@@ -39,7 +42,11 @@ public final class ServiceLog: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw LogError(path: directory, reason: "cannot create the log folder: \(error.localizedDescription)")
+            throw LogError(
+                path: directory,
+                reason: "cannot create the log folder: \(error.localizedDescription)",
+                underlying: error
+            )
         }
         self.name = name
         path = (directory as NSString).appendingPathComponent("\(fileName ?? name).log")
@@ -59,20 +66,20 @@ public final class ServiceLog: Sendable {
             close(output.write)
             throw error
         }
-        let done = OneShotBox()
+        let done = OneShot<Void>()
         drained.withLock { $0.append(done) }
         let reading = (output.read, error.read)
         Thread { [self] in
             drain(output: reading.0, error: reading.1)
-            done.fulfil()
+            done.fulfil(())
             drained.withLock { $0.removeAll { $0 === done } }
         }.start()
         return LogPipes(standardOutput: output.write, standardError: error.write)
     }
 
-    /// Waits until every attached child's output is in the file.
+    /// Waits until every attached child's output is in the file (or the waiting task is cancelled).
     public func waitUntilDrained() async {
-        for done in drained.withLock({ $0 }) { await done.wait() }
+        for done in drained.withLock({ $0 }) { _ = try? await done.value }
     }
 
     /// One line from the supervisor itself, stream `supervisor`.

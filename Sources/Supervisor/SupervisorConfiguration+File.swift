@@ -14,17 +14,18 @@ extension SupervisorConfiguration {
         environment: [String: String],
         ownExecutables: String
     )
-        throws(ConfigError)
+        throws(ConfigFileError)
     {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigError(
+            throw ConfigFileError(
                 file: path,
                 line: 0,
                 key: nil,
-                message: "cannot read: \(errnoText())"
+                message: "cannot read: \(errnoText())",
+                underlying: error
             )
         }
         try apply(configText: text, name: path, environment: environment, ownExecutables: ownExecutables)
@@ -37,7 +38,7 @@ extension SupervisorConfiguration {
         environment: [String: String],
         ownExecutables: String
     )
-        throws(ConfigError)
+        throws(ConfigFileError)
     {
         let file = try ConfigFile(text: text, name: name)
         let reader = ConfigReader(file: name)
@@ -87,7 +88,7 @@ extension SupervisorConfiguration {
                 }
             default:
                 guard section.name.hasPrefix("service.") else {
-                    throw ConfigError(
+                    throw ConfigFileError(
                         file: name,
                         line: 0,
                         key: section.name,
@@ -100,7 +101,7 @@ extension SupervisorConfiguration {
         for section in file.sections where section.name.hasPrefix("service.") {
             let service = String(section.name.dropFirst("service.".count))
             guard !service.isEmpty, service.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-                throw ConfigError(
+                throw ConfigFileError(
                     file: name,
                     line: 0,
                     key: section.name,
@@ -112,7 +113,7 @@ extension SupervisorConfiguration {
                 spec = existing
             } else {
                 guard let command = section.entries.first(where: { $0.key == "command" }) else {
-                    throw ConfigError(
+                    throw ConfigFileError(
                         file: name,
                         line: 0,
                         key: "\(section.name).command",
@@ -129,11 +130,11 @@ extension SupervisorConfiguration {
     }
 
     /// Every dependency names a service, and none depends on itself through others.
-    private func checkDependencies(file: String) throws(ConfigError) {
+    private func checkDependencies(file: String) throws(ConfigFileError) {
         let names = Set(services.map(\.name))
         for spec in services {
             if let missing = spec.dependencies.first(where: { !names.contains($0) }) {
-                throw ConfigError(
+                throw ConfigFileError(
                     file: file,
                     line: 0,
                     key: "service.\(spec.name).depends",
@@ -158,7 +159,7 @@ extension SupervisorConfiguration {
         }
         for spec in services {
             if let cycle = visit(spec.name) {
-                throw ConfigError(
+                throw ConfigFileError(
                     file: file,
                     line: 0,
                     key: "service.\(cycle[0]).depends",
@@ -173,15 +174,15 @@ extension SupervisorConfiguration {
 private struct ConfigReader {
     let file: String
 
-    func error(_ entry: ConfigFile.Entry, _ message: String) -> ConfigError {
-        ConfigError(file: file, line: 0, key: entry.path, message: message)
+    func error(_ entry: ConfigFile.Entry, _ message: String) -> ConfigFileError {
+        ConfigFileError(file: file, line: 0, key: entry.path, message: message)
     }
 
-    func unknown(_ entry: ConfigFile.Entry, in section: String) -> ConfigError {
+    func unknown(_ entry: ConfigFile.Entry, in section: String) -> ConfigFileError {
         error(entry, "unknown key in [\(section)]")
     }
 
-    func string(_ entry: ConfigFile.Entry) throws(ConfigError) -> String {
+    func string(_ entry: ConfigFile.Entry) throws(ConfigFileError) -> String {
         guard case .string(let value) = entry.value else {
             throw error(entry, "expected a string, not \(entry.value.typeName)")
         }
@@ -189,7 +190,7 @@ private struct ConfigReader {
     }
 
     /// A string usable as a name: not empty, no whitespace.
-    func name(_ entry: ConfigFile.Entry) throws(ConfigError) -> String {
+    func name(_ entry: ConfigFile.Entry) throws(ConfigFileError) -> String {
         let value = try string(entry)
         guard !value.isEmpty, !value.contains(where: \.isWhitespace) else {
             throw error(entry, "expected a name without spaces")
@@ -197,7 +198,7 @@ private struct ConfigReader {
         return value
     }
 
-    func integer(_ entry: ConfigFile.Entry, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    func integer(_ entry: ConfigFile.Entry, in range: ClosedRange<Int>) throws(ConfigFileError) -> Int {
         guard case .integer(let value) = entry.value else {
             throw error(entry, "expected an integer, not \(entry.value.typeName)")
         }
@@ -207,14 +208,14 @@ private struct ConfigReader {
         return value
     }
 
-    func bool(_ entry: ConfigFile.Entry) throws(ConfigError) -> Bool {
+    func bool(_ entry: ConfigFile.Entry) throws(ConfigFileError) -> Bool {
         guard case .bool(let value) = entry.value else {
             throw error(entry, "expected true or false, not \(entry.value.typeName)")
         }
         return value
     }
 
-    func strings(_ entry: ConfigFile.Entry) throws(ConfigError) -> [String] {
+    func strings(_ entry: ConfigFile.Entry) throws(ConfigFileError) -> [String] {
         guard case .strings(let value) = entry.value else {
             throw error(entry, "expected an array of strings, not \(entry.value.typeName)")
         }
@@ -222,7 +223,7 @@ private struct ConfigReader {
     }
 
     /// Seconds as an integer or a fraction, at least zero.
-    func seconds(_ entry: ConfigFile.Entry) throws(ConfigError) -> Duration {
+    func seconds(_ entry: ConfigFile.Entry) throws(ConfigFileError) -> Duration {
         let value: Double
         switch entry.value {
         case .integer(let integer): value = Double(integer)
@@ -233,7 +234,7 @@ private struct ConfigReader {
         return .milliseconds(Int64((value * 1000).rounded()))
     }
 
-    func probe(_ entry: ConfigFile.Entry) throws(ConfigError) -> Probe? {
+    func probe(_ entry: ConfigFile.Entry) throws(ConfigFileError) -> Probe? {
         let text = try string(entry)
         if let probe = Probe(configText: text) { return probe }
         if text == "none" { return nil }
@@ -243,7 +244,7 @@ private struct ConfigReader {
         )
     }
 
-    func apply(_ entry: ConfigFile.Entry, to spec: inout ServiceSpec) throws(ConfigError) {
+    func apply(_ entry: ConfigFile.Entry, to spec: inout ServiceSpec) throws(ConfigFileError) {
         switch entry.key {
         case "command": spec.executable = try string(entry)
         case "args": spec.arguments = try strings(entry)

@@ -115,17 +115,21 @@ public enum SupervisorRuntime {
         }
         router.register("restart_service") { request in
             let name = try request.string("name")
-            do { try await supervisor.restart(name) } catch { throw RPCError(.notFound, "\(error)") }
+            do { try await supervisor.restart(name) } catch { throw RPCError(.notFound, "\(error)", underlying: error) }
             return ["success": true]
         }
         router.register("stop_service") { request in
             let name = try request.string("name")
-            do { try await supervisor.stopService(name) } catch { throw RPCError(.notFound, "\(error)") }
+            do { try await supervisor.stopService(name) } catch {
+                throw RPCError(.notFound, "\(error)", underlying: error)
+            }
             return ["success": true]
         }
         router.register("start_service") { request in
             let name = try request.string("name")
-            do { try await supervisor.startService(name) } catch { throw RPCError(.invalidParameters, "\(error)") }
+            do { try await supervisor.startService(name) } catch {
+                throw RPCError(.invalidParameters, "\(error)", underlying: error)
+            }
             return ["success": true]
         }
         return router

@@ -95,13 +95,6 @@ struct BridgeBench: AsyncParsableCommand {
     }
 }
 
-/// Runs `body` on a thread of its own: the measured loops block.
-private func onThread<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
-    let result = OneShot<Result<T, any Error>>()
-    Thread { result.fulfil(Result { try body() }) }.start()
-    return try await result.value.get()
-}
-
 /// `count` `param_set` on a persistent command+feedback pair, each NUL-terminated, each reply read
 /// to its NUL: the best a client of the host can do.
 private func directRun(_ commandPort: Int, _ feedbackPort: Int, count: Int) throws -> (Figures, Double) {
@@ -302,7 +295,7 @@ private func waitUntil(_ what: String, _ condition: @Sendable @escaping () -> Bo
     let clock = ContinuousClock()
     let deadline = clock.now + .seconds(20)
     while clock.now < deadline {
-        if try await onThread(condition) { return }
+        if await onThread(condition) { return }
         try await Task.sleep(for: .milliseconds(50))
     }
     throw BenchFailure("timed out waiting until \(what)")

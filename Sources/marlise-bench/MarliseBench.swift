@@ -161,25 +161,18 @@ struct MessagingBench: AsyncParsableCommand {
     /// Runs `setUp` and then `count` timed iterations of what it returns on a thread of its own.
     func measureOnThread(count: Int, setUp: @Sendable @escaping () throws -> () throws -> Void) async throws -> Figures
     {
-        let result = OneShot<Result<Figures, any Error>>()
-        let thread = Thread {
-            result.fulfil(
-                Result {
-                    let iteration = try setUp()
-                    let clock = ContinuousClock()
-                    var samples: [Duration] = []
-                    samples.reserveCapacity(count)
-                    for index in 0..<(count + 200) {
-                        let start = clock.now
-                        try iteration()
-                        if index >= 200 { samples.append(clock.now - start) }
-                    }
-                    return Figures(samples)
-                }
-            )
+        try await onThread {
+            let iteration = try setUp()
+            let clock = ContinuousClock()
+            var samples: [Duration] = []
+            samples.reserveCapacity(count)
+            for index in 0..<(count + 200) {
+                let start = clock.now
+                try iteration()
+                if index >= 200 { samples.append(clock.now - start) }
+            }
+            return Figures(samples)
         }
-        thread.start()
-        return try await result.value.get()
     }
 }
 

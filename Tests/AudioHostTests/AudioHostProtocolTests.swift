@@ -249,7 +249,7 @@ import Testing
             let client = try await host.connect()
             #expect(try await client.ask("add \(amp) 0") == "resp 0")
             #expect(try await client.ask("quit") == "resp 0")
-            try await onThread { host.process.process.waitUntilExit() }
+            await onThread { host.process.process.waitUntilExit() }
             #expect(host.process.process.terminationStatus == 0)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Jack
+import Messaging
 import TestSupport
 import Testing
 
@@ -75,7 +76,7 @@ let overdrive = "http://drobilla.net/plugins/mda/Overdrive"
             let clock = ContinuousClock()
             let killed = clock.now
             try await server.kill()
-            try await onThread { host.process.process.waitUntilExit() }
+            await onThread { host.process.process.waitUntilExit() }
             let took = clock.now - killed
             #expect(host.process.process.terminationStatus != 0)
             #expect(took < Duration.seconds(1).scaled, "exited \(took) after jackd's death")

@@ -119,7 +119,10 @@ final class BridgeHarness: Sendable {
         let log = EventLog()
         received = log
         collector = Task {
-            for await frames in events.messages { log.withLock { $0.append(frames) } }
+            for await frames in events.messages {
+                log.withLock { $0.append(frames) }
+                log.arrived.announce()
+            }
         }
     }
 
@@ -154,18 +157,33 @@ final class BridgeHarness: Sendable {
 
     /// The first published event of `type` not yet returned.
     func nextEvent(_ type: String, within deadline: Duration = .seconds(10)) async throws -> [Data] {
-        try await eventually(within: deadline) {
-            let found = received.withLock { received -> [Data]? in
+        let found = await received.arrived.first(by: .now + deadline) {
+            received.withLock { received -> [Data]? in
                 guard let index = received.firstIndex(where: { $0.first == Data(type.utf8) }) else { return nil }
                 return received.remove(at: index)
             }
-            guard let found else { throw TestFailure("no \(type) event") }
-            return found
         }
+        guard let found else { throw TestFailure("no \(type) event") }
+        return found
     }
 
     /// Every event received and not yet returned.
     var pendingEvents: [[Data]] { received.withLock { $0 } }
+
+    /// What `look` finds in ``pendingEvents``, looking again as each event arrives; fails after
+    /// `deadline`, saying what it waited for.
+    func untilEvents<T>(
+        _ what: String,
+        within deadline: Duration = .seconds(10),
+        _ look: ([[Data]]) -> T?
+    ) async throws -> T {
+        let found = await received.arrived.first(by: .now + deadline) { look(pendingEvents) }
+        guard let found else {
+            let types = pendingEvents.compactMap { $0.first.map { String(decoding: $0, as: UTF8.self) } }
+            throw TestFailure("timed out waiting for \(what); events: \(types)")
+        }
+        return found
+    }
 
     func stop() async {
         await client.close()
@@ -180,6 +198,8 @@ final class BridgeHarness: Sendable {
 /// Events a harness has received, shared with the task that collects them.
 final class EventLog: Sendable {
     private let frames = Locked<[[Data]]>([])
+    /// Announced after every event added.
+    let arrived = ChangeSignal()
 
     func withLock<T: Sendable>(_ body: (inout [[Data]]) -> T) -> T { frames.withLock { body(&$0) } }
 }

@@ -74,14 +74,12 @@ import Testing
             }
             try await group.waitForAll()
         }
-        try await eventually {
-            let events = harness.pendingEvents
-            let changed = events.filter { $0.first == Data("parameter_changed".utf8) }
-            guard changed.count == 200 else { throw TestFailure("\(changed.count) parameter_changed events") }
-            for frames in events {
-                let body = try JSONValue.parsed(frames.last)
-                #expect(frames.count == 2 && body["type"]?.stringValue.map { Data($0.utf8) } == frames.first)
-            }
+        let events = try await harness.untilEvents("200 parameter_changed events") { events in
+            events.filter { $0.first == Data("parameter_changed".utf8) }.count == 200 ? events : nil
+        }
+        for frames in events {
+            let body = try JSONValue.parsed(frames.last)
+            #expect(frames.count == 2 && body["type"]?.stringValue.map { Data($0.utf8) } == frames.first)
         }
         #expect(harness.pendingEvents.contains { $0.first == Data("param_set".utf8) })
         #expect(try await harness.healthStatus()["status"] == "healthy")
@@ -92,12 +90,8 @@ import Testing
         let harness = try await BridgeHarness(singleFrame: true)
         try await harness.waitFor(status: "healthy")
         harness.scripted.pushFeedback(["transport 0 4.000000 120.000000", "data_finish"])
-        let frames = try await eventually {
-            let found = harness.pendingEvents.first {
-                $0.count == 1 && (try? JSONValue(parsing: $0[0]))?["type"] == "transport"
-            }
-            guard let found else { throw TestFailure("no single-frame transport event") }
-            return found
+        let frames = try await harness.untilEvents("a single-frame transport event") { events in
+            events.first { $0.count == 1 && (try? JSONValue(parsing: $0[0]))?["type"] == "transport" }
         }
         #expect(try JSONValue.parsed(frames[0])["data"]?["rolling"] == false)
         await harness.stop()

@@ -84,7 +84,8 @@ import Glibc
             timeout: .milliseconds(200)
         )
         defer { client.close() }
-        await #expect(throws: ModHostError.self) { try await client.send(ModHostCommand(raw: "wait")) }
+        let error = await #expect(throws: ModHostError.self) { try await client.send(ModHostCommand(raw: "wait")) }
+        #expect(error?.message == "no reply to 'wait' within 200 ms")
         #expect(!client.isConnected)
         #expect(try await client.send(ModHostCommand(raw: "param_get 0 gain")) == .value(6.5))
         #expect(peer.connections == 2)

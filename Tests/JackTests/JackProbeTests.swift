@@ -1,5 +1,6 @@
 import Foundation
 import Jack
+import Messaging
 import TestSupport
 import Testing
 
@@ -29,7 +30,7 @@ import Testing
             }
             try await jackd.stop(SIGTERM)
             #expect(jackd.process.terminationStatus == 0 || jackd.process.terminationReason == .uncaughtSignal)
-            let afterwards = try await onThread { JackProbe.check(server: server) }
+            let afterwards = await onThread { JackProbe.check(server: server) }
             #expect((try? afterwards.get()) == nil)
         }
     }

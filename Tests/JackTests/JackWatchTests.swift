@@ -1,5 +1,6 @@
 import Foundation
 import Jack
+import Messaging
 import TestSupport
 import Testing
 
@@ -17,9 +18,9 @@ import Testing
             kill(server.process.pid, SIGSTOP)
             try await Task.sleep(for: .milliseconds(50))
             // The cycle under way when the server stopped is the last one; one check may still see it.
-            _ = try await onThread { watch.check() }
+            _ = await onThread { watch.check() }
             try await Task.sleep(for: .milliseconds(50))
-            let frozen = try await onThread { watch.check() }
+            let frozen = await onThread { watch.check() }
             kill(server.process.pid, SIGCONT)
             guard case .failure(let failure) = frozen else {
                 Issue.record("a frozen server passed the check")
@@ -31,7 +32,7 @@ import Testing
 
             try await server.kill()
             try await eventually {
-                if case .success = try await onThread({ watch.check() }) { throw TestFailure("still up") }
+                if case .success = await onThread({ watch.check() }) { throw TestFailure("still up") }
             }
 
             // A new server under the same name: the watch opens a new client on it.

@@ -40,6 +40,14 @@ import Testing
         #expect(failure(#"not json"#)?.error.code == .parseError)
     }
 
+    @Test func aParseFailureKeepsTheParsersError() {
+        let error = #expect(throws: RPCError.self) { try ReplyEnvelope.decode(Data(text: "not json")) }
+        #expect(error?.code == .parseError)
+        #expect(error?.underlying is JSONParseError)
+        // The cause is for the log: errors that read the same are equal with or without one.
+        #expect(RPCError(.parseError, "x", underlying: error) == RPCError(.parseError, "x"))
+    }
+
     @Test func successReplyHasTheReferenceKeys() throws {
         let reply = ReplyEnvelope(requestID: "abc", outcome: .success(["success": true]))
         let json = try JSONValue(parsing: reply.encoded())

@@ -203,6 +203,13 @@ import Testing
             return
         }
         #expect(error.code == .timeout)
+        #expect(error.message == "No reply within 1 s after 2 attempts")
+    }
+
+    @Test func theTimeoutIsSpelledForPeople() {
+        var machine = LazyPirate(timeout: .nanoseconds(1_252_533_856), policy: RetryPolicy())
+        _ = machine.begin()
+        #expect(machine.timedOut() == .fail(RPCError(.timeout, "No reply within 1.25 s after 1 attempt")))
     }
 
     @Test func retriesAtOnceWithoutDelay() {

@@ -127,6 +127,7 @@ extension Stack {
     }
 
     /// Polls `/health` (half a millisecond a request) until `service` runs as a new process and is healthy.
+    /// A poll, bounded by `deadline`: the stack is other processes, which announce nothing to this one.
     func untilService(_ service: String, replacing pid: Int32, within deadline: Duration) async throws {
         let clock = ContinuousClock()
         let end = clock.now + deadline
@@ -137,7 +138,7 @@ extension Stack {
             try await Task.sleep(for: .milliseconds(5))
         }
         throw TestFailure(
-            "\(service) not healthy again within \(deadline): \(try await health().1.jsonText.prefix(800))"
+            "\(service) not healthy again within \(deadline.readable): \(try await health().1.jsonText.prefix(800))"
         )
     }
 }

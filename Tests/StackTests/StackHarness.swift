@@ -139,6 +139,8 @@ final class Stack: @unchecked Sendable {  // Set up in init, then only read.
         return (status, try JSONValue(parsing: Data(body.utf8)))
     }
 
+    /// A poll of `/health`, bounded by `deadline`: the stack is other processes, which announce
+    /// nothing to this one.
     func untilHealthy(within deadline: Duration) async throws {
         try await eventually(within: deadline) {
             guard supervisor.process.isRunning else { return }

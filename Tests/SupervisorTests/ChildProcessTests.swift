@@ -102,7 +102,8 @@ import Glibc
     }
 }
 
-/// Retries a synchronous read until it succeeds, for a file the child writes a moment after starting.
+/// Retries a synchronous read until it succeeds, for a file the child writes a moment after starting:
+/// a poll, bounded by 10 s, since another process writing a file announces nothing.
 func eventuallySync<T>(_ attempt: () throws -> T) throws -> T {
     let deadline = ContinuousClock.now + .seconds(10)
     while true {

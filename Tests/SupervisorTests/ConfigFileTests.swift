@@ -7,13 +7,13 @@ import Testing
     static let environment = ["PATH": "/usr/bin:/bin"]
     static let own = "/opt/marlise/bin"
 
-    static func configuration(_ text: String) throws(ConfigError) -> SupervisorConfiguration {
+    static func configuration(_ text: String) throws(ConfigFileError) -> SupervisorConfiguration {
         var configuration = SupervisorConfiguration.defaultStack(environment: environment, ownExecutables: own)
         try configuration.apply(configText: text, name: "test.toml", environment: environment, ownExecutables: own)
         return configuration
     }
 
-    static func error(_ text: String) -> ConfigError? {
+    static func error(_ text: String) -> ConfigFileError? {
         do {
             _ = try configuration(text)
             return nil
@@ -222,7 +222,7 @@ import Testing
             environment: Self.environment,
             ownExecutables: Self.own
         )
-        #expect(throws: ConfigError.self) {
+        #expect(throws: ConfigFileError.self) {
             try configuration.apply(
                 configFile: "/nonexistent/marlise.toml",
                 environment: Self.environment,

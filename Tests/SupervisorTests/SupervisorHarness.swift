@@ -14,6 +14,8 @@ final class SupervisorHarness: Sendable {
     let supervisor: Supervisor
     let logDirectory: String
     private let run: Task<Supervisor.Outcome, Never>
+    /// Announced after every change of the supervisor's state.
+    private let changes = ChangeSignal()
 
     static var testchild: String { product("marlise-testchild") }
 
@@ -47,7 +49,12 @@ final class SupervisorHarness: Sendable {
             logger: .init(label: "test")
         )
         self.supervisor = supervisor
-        run = Task { await supervisor.run() }
+        let changes = changes
+        run = Task {
+            // Before the run starts, so no change goes unannounced.
+            await supervisor.onChange { _ in changes.announce() }
+            return await supervisor.run()
+        }
     }
 
     /// A test that failed before stopping its stack still leaves no child behind.
@@ -56,22 +63,23 @@ final class SupervisorHarness: Sendable {
         Task { await supervisor.stop() }
     }
 
-    /// Waits until the health report satisfies `condition`; fails after `timeout`.
+    /// Waits until the health report satisfies `condition`, looking again at every change of state;
+    /// fails after `timeout`.
     @discardableResult
     func until(
         timeout: Duration = .seconds(20),
         _ what: String = "condition",
         _ condition: @Sendable (HealthReport) -> Bool
     ) async throws -> HealthReport {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
+        let found = await changes.first(by: .now + timeout) {
             let report = await supervisor.health()
-            if condition(report) { return report }
-            try await Task.sleep(for: .milliseconds(10))
+            return condition(report) ? report : nil
         }
-        let report = await supervisor.health()
-        throw TestFailure("timed out waiting for \(what); health: \(report.json.jsonText)")
+        guard let found else {
+            let report = await supervisor.health()
+            throw TestFailure("timed out waiting for \(what); health: \(report.json.jsonText)")
+        }
+        return found
     }
 
     func service(_ name: String) async -> ServiceHealth? {

@@ -336,6 +336,8 @@ final class NotifyListener: Sendable {
     /// The datagrams so far, shared with the reading thread.
     private final class Received: Sendable {
         let messages = Locked<[String]>([])
+        /// Announced after every datagram added.
+        let arrived = ChangeSignal()
     }
 
     init() throws {
@@ -361,6 +363,7 @@ final class NotifyListener: Sendable {
                 if count <= 0 { return }
                 let message = String(decoding: buffer[..<count], as: UTF8.self)
                 received.messages.withLock { $0.append(message) }
+                received.arrived.announce()
             }
         }.start()
     }
@@ -368,13 +371,14 @@ final class NotifyListener: Sendable {
     /// Waits until `count` messages contain `fragment`; returns the first of them.
     @discardableResult
     func waitFor(_ fragment: String, count: Int = 1) async throws -> String {
-        try await eventually(within: .seconds(20)) {
+        let first = await received.arrived.first(by: .now + .seconds(20)) {
             let matching = received.messages.withLock { $0.filter { $0.contains(fragment) } }
-            guard matching.count >= count, let first = matching.first else {
-                throw TestFailure("\(fragment) ×\(count) not received; got \(received.messages.withLock { $0 })")
-            }
-            return first
+            return matching.count >= count ? matching.first : nil
         }
+        guard let first else {
+            throw TestFailure("\(fragment) ×\(count) not received; got \(received.messages.withLock { $0 })")
+        }
+        return first
     }
 
     func close() { shutdown(fd, Int32(SHUT_RDWR)) }

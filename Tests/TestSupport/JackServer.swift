@@ -1,6 +1,7 @@
 public import Foundation
 import Jack
 import Locking
+import Messaging
 public import Testing
 
 /// A real jackd on the dummy driver under a server name no other test or developer uses.

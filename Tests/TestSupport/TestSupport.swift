@@ -6,15 +6,6 @@ public import Messaging
 import Glibc
 #endif
 
-/// Runs blocking code on a thread of its own, so tests never block Swift's cooperative pool (which
-/// the servers under test need for their handlers).
-public func onThread<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.start()
-    }
-}
-
 /// A raw ZeroMQ socket for talking to a server exactly as a foreign client would, frame by frame.
 public final class RawPeer: @unchecked Sendable {  // `socket` is touched only on `queue`, a serial queue.
     private let queue = DispatchQueue(label: "raw-peer")
@@ -82,8 +73,9 @@ public struct TestFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Retries `attempt` until it succeeds or `deadline` passes, for conditions nothing announces
-/// (a port libzmq releases on its own I/O thread). Rethrows the last error.
+/// Retries `attempt` until it succeeds or `deadline` passes, for conditions nothing announces (a
+/// port libzmq releases on its own I/O thread, another process's state); what something in this
+/// process announces is awaited with a ``ChangeSignal`` instead. Rethrows the last error.
 public func eventually<T>(
     within deadline: Duration = .seconds(10),
     _ attempt: () async throws -> T
@@ -146,7 +138,7 @@ public final class TestProcess: @unchecked Sendable {  // `process` is set once 
     /// Sends `signal` to this process (and only this one; 0 sends nothing) and waits for it to exit.
     public func stop(_ signal: Int32 = SIGKILL) async throws {
         if process.isRunning && signal != 0 { kill(pid, signal) }
-        try await onThread { self.process.waitUntilExit() }
+        await onThread { self.process.waitUntilExit() }
     }
 }
 
