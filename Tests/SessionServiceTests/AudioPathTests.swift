@@ -310,6 +310,57 @@ import Glibc
         }
     }
 
+    /// A file parameter set through the session reaches a plugin from Debian that reads it: a
+    /// sample in the user's files, given to lv2-examples' sampler, plays on a note; saved with the
+    /// board, it is given again to a host started after kill -9.
+    @Test func aSampleSetThroughTheSessionPlaysAndSurvivesTheHost() async throws {
+        let sampler = "http://lv2plug.in/plugins/eg-sampler"
+        let property = "http://lv2plug.in/plugins/eg-sampler#sample"
+        // lv2-examples, which scripts/setup.sh installs.
+        try #require(SessionHarness.catalogue.plugin(uri: sampler) != nil, "eg-sampler is not installed")
+        try await withAudioPath { session, side, bridge in
+            try await eventually(within: .seconds(20)) {
+                let health = try await session.client.call("health_check")
+                guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
+            }
+            let sample = "\(session.data)/user-files/Audio Samples/sine.wav"
+            try sineWAV(seconds: 0.5, frequency: 440).write(to: URL(fileURLWithPath: sample))
+            _ = try await session.call("create_pedalboard", ["name": "Sampled"])
+            let loaded = try await session.call("load_plugin", ["uri": .string(sampler)])
+            let id = try #require(loaded["instance_id"]?.stringValue)
+            let number = try #require(loaded["plugin"]?["host_instance"]?.intValue)
+            _ = try await session.call(
+                "set_patch_parameter",
+                ["instance_id": .string(id), "uri": .string(property), "value": .string(sample)]
+            )
+            let tone = try ToneClient(server: side.jack, amplitude: 0)
+            let keys = try KeyboardClient(server: side.jack)
+            func plays() async throws -> Bool {
+                for wire in ["keys:out effect_\(number):control", "effect_\(number):out meter:in"] {
+                    let request: JSONValue = ["command": .string("connect \(wire)")]
+                    _ = try await bridge.request(request.serialized())
+                }
+                // The plugin's worker loads the file after the message: give it a moment.
+                try await Task.sleep(for: .milliseconds(300))
+                keys.send(note: 60, velocity: 100)
+                let start = tone.cycles
+                _ = try await tone.measure(cycles: 40)
+                keys.send(note: 60, velocity: 0)
+                return (start...start + 40).map(tone.level(ofCycle:)).filter { $0 > -40 }.count >= 5
+            }
+            #expect(try await plays(), "the sample plays on a note")
+            let saved = try #require(try await session.call("save_pedalboard")["saved_id"]?.stringValue)
+            let stored = try String(contentsOfFile: "\(session.pedalboardsFolder)/\(saved)/patch.json", encoding: .utf8)
+            #expect(stored.contains("sine.wav"), "\(stored)")
+
+            let before = try await Self.lastResync(session)
+            try await side.host?.stop(SIGKILL)
+            try await side.startHost()
+            try await Self.untilResynced(session, after: before)
+            #expect(try await plays(), "the sample plays again in the new host")
+        }
+    }
+
     /// Runs `body` against jackd, marlise-host, marlise-bridge and a session service on free
     /// ports, and stops them all whatever happens.
     private func withAudioPath(
