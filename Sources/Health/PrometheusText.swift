@@ -98,7 +98,12 @@ public enum PrometheusText {
             family("marlise_jack_dsp_load_ratio", "gauge", "JACK's DSP load, 0 to 1.", [("", load)])
         }
         if let xruns = sample.xruns {
-            family("marlise_jack_xruns_total", "counter", "Xruns since JACK started.", [("", Double(xruns))])
+            family(
+                "marlise_jack_xruns_total",
+                "counter",
+                "Xruns JACK reported since the supervisor began watching it.",
+                [("", Double(xruns))]
+            )
         }
     }
 

@@ -54,6 +54,15 @@ public final class JackWatch: @unchecked Sendable {
         }
     }
 
+    /// JACK's DSP load (0 to 1) and xruns since the client opened, read from the kept client's
+    /// shared memory; nil while no client is open or a check holds it. Never blocks.
+    public func figures() -> (dspLoad: Double, xruns: Int)? {
+        guard lock.try() else { return nil }
+        defer { lock.unlock() }
+        guard let client, !client.isShutDown else { return nil }
+        return (Double(client.cpuLoad) / 100, client.xruns)
+    }
+
     /// Closes the client for good. Never blocks: a check stuck in libjack closes it when it returns.
     public func close() {
         closed.store(true, ordering: .releasing)

@@ -18,10 +18,9 @@ struct HistorySampler: Service {
     let history: HealthHistory
     /// Each service's name and log file.
     let logs: [(service: String, path: String)]
-    /// JACK's DSP load (0 to 1) and xrun count, when something can tell them without a JACK client
-    /// of the sampler's own (each client costs the whole box a wake-up per cycle). Nil for now: the
-    /// jack probe's ``JackWatch`` keeps the one client the supervisor has, and is to lend its
-    /// figures here.
+    /// JACK's DSP load (0 to 1) and xrun count, lent by the `jack` probe's ``JackWatch`` (the one
+    /// client the supervisor keeps: a client of the sampler's own would cost the whole box a wake-up
+    /// per cycle); nil while JACK is not being watched.
     var jack: (@Sendable () -> (dspLoad: Double, xruns: Int)?)? = nil
 
     func run() async {

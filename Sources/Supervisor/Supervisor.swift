@@ -1,6 +1,7 @@
 import Foundation
 public import Health
 import Jack
+import Locking
 public import Logging
 import Messaging
 
@@ -38,6 +39,9 @@ public actor Supervisor {
     var units: [String: Unit] = [:]
     let order: [String]
     let startedAt = ContinuousClock.now
+    /// The `jack` probe's kept client, lent to the operator's page for JACK's DSP load and xruns
+    /// (a client of the page's own would cost the box a wake-up every cycle).
+    nonisolated let watchedJack = Locked<JackWatch?>(nil)
     var phase: HealthReport.Status? = .starting
     /// The stack is going down: operators' starts are refused.
     var stopping = false
@@ -274,6 +278,7 @@ public actor Supervisor {
 
     func exited(_ name: String, generation: Int, child: ChildProcess, status: ExitStatus) {
         guard let unit = units[name], unit.child === child else { return }
+        if let watch = unit.jackWatch { watchedJack.withLock { if $0 === watch { $0 = nil } } }
         unit.jackWatch?.close()
         units[name]?.jackWatch = nil
         units[name]?.lastExit = LastExit(
@@ -335,6 +340,7 @@ public actor Supervisor {
         if case .jack(let server) = probe {
             jack = JackWatch(server: server)
             units[name]?.jackWatch = jack
+            watchedJack.withLock { $0 = jack }
         }
         while isCurrent(name, generation, .ready) {
             guard (try? await Task.sleep(for: spec.probe.interval)) != nil, isCurrent(name, generation, .ready) else {

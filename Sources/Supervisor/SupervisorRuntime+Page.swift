@@ -17,10 +17,13 @@ extension SupervisorRuntime {
     static func sampler(
         _ board: HealthBoard,
         _ history: HealthHistory,
-        configuration: SupervisorConfiguration
+        configuration: SupervisorConfiguration,
+        supervisor: Supervisor
     ) -> HistorySampler {
         let folder = URL(fileURLWithPath: configuration.logDirectory).standardizedFileURL.path
         let logs = configuration.selectedServices.map { (service: $0.name, path: "\(folder)/\($0.logName).log") }
-        return HistorySampler(board: board, history: history, logs: logs)
+        var sampler = HistorySampler(board: board, history: history, logs: logs)
+        sampler.jack = { supervisor.watchedJack.withLock { $0 }?.figures() }
+        return sampler
     }
 }

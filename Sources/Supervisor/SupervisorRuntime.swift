@@ -77,7 +77,10 @@ public enum SupervisorRuntime {
                     part(ClosingService(name: "events") { await events.shutdown() }, whenDone: .ignore),
                     part(ClosingService(name: "health-rpc") { await rpc.shutdown() }, whenDone: .ignore),
                     part(HTTPService(server: http), whenDone: .ignore),
-                    part(sampler(board, history, configuration: configuration), whenDone: .ignore),
+                    part(
+                        sampler(board, history, configuration: configuration, supervisor: supervisor),
+                        whenDone: .ignore
+                    ),
                     // Returns at once outside systemd's watchdog.
                     part(WatchdogService(supervisor: supervisor), whenDone: .ignore),
                     part(SignalService(supervisor: supervisor, systemd: systemd, reload: reloading), whenDone: .ignore),

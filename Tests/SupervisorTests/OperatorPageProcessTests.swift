@@ -68,6 +68,10 @@ import Glibc
         #expect((last["s"]?["jack"]?.arrayValue?[2].intValue ?? 0) > 1 << 20, "jackd's resident memory")
         #expect(last["s"]?["session"]?.arrayValue?[1].doubleValue != nil)
         #expect(Set(samples.compactMap { $0["t"]?.doubleValue }).count >= 2)
+        // JACK's figures, lent by the jack probe's kept client once its liveness checks run.
+        let withJack = samples.filter { $0["dsp"]?.doubleValue != nil }
+        #expect(!withJack.isEmpty, "no DSP load in \(samples.count) samples")
+        #expect(withJack.allSatisfy { (0...1).contains($0["dsp"]?.doubleValue ?? -1) && $0["xruns"]?.intValue != nil })
 
         let metrics = try await Self.exchange(
             port: stack.httpPort,
