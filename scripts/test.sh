@@ -6,8 +6,14 @@ source scripts/setup.sh
 swift format lint --strict --recursive Package.swift Sources Tests
 swift build --build-tests
 
-# Tests that use JACK take turns (libjack talks to one server per process), and each suite's time
-# limit counts its wait, so the heavy whole-stack tests (chaos, hostile input, power cut) run in a
-# second pass, on their own. Each pass is bounded in time: a hang fails the run, loudly.
-timeout --kill-after=10 600 swift test --skip StackTests
+# Three passes, each bounded in time (a hang fails the run, loudly):
+# 1. the quick tests, in parallel: their time bounds (a reply within 10 s, say) assume a machine
+#    that is not also running real audio;
+# 2. the tests that run real sound through JACK, marlise-host, the bridge and the recorder (they take
+#    turns at JACK, since libjack talks to one server per process, and each suite's time limit
+#    counts its wait);
+# 3. the heavy whole-stack tests (chaos, hostile input, power cut), on their own.
+audio='AudioHostTests|AudioPathTests|RecordingTests|BridgeAudioTests|JackTests|SupervisorProcessTests|OperatorPageProcessTests'
+timeout --kill-after=10 600 swift test --skip "StackTests|$audio"
+timeout --kill-after=10 900 swift test --filter "$audio"
 timeout --kill-after=10 1200 swift test --filter StackTests
