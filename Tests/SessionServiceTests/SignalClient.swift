@@ -1,6 +1,7 @@
 import Foundation
 import Jack
 import Synchronization
+import TestSupport
 
 /// A JACK client of the test: `out` plays a sine (to be wired to `system:playback`, where the
 /// recorder takes it), `in` measures what reaches it, cycle by cycle.
@@ -15,8 +16,7 @@ final class SignalClient: @unchecked Sendable {  // `state` is shared with the a
             to: SignalState(
                 output: try client.registerPort("out", type: .audio, direction: .output),
                 input: try client.registerPort("in", type: .audio, direction: .input),
-                step: 2 * Double.pi * frequency / Double(client.sampleRate),
-                amplitude: amplitude
+                sine: SineOscillator(frequency: frequency, sampleRate: Double(client.sampleRate), amplitude: amplitude)
             )
         )
         try client.setProcessCallback(
@@ -60,17 +60,14 @@ struct SignalState: ~Copyable {
     static let ringSize = 4096
     let output: JackPort
     let input: JackPort
-    let step: Double
-    let amplitude: Float
-    var phase = 0.0
+    var sine: SineOscillator
     let levels: UnsafeMutablePointer<Atomic<UInt32>>
     let cycles = Atomic<Int>(0)
 
-    init(output: JackPort, input: JackPort, step: Double, amplitude: Float) {
+    init(output: JackPort, input: JackPort, sine: SineOscillator) {
         self.output = output
         self.input = input
-        self.step = step
-        self.amplitude = amplitude
+        self.sine = sine
         levels = .allocate(capacity: Self.ringSize)
         for index in 0..<Self.ringSize { (levels + index).initialize(to: Atomic(0)) }
     }
@@ -79,17 +76,11 @@ struct SignalState: ~Copyable {
 
     mutating func process(frames: UInt32) {
         if let buffer = output.buffer(frames: frames)?.assumingMemoryBound(to: Float.self) {
-            for frame in 0..<Int(frames) {
-                buffer[frame] = amplitude * Float(sin(phase))
-                phase += step
-                if phase > 2 * Double.pi { phase -= 2 * Double.pi }
-            }
+            sine.fill(buffer, frames: frames)
         }
         guard let buffer = input.buffer(frames: frames)?.assumingMemoryBound(to: Float.self) else { return }
-        var sum: Float = 0
-        for frame in 0..<Int(frames) { sum += buffer[frame] * buffer[frame] }
         let cycle = cycles.load(ordering: .relaxed) + 1
-        levels[cycle % Self.ringSize].store((sum / Float(max(frames, 1))).squareRoot().bitPattern, ordering: .releasing)
+        levels[cycle % Self.ringSize].store(cycleRMS(buffer, frames: frames).bitPattern, ordering: .releasing)
         cycles.store(cycle, ordering: .releasing)
     }
 }

@@ -20,8 +20,7 @@ public final class ToneClient: @unchecked Sendable {
             to: ToneState(
                 output: try source.registerPort("out", type: .audio, direction: .output),
                 input: try meter.registerPort("in", type: .audio, direction: .input),
-                step: 2 * Double.pi * frequency / Double(source.sampleRate),
-                amplitude: amplitude
+                sine: SineOscillator(frequency: frequency, sampleRate: Double(source.sampleRate), amplitude: amplitude)
             )
         )
         try source.setProcessCallback(
@@ -78,17 +77,14 @@ struct ToneState: ~Copyable {
     static let ringSize = 1024
     let output: JackPort
     let input: JackPort
-    let step: Double
-    let amplitude: Float
-    var phase = 0.0
+    var sine: SineOscillator
     let levels: UnsafeMutablePointer<Atomic<UInt32>>
     let cycles = Atomic<Int>(0)
 
-    init(output: JackPort, input: JackPort, step: Double, amplitude: Float) {
+    init(output: JackPort, input: JackPort, sine: SineOscillator) {
         self.output = output
         self.input = input
-        self.step = step
-        self.amplitude = amplitude
+        self.sine = sine
         levels = .allocate(capacity: Self.ringSize)
         for index in 0..<Self.ringSize { (levels + index).initialize(to: Atomic(0)) }
     }
@@ -97,18 +93,12 @@ struct ToneState: ~Copyable {
 
     mutating func play(frames: UInt32) {
         guard let buffer = output.buffer(frames: frames)?.assumingMemoryBound(to: Float.self) else { return }
-        for frame in 0..<Int(frames) {
-            buffer[frame] = amplitude * Float(sin(phase))
-            phase += step
-            if phase > 2 * Double.pi { phase -= 2 * Double.pi }
-        }
+        sine.fill(buffer, frames: frames)
     }
 
     func measure(frames: UInt32) {
         guard let buffer = input.buffer(frames: frames)?.assumingMemoryBound(to: Float.self) else { return }
-        var sum: Float = 0
-        for frame in 0..<Int(frames) { sum += buffer[frame] * buffer[frame] }
-        let rms = (sum / Float(max(frames, 1))).squareRoot()
+        let rms = cycleRMS(buffer, frames: frames)
         let cycle = cycles.load(ordering: .relaxed) + 1
         levels[cycle % Self.ringSize].store(rms.bitPattern, ordering: .releasing)
         cycles.store(cycle, ordering: .releasing)
