@@ -21,9 +21,10 @@ public struct RPCClientConfiguration: Sendable {
 
 /// A request/reply client that never wedges.
 ///
-/// Calls from any task are queued and sent one at a time on a REQ socket that a dedicated thread
-/// owns, so no caller blocks Swift's cooperative pool. A try that gets no reply in time closes its
-/// socket and the next try opens a new one (Lazy Pirate, see ``LazyPirate``).
+/// Calls from any task go out at once on a DEALER socket that a dedicated thread owns, many in
+/// flight together, so no caller blocks Swift's cooperative pool or waits for another's reply. A
+/// peer that stays silent past a call's timeout costs the socket, and the next try opens a new one
+/// (Lazy Pirate, see ``LazyPirate``).
 public final class RPCClient: Sendable {
     public let configuration: RPCClientConfiguration
     private let thread: SocketThread<RPCClientLoop.Command>
@@ -82,7 +83,17 @@ private final class Counter: Sendable {
     }
 }
 
-/// The REQ socket's thread: one call at a time, each driven by a ``LazyPirate``.
+/// The DEALER socket's thread: many calls in flight at once, each driven by its own ``LazyPirate``.
+///
+/// Each request goes out as `[id, "", body]`: a REP or ROUTER server hands the frames before the
+/// empty one back ahead of its reply, so the id matches the reply to its call whatever order replies
+/// come in, and a late reply to a call already given up is recognised and dropped. The server side
+/// needs nothing new: this is the envelope a REQ socket writes, with one more routing frame.
+///
+/// A try that times out while the socket heard nothing since the try was sent means the peer is
+/// gone or wedged: the socket is discarded (with it any request still queued for a peer that may come
+/// back, so nothing stale is delivered later) and every call waiting on it counts as timed out. A
+/// try that times out while other replies keep arriving is retried or failed alone.
 final class RPCClientLoop: SocketLoop {
     typealias Reply = CheckedContinuation<Result<Data, RPCError>, Never>
 
@@ -93,23 +104,21 @@ final class RPCClientLoop: SocketLoop {
     }
 
     private struct Call {
-        let id: UInt64
         let request: Data
         let reply: Reply
-    }
-
-    private struct Current {
-        let call: Call
         var machine: LazyPirate
         var deadline: ContinuousClock.Instant
         var awaitingReply: Bool
+        /// When the try in flight was sent, to tell a silent socket from a slow call.
+        var sentAt: ContinuousClock.Instant
     }
 
     private let configuration: RPCClientConfiguration
     private(set) var socket: ZMQSocket?
-    private var queue: [Call] = []
-    private var current: Current?
+    private var calls: [UInt64: Call] = [:]
     private var cancelledEarly: Set<UInt64> = []
+    /// When the current socket last received anything.
+    private var heardAt: ContinuousClock.Instant?
     private static let cancelled = RPCError(.shutdown, "Call cancelled")
     private let clock = ContinuousClock()
 
@@ -118,7 +127,8 @@ final class RPCClientLoop: SocketLoop {
     }
 
     var nextTimeout: Duration? {
-        current.map { max(.zero, $0.deadline - clock.now) }
+        guard let earliest = calls.values.lazy.map(\.deadline).min() else { return nil }
+        return max(.zero, earliest - clock.now)
     }
 
     func handle(_ commands: [Command]) -> Bool {
@@ -127,61 +137,67 @@ final class RPCClientLoop: SocketLoop {
             case .call(let id, let request, let reply):
                 if cancelledEarly.remove(id) != nil {
                     reply.resume(returning: .failure(Self.cancelled))
-                } else {
-                    queue.append(Call(id: id, request: request, reply: reply))
+                    continue
                 }
+                var machine = LazyPirate(timeout: configuration.timeout, policy: configuration.retry)
+                let action = machine.begin()
+                calls[id] = Call(
+                    request: request,
+                    reply: reply,
+                    machine: machine,
+                    deadline: clock.now,
+                    awaitingReply: false,
+                    sentAt: clock.now
+                )
+                perform(action, for: id)
             case .cancel(let id):
-                if let index = queue.firstIndex(where: { $0.id == id }) {
-                    queue.remove(at: index).reply.resume(returning: .failure(Self.cancelled))
-                } else if current?.call.id == id {
-                    discardSocket()
-                    finish(.failure(Self.cancelled))
+                if let call = calls.removeValue(forKey: id) {
+                    // A reply still on its way is dropped when it comes: its id is no longer known.
+                    call.reply.resume(returning: .failure(Self.cancelled))
                 } else {
                     // A task cancelled before it called posts its cancellation ahead of its call.
                     cancelledEarly.insert(id)
                 }
             case .stop:
                 // Calls posted after the stop in the same batch are answered too: dropping one would
-                // leave its caller suspended for ever. The current and queued calls are failed by close().
+                // leave its caller suspended for ever. Calls in flight are failed by close().
                 abandon(Array(commands[(index + 1)...]))
                 return false
             }
         }
-        startNextIfIdle()
         return true
     }
 
     func socketReadable() throws(ZMQError) {
-        guard let socket, let frames = try socket.receive(dontWait: true) else { return }
-        guard var running = current, running.awaitingReply else { return }
-        _ = running.machine.replyReceived()
-        current = running
-        // Replies are single frames; a multipart reply is delivered as its last frame.
-        finish(.success(frames.last ?? Data()))
-        startNextIfIdle()
+        guard let socket else { return }
+        while let frames = try socket.receive(dontWait: true) {
+            heardAt = clock.now
+            // `[id, "", body]`; a reply without our id (or to a call given up) is dropped.
+            guard frames.count >= 3, frames[0].count == 8, let body = frames.last else { continue }
+            let id = frames[0].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            guard var call = calls[id], call.awaitingReply else { continue }
+            _ = call.machine.replyReceived()
+            calls[id] = nil
+            call.reply.resume(returning: .success(body))
+        }
     }
 
     func deadlinePassed() {
-        guard var running = current, clock.now >= running.deadline else { return }
-        let action: LazyPirate.Action
-        if running.awaitingReply {
-            discardSocket()
-            action = running.machine.timedOut()
-        } else {
-            action = running.machine.retryDelayElapsed()
+        let now = clock.now
+        let due = calls.filter { $0.value.deadline <= now }.keys.sorted()
+        for id in due {
+            guard let call = calls[id], call.deadline <= now else { continue }
+            if call.awaitingReply, heardAt.map({ $0 < call.sentAt }) ?? true {
+                discardSocket()
+            } else {
+                advance(id, timedOut: call.awaitingReply)
+            }
         }
-        current = running
-        perform(action)
-        startNextIfIdle()
     }
 
-    /// Fails the current and queued calls, however the loop ended (a stop, or a context gone).
+    /// Fails every call, however the loop ended (a stop, or a context gone).
     func close() {
-        discardSocket()
-        let error = RPCError(.shutdown, "Client shut down")
-        if current != nil { finish(.failure(error)) }
-        for call in queue { call.reply.resume(returning: .failure(error)) }
-        queue.removeAll()
+        discardSocket(failing: RPCError(.shutdown, "Client shut down"))
     }
 
     func abandon(_ commands: [Command]) {
@@ -190,57 +206,71 @@ final class RPCClientLoop: SocketLoop {
         }
     }
 
-    private func startNextIfIdle() {
-        guard current == nil, !queue.isEmpty else { return }
-        let call = queue.removeFirst()
-        var machine = LazyPirate(timeout: configuration.timeout, policy: configuration.retry)
-        let action = machine.begin()
-        current = Current(call: call, machine: machine, deadline: clock.now, awaitingReply: false)
-        perform(action)
+    /// Moves a call's machine on after its deadline: a timeout, or the end of a pause between tries.
+    private func advance(_ id: UInt64, timedOut: Bool) {
+        guard var call = calls[id] else { return }
+        let action = timedOut ? call.machine.timedOut() : call.machine.retryDelayElapsed()
+        calls[id] = call
+        perform(action, for: id)
     }
 
-    private func perform(_ action: LazyPirate.Action) {
-        guard var running = current else { return }
+    private func perform(_ action: LazyPirate.Action, for id: UInt64) {
+        guard var call = calls[id] else { return }
         switch action {
         case .send(let wait):
             do {
                 let socket = try openSocket()
-                try socket.send([running.call.request], dontWait: true)
+                var frame = Data(count: 8)
+                frame.withUnsafeMutableBytes { $0.storeBytes(of: id.littleEndian, as: UInt64.self) }
+                guard try socket.send([frame, Data(), call.request], dontWait: true) else {
+                    throw ZMQError(operation: "send", errno: EAGAIN, message: "queue full")
+                }
             } catch {
-                discardSocket()
-                finish(.failure(RPCError(.transportError, "\(error)", underlying: error)))
+                finish(id, .failure(RPCError(.transportError, "\(error)", underlying: error)))
                 return
             }
-            running.deadline = clock.now + wait
-            running.awaitingReply = true
+            call.sentAt = clock.now
+            call.deadline = call.sentAt + wait
+            call.awaitingReply = true
         case .pause(let delay):
-            running.deadline = clock.now + delay
-            running.awaitingReply = false
+            call.deadline = clock.now + delay
+            call.awaitingReply = false
         case .fail(let error):
-            finish(.failure(error))
+            finish(id, .failure(error))
             return
         case .deliver:
             return
         }
-        current = running
+        calls[id] = call
     }
 
     private func openSocket() throws(ZMQError) -> ZMQSocket {
         if let socket { return socket }
-        let fresh = try ZMQSocket(.req)
+        let fresh = try ZMQSocket(.dealer)
         try fresh.set(.maxMessageSize(Int64(configuration.maxReplyBytes)))
         try fresh.connect(configuration.endpoint)
         socket = fresh
+        heardAt = nil
         return fresh
     }
 
-    private func discardSocket() {
+    /// Closes the socket; the calls waiting on it are timed out (retried on a fresh socket or failed),
+    /// or failed with `failure` when given.
+    private func discardSocket(failing failure: RPCError? = nil) {
         socket?.close()
         socket = nil
+        heardAt = nil
+        for id in calls.keys.sorted() {
+            guard let call = calls[id] else { continue }
+            if let failure {
+                finish(id, .failure(failure))
+            } else if call.awaitingReply {
+                advance(id, timedOut: true)
+            }
+        }
     }
 
-    private func finish(_ outcome: Result<Data, RPCError>) {
-        current?.call.reply.resume(returning: outcome)
-        current = nil
+    private func finish(_ id: UInt64, _ outcome: Result<Data, RPCError>) {
+        calls.removeValue(forKey: id)?.reply.resume(returning: outcome)
     }
 }

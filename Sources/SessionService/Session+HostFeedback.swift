@@ -28,8 +28,8 @@ extension Session {
             guard plugin.parameters[symbol] != value else { return }
             state.setParameter(plugin.instanceID, symbol, value)
             changed(instanceID: plugin.instanceID, symbol: symbol, value: value)
-            publish(
-                "parameter_changed",
+            announceParameter(
+                ParameterLanes.Key(instanceID: plugin.instanceID, symbol: symbol),
                 [
                     "instance_id": .string(plugin.instanceID), "parameter": .string(symbol), "value": .double(value),
                     "source": "host",

@@ -165,24 +165,56 @@ extension Session {
     }
 
     /// Sets a control input, range-checked against the plugin's port before the bridge is called.
+    ///
+    /// Knob turns do not queue behind each other: each parameter has its own lane (changes to it
+    /// reach the host in order, and while one is in flight only the latest waiting one is sent next),
+    /// and they wait only for rig changes that arrived before them. The reply comes once the host
+    /// has the value: the caller's own, or the one that replaced it (its `value` says which).
     public func setParameter(_ instanceID: String, symbol: String, value: Double) async throws -> JSONValue {
         try PedalboardStore.validate(id: instanceID)
         let plugin = try state.instance(instanceID)
         _ = try catalogue.require(uri: plugin.uri).checkedControl(symbol, value: value)
-        return try await exclusive {
-            _ = try state.instance(instanceID)  // still there after waiting our turn
-            try await bridge.plugin(
-                "set_parameter",
-                ["instance_id": .string(bridgeID(instanceID)), "parameter": .string(symbol), "value": .double(value)]
-            )
-            state.setParameter(instanceID, symbol, value)
-            changed(instanceID: instanceID, symbol: symbol, value: value)
-            publish(
-                "parameter_changed",
-                ["instance_id": .string(instanceID), "parameter": .string(symbol), "value": .double(value)]
-            )
-            return ["instance_id": .string(instanceID), "parameter": .string(symbol), "value": .double(value)]
+        await gate.enterShared()
+        defer { gate.leaveShared() }
+        let key = ParameterLanes<LaneCaller>.Key(instanceID: instanceID, symbol: symbol)
+        var superseded: [LaneCaller] = []
+        if !lanes.claim(key) {
+            let turn = await withCheckedContinuation { (caller: LaneCaller) in
+                lanes.wait(key, value: value, caller: caller)
+            }
+            switch turn {
+            case .answered(let outcome): return try outcome.get()
+            case .drive(let replaced): superseded = replaced
+            }
         }
+        let outcome: Result<JSONValue, any Error>
+        do {
+            outcome = .success(try await applyParameter(key, value: value))
+        } catch {
+            outcome = .failure(error)
+        }
+        for caller in superseded { caller.resume(returning: .answered(outcome)) }
+        if let next = lanes.release(key) { next.caller.resume(returning: .drive(superseded: next.superseded)) }
+        return try outcome.get()
+    }
+
+    /// One change of a lane: to the host, then recorded and announced.
+    private func applyParameter(_ key: ParameterLanes<LaneCaller>.Key, value: Double) async throws -> JSONValue {
+        _ = try state.instance(key.instanceID)  // still there after waiting our turn
+        try await bridge.plugin(
+            "set_parameter",
+            [
+                "instance_id": .string(bridgeID(key.instanceID)), "parameter": .string(key.symbol),
+                "value": .double(value),
+            ]
+        )
+        state.setParameter(key.instanceID, key.symbol, value)
+        changed(instanceID: key.instanceID, symbol: key.symbol, value: value)
+        let data: JSONValue = [
+            "instance_id": .string(key.instanceID), "parameter": .string(key.symbol), "value": .double(value),
+        ]
+        announceParameter(key, data)
+        return data
     }
 
     /// A port's value: the host's, read through the bridge; the session's own record when the bridge
@@ -245,5 +277,37 @@ extension Session {
     public func instanceURI(_ instanceID: String) throws(RPCError) -> String {
         try PedalboardStore.validate(id: instanceID)
         return try state.instance(instanceID).uri
+    }
+}
+
+/// What a knob turn waiting in its lane is resumed with: its turn to send (answering the callers
+/// it replaced), or the outcome of the change that replaced it.
+enum LaneTurn: Sendable {
+    case drive(superseded: [LaneCaller])
+    case answered(Result<JSONValue, any Error>)
+}
+
+typealias LaneCaller = CheckedContinuation<LaneTurn, Never>
+
+extension Session {
+    /// Publishes `parameter_changed` now, or holds it and publishes the latest when its interval ends.
+    func announceParameter(_ key: ParameterLanes<LaneCaller>.Key, _ data: JSONValue) {
+        switch parameterAnnouncements.offer(key, at: .now) {
+        case .now:
+            publish("parameter_changed", data)
+        case .held:
+            heldParameterEvents[key] = data
+        case .holdUntil(let instant):
+            heldParameterEvents[key] = data
+            Task { [weak self] in
+                try? await Task.sleep(until: instant)
+                await self?.flushParameterEvent(key)
+            }
+        }
+    }
+
+    private func flushParameterEvent(_ key: ParameterLanes<LaneCaller>.Key) {
+        parameterAnnouncements.flushed(key, at: .now)
+        if let data = heldParameterEvents.removeValue(forKey: key) { publish("parameter_changed", data) }
     }
 }

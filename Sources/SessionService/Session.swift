@@ -39,6 +39,11 @@ public actor Session {
     let facts = Locked(HealthFacts())
     let startedAt = ContinuousClock.now
     let gate = SerialGate()
+    /// Knob turns in flight and waiting, one lane per parameter (``setParameter(_:symbol:value:)``).
+    var lanes = ParameterLanes<LaneCaller>()
+    /// `parameter_changed` at most every 50 ms per parameter (≤ 20 a second), the latest always.
+    var parameterAnnouncements = LatestPerInterval<ParameterLanes<LaneCaller>.Key>(interval: .milliseconds(50))
+    var heldParameterEvents: [ParameterLanes<LaneCaller>.Key: JSONValue] = [:]
     let persistence: SessionPersistence
     /// The board's output to a WAV file and back (`start_recording` and friends).
     let recorder: Recorder

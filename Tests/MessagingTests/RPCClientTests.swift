@@ -67,6 +67,63 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func callsAreInFlightTogetherAndEachGetsItsOwnReply() async throws {
+        let (arrived, arrival) = AsyncStream<Void>.makeStream()
+        var router = Self.echoRouter()
+        router.register("slow") { request in
+            arrival.yield()
+            try await Task.sleep(for: .milliseconds(300))
+            return ["params": .object(request.params)]
+        }
+        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: router)
+        let client = Self.client(server.endpoint, timeout: .seconds(5))
+        async let slow = client.call("slow", params: ["n": 0])
+        var iterator = arrived.makeAsyncIterator()
+        await iterator.next()
+        // While the slow call is on the server, quick ones on the same client are answered, each
+        // with its own reply; one client and one socket, not one call at a time.
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 1...20 {
+                group.addTask {
+                    let result = try await client.call("echo", params: ["n": .int(index)])
+                    #expect(result["params"] == ["n": .int(index)])
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(ContinuousClock.now - started < .milliseconds(250), "quick calls waited for the slow one")
+        #expect(try await slow["params"] == ["n": 0])
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func aLateReplyToAGivenUpCallIsNeverTakenForAnother() async throws {
+        var router = Self.echoRouter()
+        router.register("late") { _ in
+            try await Task.sleep(for: .milliseconds(400))
+            return "late"
+        }
+        router.register("tick") { _ in "tick" }
+        let server = try await RPCServer.start(RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"), router: router)
+        let client = Self.client(server.endpoint, timeout: .milliseconds(200))
+        // The socket keeps hearing replies (ticks) while `late` runs, so it is kept, and the late
+        // reply arrives on it after its call timed out.
+        let lateCall = Task { try await client.call("late") }
+        for _ in 0..<6 {
+            #expect(try await client.call("tick") == "tick")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let error = await #expect(throws: RPCError.self) { try await lateCall.value }
+        #expect(error?.code == .timeout)
+        try await Task.sleep(for: .milliseconds(300))
+        for index in 0..<5 {
+            #expect(try await client.call("echo", params: ["i": .int(index)])["params"] == ["i": .int(index)])
+        }
+        await client.shutdown()
+        await server.shutdown()
+    }
+
     @Test func aServerGoneMidCallIsRetriedUntilANewOneBindsTheEndpoint() async throws {
         let (arrived, arrival) = AsyncStream<Void>.makeStream()
         var first = Self.echoRouter(tag: "first")

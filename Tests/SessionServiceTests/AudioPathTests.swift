@@ -264,6 +264,66 @@ import Glibc
         }
     }
 
+    /// A knob sweep sent faster than the host takes it: 300 changes of one parameter written back to
+    /// back on one socket. Every one is answered, the host ends on the last, and clients hear a few
+    /// `parameter_changed`, never going back, the last of them the last value.
+    @Test func aKnobSweepCoalescesAndTheLastValueWins() async throws {
+        try await withAudioPath { session, side, bridge in
+            try await eventually(within: .seconds(20)) {
+                let health = try await session.client.call("health_check")
+                guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
+            }
+            _ = try await session.call("create_pedalboard", ["name": "Sweep"])
+            let amp = try await session.call("load_plugin", ["uri": .string(SessionHarness.amp)])
+            let ampID = try #require(amp["instance_id"]?.stringValue)
+            let number = try #require(amp["plugin"]?["host_instance"]?.intValue)
+            let events = try await Subscriber.start(connectingTo: [session.server.events.endpoint])
+            let values = (0..<300).map { -70 + Double($0) * 0.2 }
+            let socket = try ZMQSocket(.dealer)
+            try socket.set(.receiveTimeout(.seconds(20)))
+            try socket.connect(session.server.rpc.endpoint)
+            for (index, value) in values.enumerated() {
+                var request = RequestEnvelope(
+                    method: "set_parameter",
+                    params: ["instance_id": .string(ampID), "parameter": "gain", "value": .double(value)]
+                )
+                request.requestID = .int(index)
+                #expect(try socket.send([Data(), request.encoded()]))
+            }
+            var answered = 0
+            for _ in values {
+                let frames = try #require(try socket.receive(), "a reply within 20 s")
+                let reply = try ReplyEnvelope.decode(try #require(frames.last))
+                let result = try reply.outcome.get()
+                #expect(result["success"] == true, "\(result.jsonText)")
+                answered += 1
+            }
+            socket.close()
+            #expect(answered == values.count)
+            let last = try #require(values.last)
+            #expect(try await Self.hostValue(bridge, number, "gain").map { abs($0 - last) < 1e-4 } == true)
+            let read = try await session.call("get_parameter", ["instance_id": .string(ampID), "parameter": "gain"])
+            #expect(read["value"]?["value"]?.doubleValue.map { abs($0 - last) < 1e-4 } == true, "\(read.jsonText)")
+            // The announcements: at most one per 50 ms, the latest always, so the last comes last.
+            var announced: [Double] = []
+            var received = events.messages.makeAsyncIterator()
+            // Bounded: if the last value is never announced, the stream is ended and the wait fails.
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(10))
+                await events.shutdown()
+            }
+            defer { watchdog.cancel() }
+            while announced.last.map({ abs($0 - last) > 1e-9 }) ?? true {
+                var seen: Set<String> = []
+                let event = try await Self.next("parameter_changed", &received, seen: &seen)
+                if let value = event["value"]?.doubleValue { announced.append(value) }
+            }
+            await events.shutdown()
+            #expect(announced == announced.sorted(), "announcements went back: \(announced)")
+            #expect(announced.count < values.count / 4, "\(announced.count) announcements for \(values.count) changes")
+        }
+    }
+
     /// Tempo and metre set through the session reach the host (its transport instance 9995), are
     /// saved with the board and are put back into a host started after kill -9; the clock source is
     /// the box's: MIDI clock is taken, Ableton Link refused by a host built without it.
