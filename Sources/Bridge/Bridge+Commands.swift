@@ -16,7 +16,7 @@ extension Bridge {
     /// A raw command, sent as given once checked (one line, no NUL, not `help`/`quit`/empty), with
     /// the bridge's instance ids translated to mod-host's numbers (`plugin_3_…` → `3`,
     /// `plugin_3_…:out` → `effect_3:out`). Numbers are sent as text, as the C++ bridge did.
-    func raw(_ value: JSONValue) throws(BridgeError) -> JSONValue {
+    func raw(_ value: JSONValue) throws(BridgeError) -> HostExchange {
         let text: String
         switch value {
         case .string(let string): text = string
@@ -31,12 +31,12 @@ extension Bridge {
         }
         let command: ModHostCommand
         do { command = try ModHostCommand(raw: translated) } catch { throw BridgeError(error) }
-        return try passthrough(command)
+        return Self.passthrough(command)
     }
 
     /// `name` and `args` joined by single spaces, each argument checked: strings must be single
     /// tokens (no whitespace, quotes or NUL), numbers and booleans are written as numbers.
-    func structured(_ name: JSONValue, _ args: JSONValue?) throws(BridgeError) -> JSONValue {
+    func structured(_ name: JSONValue, _ args: JSONValue?) throws(BridgeError) -> HostExchange {
         guard let name = name.stringValue else {
             throw BridgeError(.invalidRequest, "Invalid request format: 'name' must be a string")
         }
@@ -59,23 +59,24 @@ extension Bridge {
         }
         let command: ModHostCommand
         do { command = try ModHostCommand(name, arguments) } catch { throw BridgeError(error) }
-        return try passthrough(command)
+        return Self.passthrough(command)
     }
 
-    /// Sends `command`; mod-host's reply comes back as `raw`/`status`, its errors as error replies.
-    private func passthrough(_ command: ModHostCommand) throws(BridgeError) -> JSONValue {
-        let reply = try link.sendBlocking(command)
-        let text = reply.text
-        let name = String(command.text.prefix { $0 != " " })
-        var failure = reply.failure
-        if Self.invertedStatus.contains(name), case .status(0) = reply {
-            failure = ModHostFailure(code: 0, name: "FAILED")
+    /// `command` as given; mod-host's reply comes back as `raw`/`status`, its errors as error replies.
+    private static func passthrough(_ command: ModHostCommand) -> HostExchange {
+        HostExchange(command: command) { reply throws(BridgeError) in
+            let text = reply.text
+            let name = String(command.text.prefix { $0 != " " })
+            var failure = reply.failure
+            if invertedStatus.contains(name), case .status(0) = reply {
+                failure = ModHostFailure(code: 0, name: "FAILED")
+            }
+            if positiveFailure.contains(name), case .status(let code) = reply, code > 0 {
+                failure = ModHostFailure(code: code, name: "FAILED")
+            }
+            if let failure { throw BridgeError(host: failure, command: command, raw: text) }
+            return (["raw": .string(text), "status": .string(text), "success": true], nil)
         }
-        if Self.positiveFailure.contains(name), case .status(let code) = reply, code > 0 {
-            failure = ModHostFailure(code: code, name: "FAILED")
-        }
-        if let failure { throw BridgeError(host: failure, command: command, raw: text) }
-        return ["raw": .string(text), "status": .string(text), "success": true]
     }
 
     /// An instance id as mod-host's number, `<id>:<port>` as `effect_<number>:<port>`; anything

@@ -7,30 +7,29 @@ import ModHostWire
 extension Bridge {
     static let pluginContext = "Plugin command failed"
 
-    /// The methods answered without waiting (on the request socket's thread), with the event to
-    /// publish once the reply is sent; `nil` for the others.
-    func pluginNow(_ object: [String: JSONValue]) throws(BridgeError) -> (JSONValue, PendingEvent?)? {
+    /// The methods answered without asking mod-host, on the request socket's thread; `nil` for the others.
+    func pluginNow(_ object: [String: JSONValue]) throws(BridgeError) -> JSONValue? {
         guard let method = object["method"]?.stringValue else {
             throw BridgeError(.invalidRequest, "\(Self.pluginContext): missing 'method' field")
         }
         let fields = RequestFields(object, method: method, context: Self.pluginContext)
         switch method {
-        case "set_parameter": return try setParameter(fields)
-        case "get_parameter": return (try getParameter(fields), nil)
-        case "get_plugin_info": return (["plugin": try instance(fields).json], nil)
+        case "get_plugin_info": return ["plugin": try instance(fields).json]
         case "list_instances":
             let all = registry.withLock { $0.all }
-            return (["instances": .object(Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.json) }))], nil)
+            return ["instances": .object(Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.json) }))]
         default: return nil
         }
     }
 
     /// The methods that wait: for mod-host's slower commands (`add` takes 15–20 ms) or for lilv.
     func plugin(_ object: [String: JSONValue]) async throws(BridgeError) -> JSONValue {
-        if let (answer, event) = try pluginNow(object) {
+        if let exchange = try hostExchange(object) {
+            let (answer, event) = try await perform(exchange)
             if let event { events.publish(event.type, event.data) }
             return answer
         }
+        if let answer = try pluginNow(object) { return answer }
         let method = object["method"]?.stringValue ?? ""
         let fields = RequestFields(object, method: method, context: Self.pluginContext)
         switch method {
@@ -54,16 +53,6 @@ extension Bridge {
     @discardableResult
     func checked(_ command: ModHostCommand) async throws(BridgeError) -> ModHostReply {
         let reply = try await link.send(command)
-        if let failure = reply.failure { throw BridgeError(host: failure, command: command, raw: reply.text) }
-        return reply
-    }
-
-    /// As ``checked(_:)``, blocking the calling thread for mod-host's reply (tens of microseconds):
-    /// the hot requests (`set_parameter`, `get_parameter`, raw and structured commands) run on the
-    /// request socket's own thread, so they are answered with no thread hop.
-    @discardableResult
-    func checkedOnThisThread(_ command: ModHostCommand) throws(BridgeError) -> ModHostReply {
-        let reply = try link.sendBlocking(command)
         if let failure = reply.failure { throw BridgeError(host: failure, command: command, raw: reply.text) }
         return reply
     }
@@ -198,34 +187,42 @@ extension Bridge {
             ? try fields.string("parameter") : try fields.string(fields.has("port") ? "port" : "parameter")
     }
 
-    private func setParameter(_ fields: RequestFields) throws(BridgeError) -> (JSONValue, PendingEvent?) {
+    func setParameter(_ fields: RequestFields) throws(BridgeError) -> HostExchange {
         let instance = try instance(fields)
         let symbol = try symbol(fields)
         let value = try fields.number("value")
-        try checkedOnThisThread(Self.command("param_set", [.int(instance.number), .word(symbol), .number(value)]))
-        registry.withLock { $0[instance.id]?.parameters[symbol] = value }
-        let event = PendingEvent(
-            type: "parameter_changed",
-            data: ["instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value)]
-        )
-        return (["status": "ok", "value": .double(value)], event)
+        let command = try Self.command("param_set", [.int(instance.number), .word(symbol), .number(value)])
+        return HostExchange(command: command) { [registry] reply throws(BridgeError) in
+            if let failure = reply.failure { throw BridgeError(host: failure, command: command, raw: reply.text) }
+            registry.withLock { $0[instance.id]?.parameters[symbol] = value }
+            let event = PendingEvent(
+                type: "parameter_changed",
+                data: ["instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value)]
+            )
+            return (["status": "ok", "value": .double(value)], event)
+        }
     }
 
     /// mod-host's own value (`param_get`), never a cache (C++ bug 5).
-    private func getParameter(_ fields: RequestFields) throws(BridgeError) -> JSONValue {
+    func getParameter(_ fields: RequestFields) throws(BridgeError) -> HostExchange {
         let instance = try instance(fields)
         let symbol = try symbol(fields)
         let command = try Self.command("param_get", [.int(instance.number), .word(symbol)])
-        let reply = try checkedOnThisThread(command)
-        guard case .value(let value) = reply else {
-            throw BridgeError(
-                host: ModHostFailure(code: 0, name: "UNEXPECTED_REPLY"),
-                command: command,
-                raw: reply.text
-            )
+        return HostExchange(command: command) { [registry] reply throws(BridgeError) in
+            if let failure = reply.failure { throw BridgeError(host: failure, command: command, raw: reply.text) }
+            guard case .value(let value) = reply else {
+                throw BridgeError(
+                    host: ModHostFailure(code: 0, name: "UNEXPECTED_REPLY"),
+                    command: command,
+                    raw: reply.text
+                )
+            }
+            registry.withLock { $0[instance.id]?.parameters[symbol] = value }
+            let answer: JSONValue = [
+                "instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value),
+            ]
+            return (answer, nil)
         }
-        registry.withLock { $0[instance.id]?.parameters[symbol] = value }
-        return ["instance_id": .string(instance.id), "parameter": .string(symbol), "value": .double(value)]
     }
 
     private func clearAll() async throws(BridgeError) -> JSONValue {

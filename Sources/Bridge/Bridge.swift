@@ -112,8 +112,9 @@ public final class Bridge: Sendable {
 
     // MARK: - Requests
 
-    /// One reply frame for one request frame, compact JSON with sorted keys. Requests that need
-    /// no waiting (`set_parameter`, `get_parameter`, raw and structured commands, listings, health)
+    /// One reply frame for one request frame, compact JSON with sorted keys. Requests one mod-host
+    /// command answers (`set_parameter`, `get_parameter`, raw and structured commands) are written
+    /// to the host at once and answered when its reply comes, many in flight; listings and health
     /// are answered on the request socket's thread; the others (loads, catalogue, JACK) in a task.
     func reply(to request: FrameServer.Request) -> FrameServer.Reply {
         let object: [String: JSONValue]
@@ -130,31 +131,30 @@ public final class Bridge: Sendable {
             }
             object = members
         }
-        if let (answer, event) = respondNow(to: object) {
-            // The event goes out after the reply: waking the publishing thread is not the caller's wait.
-            let events = events
-            var then: (@Sendable () -> Void)?
-            if let event { then = { events.publish(event.type, event.data) } }
-            return .now(answer.serialized(sortedKeys: true), then: then)
+        do throws(BridgeError) {
+            if let exchange = try hostExchange(object) {
+                return .deferred { respond in self.perform(exchange, respond: respond) }
+            }
+        } catch {
+            return .now(error.json.serialized(sortedKeys: true))
         }
+        if let answer = respondNow(to: object) { return .now(answer.serialized(sortedKeys: true)) }
         return .later { await self.respondLater(to: object).serialized(sortedKeys: true) }
     }
 
     /// Dispatches as the C++ bridge does: `action` first, then `command`, then `name` + `args`;
-    /// `nil` when the request needs to wait for something (``respondLater(to:)``).
-    func respondNow(to object: [String: JSONValue]) -> (JSONValue, PendingEvent?)? {
+    /// `nil` when the request needs to wait for something (``respondLater(to:)``). Requests one
+    /// mod-host command answers never come here (``hostExchange(_:)``).
+    func respondNow(to object: [String: JSONValue]) -> JSONValue? {
         do throws(BridgeError) {
             switch object["action"]?.stringValue {
-            case "plugin": return try pluginNow(object).map { (Self.succeeded($0.0), $0.1) }
+            case "plugin": return try pluginNow(object).map(Self.succeeded)
             case "audio": return nil
-            case "health": return (healthJSON(), nil)
-            default: break
+            case "health": return healthJSON()
+            default: throw BridgeError(.invalidRequest, "Invalid request format")
             }
-            if let command = object["command"] { return (Self.succeeded(try raw(command)), nil) }
-            if let name = object["name"] { return (Self.succeeded(try structured(name, object["args"])), nil) }
-            throw BridgeError(.invalidRequest, "Invalid request format")
         } catch {
-            return (error.json, nil)
+            return error.json
         }
     }
 

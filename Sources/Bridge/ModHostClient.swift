@@ -34,12 +34,16 @@ public struct ModHostError: Error, Sendable, Equatable, CustomStringConvertible 
 /// together (mod-host accepts the feedback connection before it reads any command) and closed
 /// command-first (closing only the feedback side wedges mod-host at 100 % CPU, docs/protocols/mod-host.md, item 1).
 ///
-/// Commands are sent one at a time, each whole and NUL-terminated in one write, and each reply is
-/// read up to its NUL. Feedback messages are delivered in ``feedback``; after every `data_finish`
-/// the client sends `output_data_ready`, so mod-host keeps sending.
+/// Commands are pipelined: each is written whole and NUL-terminated in one write as soon as it is
+/// sent, without waiting for the replies to those before it, and a reader thread of the connection
+/// hands each reply to the oldest command still waiting (mod-host answers in order, one reply per
+/// command). What is written but unanswered stays under ``pipelineBytes`` (mod-host reads into a
+/// 1,024-byte buffer); commands beyond it wait their turn here. Feedback messages are delivered in
+/// ``feedback``; after every `data_finish` the client sends `output_data_ready`, so mod-host keeps
+/// sending.
 ///
-/// - Important: The sockets are blocking and used from a serial queue and a reader thread of their
-///   own, never from the cooperative pool.
+/// - Important: The sockets are blocking and used by the connection's two reader threads and by
+///   senders for one short write each, never waited on from the cooperative pool.
 public final class ModHostClient: Sendable {
     /// A change of the connection, tagged with the connection's generation so that a late event of
     /// an old connection is not mistaken for one of the current.
@@ -49,6 +53,13 @@ public final class ModHostClient: Sendable {
         /// The command connection was closed: by a failed write or read, a timeout or a call.
         case disconnected(generation: Int, reason: String)
     }
+
+    /// What a command's sender is told, once, from whichever thread has the answer.
+    public typealias Completion = @Sendable (Result<ModHostReply, ModHostError>) -> Void
+
+    /// Unanswered bytes allowed on the wire: below mod-host's read buffer, so one read of its never
+    /// ends inside a command.
+    public static let pipelineBytes = 960
 
     public let host: String
     public let commandPort: Int
@@ -64,8 +75,15 @@ public final class ModHostClient: Sendable {
     private let feedbackInput: AsyncStream<String>.Continuation
     private let eventInput: AsyncStream<Event>.Continuation
     private let state = Locked(Connection())
-    /// Serialises commands: exactly one in flight on the socket at a time.
-    private let queue = DispatchQueue(label: "marlise.mod-host.commands", qos: .userInitiated)
+    /// Serialises connecting and disconnecting.
+    private let queue = DispatchQueue(label: "marlise.mod-host.connection", qos: .userInitiated)
+
+    private struct Pending {
+        let wire: [UInt8]
+        let text: String
+        let done: Completion
+        var deadline: ContinuousClock.Instant = .now
+    }
 
     private struct Connection {
         var command: Int32 = -1
@@ -74,6 +92,10 @@ public final class ModHostClient: Sendable {
         var generation = 0
         /// Set by ``close()``: no command connects again.
         var closed = false
+        /// Written and unanswered, oldest first; their bytes; and those waiting for room.
+        var written: [Pending] = []
+        var writtenBytes = 0
+        var waiting: [Pending] = []
     }
 
     public init(
@@ -93,7 +115,7 @@ public final class ModHostClient: Sendable {
     }
 
     deinit {
-        // No command is in flight: each holds a reference to the client until it ends.
+        // The reader threads hold the client while they run: none is left, nor is any command.
         state.withLock { connection in
             if connection.command >= 0 { Glibc.close(connection.command) }
             if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
@@ -105,19 +127,48 @@ public final class ModHostClient: Sendable {
     /// Sends `command` and returns mod-host's reply.
     public func send(_ command: ModHostCommand) async throws(ModHostError) -> ModHostReply {
         let outcome: Result<ModHostReply, ModHostError> = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.exchange(command)) }
+            submit(command) { continuation.resume(returning: $0) }
         }
         return try outcome.get()
     }
 
-    /// Sends `command` on the calling thread, which blocks until the reply (or the timeout): no
-    /// thread hop when no other command is in flight, which is what keeps the bridge at mod-host's
-    /// speed. Commands are still serialised with ``send(_:)``'s.
+    /// Sends `command` and blocks the calling thread until the reply (or the timeout).
     ///
-    /// - Important: Blocks; call it from a thread that may block (a socket's own thread), never
-    ///   from the cooperative pool.
+    /// - Important: Blocks; call it from a thread that may block, never from the cooperative pool.
     public func sendBlocking(_ command: ModHostCommand) throws(ModHostError) -> ModHostReply {
-        try queue.sync { exchange(command) }.get()
+        let answered = DispatchSemaphore(value: 0)
+        let outcome = Locked<Result<ModHostReply, ModHostError>?>(nil)
+        submit(command) { result in
+            outcome.withLock { $0 = result }
+            answered.signal()
+        }
+        answered.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+
+    /// Sends `command` at once (or as soon as the pipeline has room) and calls `done` with its reply,
+    /// on the reader's thread or, when it fails before anything is written, on this one.
+    public func submit(_ command: ModHostCommand, done: @escaping Completion) {
+        if state.withLock({ $0.command < 0 && !$0.closed }) && connectsOnDemand {
+            if case .failure(let failure) = queue.sync(execute: { connectIfNeeded() }) {
+                done(.failure(failure))
+                return
+            }
+        }
+        let pending = Pending(wire: [UInt8](command.wire), text: "\(command)", done: done)
+        let refused: ModHostError? = state.withLock { connection in
+            if connection.closed { return ModHostError(kind: .unavailable, message: "client closed") }
+            guard connection.command >= 0 else {
+                return ModHostError(kind: .unavailable, message: "not connected to mod-host")
+            }
+            connection.waiting.append(pending)
+            return nil
+        }
+        if let refused {
+            done(.failure(refused))
+            return
+        }
+        writeWaiting()
     }
 
     /// Connects unless connected; returns the connection's generation.
@@ -139,13 +190,13 @@ public final class ModHostClient: Sendable {
         }
     }
 
-    /// Closes the connection for good; later commands fail as `unavailable`. A command in flight is
+    /// Closes the connection for good; later commands fail as `unavailable`. Commands in flight are
     /// woken with `unavailable`.
     public func close() {
         state.withLock { connection in
             connection.closed = true
-            // Shut down, not closed: a command in flight may still hold the descriptor, and only its
-            // owner closes it (a closed number can be reused at once by any other socket).
+            // Shut down, not closed: the reader threads own the descriptors and close them once woken
+            // (a closed number can be reused at once by any other socket).
             if connection.command >= 0 { shutdown(connection.command, Int32(SHUT_RDWR)) }
             if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
         }
@@ -156,49 +207,79 @@ public final class ModHostClient: Sendable {
     /// The current connection's generation (0 before the first).
     public var generation: Int { state.withLock { $0.generation } }
 
-    // MARK: - On the command queue
+    // MARK: - The command pipeline
 
-    private func exchange(_ command: ModHostCommand) -> Result<ModHostReply, ModHostError> {
-        if state.withLock({ $0.closed }) { return .failure(ModHostError(kind: .unavailable, message: "client closed")) }
-        if !isConnected {
-            guard connectsOnDemand else {
-                return .failure(ModHostError(kind: .unavailable, message: "not connected to mod-host"))
+    /// Writes waiting commands while the pipeline has room, in order; a failed write drops the pair.
+    private func writeWaiting() {
+        let failed: Bool = state.withLock { connection in
+            while let next = connection.waiting.first,
+                connection.written.isEmpty || connection.writtenBytes + next.wire.count <= Self.pipelineBytes
+            {
+                connection.waiting.removeFirst()
+                let fd = connection.command
+                let written = retryingOnInterrupt {
+                    next.wire.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
+                var sent = next
+                sent.deadline = .now + timeout
+                connection.written.append(sent)
+                connection.writtenBytes += next.wire.count
+                if written != next.wire.count { return true }
             }
-            if case .failure(let failure) = connectIfNeeded() { return .failure(failure) }
+            return false
         }
-        let fd = state.withLock { $0.command }
-        let bytes = [UInt8](command.wire)
-        let written = retryingOnInterrupt {
-            bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        }
-        guard written == bytes.count else {
-            dropConnection(reason: "mod-host closed the connection")
-            return .failure(ModHostError(kind: .unavailable, message: "mod-host closed the connection"))
-        }
-        // One command is in flight at a time and mod-host answers each with one NUL-terminated
-        // reply, so whatever arrives up to the NUL is this command's reply.
+        if failed { dropConnection(reason: "mod-host closed the connection") }
+    }
+
+    /// Reads replies and hands each to the oldest unanswered command, until the connection ends.
+    private func readReplies(_ fd: Int32, generation: Int) {
         var framer = NULFramer()
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
+        var reason = "mod-host closed the connection"
+        var timedOut = false
+        reading: while true {
+            // A command written while this thread waits is noticed within the poll's cap.
+            let deadline = state.withLock { $0.generation == generation ? $0.written.first?.deadline : nil }
+            let wait = deadline.map { min(max(.zero, $0 - .now), .milliseconds(250)) } ?? .milliseconds(250)
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = retryingOnInterrupt { poll(&entry, 1, Int32(wait.milliseconds(rounding: .up))) }
+            if ready == 0 {
+                if let deadline, deadline <= .now {
+                    let text = state.withLock { $0.written.first?.text } ?? "a command"
+                    reason = "no reply to '\(text)' within \(timeout.readable)"
+                    timedOut = true
+                    break
+                }
+                if state.withLock({ $0.generation != generation || $0.command < 0 }) { break }
+                continue
+            }
             let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
-            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                dropConnection(reason: "no reply to '\(command)' within \(timeout.readable)")
-                return .failure(
-                    ModHostError(kind: .timeout, message: "no reply to '\(command)' within \(timeout.readable)")
-                )
-            }
-            if count <= 0 {
-                dropConnection(reason: "mod-host closed the connection")
-                return .failure(ModHostError(kind: .unavailable, message: "mod-host closed the connection"))
-            }
-            framer.append(buffer[..<count])
+            if count <= 0 { break }
+            let replies: [[UInt8]]
             do {
-                if let reply = try framer.next() { return .success(ModHostReply(reply)) }
+                replies = try framer.messages(after: buffer[..<count])
             } catch {
-                dropConnection(reason: "reply: \(error)")
-                return .failure(ModHostError(kind: .unavailable, message: "reply: \(error)", underlying: error))
+                reason = "reply: \(error)"
+                break
             }
+            for reply in replies {
+                let answered = state.withLock { connection -> Pending? in
+                    guard connection.generation == generation, !connection.written.isEmpty else { return nil }
+                    let first = connection.written.removeFirst()
+                    connection.writtenBytes -= first.wire.count
+                    return first
+                }
+                // A reply nobody asked for means the pipeline lost its place: start over.
+                guard let answered else {
+                    reason = "mod-host answered a command not sent"
+                    break reading
+                }
+                answered.done(.success(ModHostReply(reply)))
+            }
+            writeWaiting()
         }
+        dropConnection(reason: reason, generation: generation, timedOut: timedOut)
+        Glibc.close(fd)
     }
 
     /// Opens the command connection, then the feedback one; starts the feedback reader.
@@ -222,24 +303,39 @@ public final class ModHostClient: Sendable {
             connection.generation += 1
             return connection.generation
         }
+        let replies = Thread { [self] in readReplies(command, generation: generation) }
+        replies.name = "mod-host replies"
+        replies.start()
         let thread = Thread { [self] in readFeedback(feedback, generation: generation) }
         thread.name = "mod-host feedback"
         thread.start()
         return .success(generation)
     }
 
-    /// Closes both sockets, command first. Only the command queue calls this.
-    private func dropConnection(reason: String) {
-        let generation = state.withLock { connection -> Int? in
-            guard connection.command >= 0 else { return nil }
-            Glibc.close(connection.command)
-            // The feedback reader owns that descriptor: it closes it once woken.
+    /// Closes both sockets, command first, and fails every command still waiting: with `timeout`
+    /// the oldest when it is the one that timed out, the rest as `unavailable`. Only the connection
+    /// `generation` is dropped, when given (a reader thread's late word on an old one is not).
+    private func dropConnection(reason: String, generation only: Int? = nil, timedOut: Bool = false) {
+        let dropped = state.withLock { connection -> (generation: Int, failing: [Pending])? in
+            guard connection.command >= 0, only.map({ $0 == connection.generation }) ?? true else { return nil }
+            // Shut down, not closed: the reply reader owns the descriptor and closes it once woken;
+            // the feedback reader likewise.
+            shutdown(connection.command, Int32(SHUT_RDWR))
             if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
             connection.command = -1
             connection.feedback = -1
-            return connection.generation
+            let failing = connection.written + connection.waiting
+            connection.written = []
+            connection.writtenBytes = 0
+            connection.waiting = []
+            return (connection.generation, failing)
         }
-        if let generation { eventInput.yield(.disconnected(generation: generation, reason: reason)) }
+        guard let dropped else { return }
+        for (index, pending) in dropped.failing.enumerated() {
+            let kind: ModHostError.Kind = timedOut && index == 0 ? .timeout : .unavailable
+            pending.done(.failure(ModHostError(kind: kind, message: reason)))
+        }
+        eventInput.yield(.disconnected(generation: dropped.generation, reason: reason))
     }
 
     // MARK: - On the feedback thread
@@ -255,11 +351,10 @@ public final class ModHostClient: Sendable {
                 let text = String(decoding: message, as: UTF8.self)
                 if text == "data_finish" {
                     // mod-host holds further feedback until told the batch was read.
-                    queue.async { [self] in
-                        guard self.generation == generation, self.isConnected,
-                            let ready = try? ModHostCommand("output_data_ready", [])
-                        else { return }
-                        _ = exchange(ready)
+                    if self.generation == generation, self.isConnected,
+                        let ready = try? ModHostCommand("output_data_ready", [])
+                    {
+                        submit(ready) { _ in }
                     }
                 } else {
                     feedbackInput.yield(text)

@@ -43,6 +43,19 @@ public final class ModHostLink: Sendable {
         }
     }
 
+    /// As ``send(_:)``, answering `done` from the connection's reader thread (or at once, when not
+    /// connected) instead of suspending: what lets the request socket's thread go on serving.
+    public func submit(_ command: ModHostCommand, done: @escaping @Sendable (Result<ModHostReply, BridgeError>) -> Void)
+    {
+        do throws(BridgeError) {
+            try checkConnected()
+        } catch {
+            done(.failure(error))
+            return
+        }
+        client.submit(command) { outcome in done(outcome.mapError(BridgeError.init)) }
+    }
+
     private func checkConnected() throws(BridgeError) {
         let (connected, lastError) = health.withLock { ($0.commandConnected, $0.lastError) }
         guard connected else {

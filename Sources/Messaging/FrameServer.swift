@@ -25,7 +25,13 @@ public final class FrameServer: Sendable {
         case now(Data, then: (@Sendable () -> Void)? = nil)
         /// Run as a task; its result is sent when it is done, without delaying other requests.
         case later(@Sendable () async -> Data)
+        /// Started on the socket's thread, answered later from any thread through the responder,
+        /// exactly once: work that waits on something other than a task (a reply on a socket).
+        case deferred(@Sendable (_ respond: @escaping Responder) -> Void)
     }
+
+    /// Sends a deferred reply, from any thread; `then` runs on the socket's thread after the send.
+    public typealias Responder = @Sendable (_ reply: Data, _ then: (@Sendable () -> Void)?) -> Void
 
     /// Answers one request, on the socket's thread: at once, or with work for later.
     ///
@@ -99,7 +105,7 @@ public final class FrameServer: Sendable {
 /// The ROUTER socket's thread: hands frames to handler tasks and sends their replies back.
 final class FrameServerLoop: SocketLoop {
     enum Command: Sendable {
-        case reply(route: [Data], body: Data)
+        case reply(route: [Data], body: Data, then: (@Sendable () -> Void)? = nil)
         case publish([Data])
         case stop
     }
@@ -148,9 +154,10 @@ final class FrameServerLoop: SocketLoop {
     func handle(_ commands: [Command]) -> Bool {
         for command in commands {
             switch command {
-            case .reply(let route, let body):
+            case .reply(let route, let body, let then):
                 inFlight -= 1
                 send(route: route, body: body)
+                then?()
             case .publish(let frames): _ = try? publisher?.send(frames, dontWait: true)
             case .stop: return false
             }
@@ -182,6 +189,9 @@ final class FrameServerLoop: SocketLoop {
         case .later(let work):
             inFlight += 1
             Task { [mailbox] in mailbox.post(.reply(route: route, body: await work())) }
+        case .deferred(let start):
+            inFlight += 1
+            start { [mailbox] reply, then in mailbox.post(.reply(route: route, body: reply, then: then)) }
         }
     }
 

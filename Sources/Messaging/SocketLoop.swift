@@ -102,8 +102,13 @@ final class SocketThread<Command: Sendable>: Sendable {
                 if let socketIndex, poller.isReadable(socketIndex) { try loop.socketReadable() }
                 // Drain even when the eventfd was quiet: a handler that finished on this thread posted
                 // its reply without signalling, and it is sent now rather than after another poll.
-                let commands = mailbox.drain(clearing: poller.isReadable(mailboxIndex))
-                if !commands.isEmpty, !loop.handle(commands) { return }
+                // Until none is left: handling may post more from this thread, unsignalled (a
+                // deferred reply's event), and those must not wait for the next wake-up.
+                var commands = mailbox.drain(clearing: poller.isReadable(mailboxIndex))
+                while !commands.isEmpty {
+                    if !loop.handle(commands) { return }
+                    commands = mailbox.drain(clearing: false)
+                }
                 if mailbox.isClosed { return }
             } catch {
                 // A failing poll or receive on an owned socket means the context is gone: stop.

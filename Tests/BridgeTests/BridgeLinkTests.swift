@@ -182,7 +182,13 @@ import Testing
             if let status = try JSONValue.parsed(frames[1])["data"]?["status"]?.stringValue { statuses.append(status) }
         }
         // The first `healthy` may precede the subscription (a PUB drops what nobody listens to yet).
-        #expect(statuses.drop { $0 == "healthy" }.starts(with: ["degraded", "unhealthy"]), "\(statuses)")
+        // The command connection's reader sees mod-host go at once, so `degraded` (feedback lost,
+        // commands still connected) may be skipped; the loss itself is always reported.
+        let afterLoss = Array(statuses.drop { $0 == "healthy" })
+        #expect(
+            afterLoss.starts(with: ["unhealthy"]) || afterLoss.starts(with: ["degraded", "unhealthy"]),
+            "\(statuses)"
+        )
         #expect(statuses.last == "healthy")
         await harness.stop()
     }

@@ -17,6 +17,14 @@ import Glibc
             case "param_get 0 gain": "resp 0 6.5000"
             case "param_get 77 gain": "resp -3"
             case "wait": nil
+            case "param_get 99 gain":
+                // Slow on purpose: while the host is busy, the client writes what comes next.
+                {
+                    Thread.sleep(forTimeInterval: 0.2)
+                    return "resp 0 99.0"
+                }()
+            case let other where other.hasPrefix("param_get ") && other.hasSuffix(" level"):
+                "resp 0 " + other.split(separator: " ")[1]
             default: "not found"
             }
         }
@@ -54,6 +62,32 @@ import Glibc
             throw TestFailure("\(error); peer saw \(peer.received.count) commands on \(peer.connections) connections")
         }
         #expect(replies == Array(repeating: .value(6.5), count: 20))
+    }
+
+    /// Commands are written without waiting for the replies before them, and each caller still gets
+    /// its own reply: the host answers in order, and the order is the one they were written in.
+    @Test func commandsArePipelinedAndEachReplyFindsItsCaller() async throws {
+        let peer = try Self.host()
+        defer { peer.stop() }
+        let client = ModHostClient(commandPort: peer.commandPort, feedbackPort: peer.feedbackPort)
+        defer { client.close() }
+        try await client.connect()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let slow = try await client.send(ModHostCommand(raw: "param_get 99 gain"))
+                #expect(slow == .value(99))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            for number in 0..<30 {
+                group.addTask {
+                    let reply = try await client.send(ModHostCommand("param_get", [.int(number), .word("level")]))
+                    #expect(reply == .value(Double(number)))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(peer.largestBatch > 1, "every command waited for the reply before it")
+        #expect(peer.connections == 1)
     }
 
     @Test func feedbackIsDeliveredAndEveryBatchAcknowledged() async throws {

@@ -21,6 +21,8 @@ final class ScriptedModHost: Sendable {
         let feedback = Locked<Int32>(-1)
         let client = Locked<Int32>(-1)
         let connections = Locked(0)
+        /// The most commands one read brought: above 1 only when a client sent before it was answered.
+        let largestBatch = Locked(0)
     }
 
     /// `respond` gives the reply to each command (without NUL), or `nil` to stay silent.
@@ -58,7 +60,9 @@ final class ScriptedModHost: Sendable {
                 while true {
                     let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
                     if count <= 0 { break }
-                    for message in (try? framer.messages(after: buffer[..<count])) ?? [] {
+                    let messages = (try? framer.messages(after: buffer[..<count])) ?? []
+                    shared.largestBatch.withLock { $0 = max($0, messages.count) }
+                    for message in messages {
                         let text = String(decoding: message, as: UTF8.self)
                         shared.received.withLock { $0.append(text) }
                         guard let reply = respond(text) else { continue }
@@ -87,6 +91,9 @@ final class ScriptedModHost: Sendable {
     var received: [String] { shared.received.withLock { $0 } }
 
     var connections: Int { shared.connections.withLock { $0 } }
+
+    /// The most commands that arrived together in one read.
+    var largestBatch: Int { shared.largestBatch.withLock { $0 } }
 
     /// Writes NUL-terminated messages on the current feedback connection.
     func pushFeedback(_ messages: [String]) {
