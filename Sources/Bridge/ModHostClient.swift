@@ -132,20 +132,6 @@ public final class ModHostClient: Sendable {
         return try outcome.get()
     }
 
-    /// Sends `command` and blocks the calling thread until the reply (or the timeout).
-    ///
-    /// - Important: Blocks; call it from a thread that may block, never from the cooperative pool.
-    public func sendBlocking(_ command: ModHostCommand) throws(ModHostError) -> ModHostReply {
-        let answered = DispatchSemaphore(value: 0)
-        let outcome = Locked<Result<ModHostReply, ModHostError>?>(nil)
-        submit(command) { result in
-            outcome.withLock { $0 = result }
-            answered.signal()
-        }
-        answered.wait()
-        return try outcome.withLock { $0! }.get()
-    }
-
     /// Sends `command` at once (or as soon as the pipeline has room) and calls `done` with its reply,
     /// on the reader's thread or, when it fails before anything is written, on this one.
     public func submit(_ command: ModHostCommand, done: @escaping Completion) {

@@ -31,18 +31,6 @@ public final class ModHostLink: Sendable {
         }
     }
 
-    /// As ``send(_:)``, on the calling thread (see ``ModHostClient/sendBlocking(_:)``).
-    ///
-    /// - Important: Blocks until mod-host answers or the timeout; only for a thread that may block.
-    public func sendBlocking(_ command: ModHostCommand) throws(BridgeError) -> ModHostReply {
-        try checkConnected()
-        do {
-            return try client.sendBlocking(command)
-        } catch {
-            throw BridgeError(error)
-        }
-    }
-
     /// As ``send(_:)``, answering `done` from the connection's reader thread (or at once, when not
     /// connected) instead of suspending: what lets the request socket's thread go on serving.
     public func submit(_ command: ModHostCommand, done: @escaping @Sendable (Result<ModHostReply, BridgeError>) -> Void)

@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Messaging
 import TestSupport
 import Testing
@@ -20,6 +21,63 @@ import Testing
             case .frame(let frame): return .now(Data("echo ".utf8) + frame)
             }
         }
+    }
+
+    /// A deferred reply is answered from another thread, in any order, and what it asks to run after
+    /// its send (an event) is not left waiting for the socket's next wake-up.
+    @Test func deferredRepliesComeFromAnyThreadAndTheirEventsFollowAtOnce() async throws {
+        let held = Locked<[FrameServer.Responder]>([])
+        let box = Locked<FrameServer?>(nil)
+        let server = try await FrameServer.start(endpoint: "tcp://127.0.0.1:*", publishEndpoint: "tcp://127.0.0.1:*") {
+            request in
+            guard case .frame(let frame) = request else { return .now(Data("malformed".utf8)) }
+            return .deferred { respond in
+                held.withLock { $0.append(respond) }
+                if frame == Data("second".utf8) {
+                    // Answer both, the second first, from a thread of its own.
+                    let all = held.withLock { $0 }
+                    Thread {
+                        all[1](Data("second done".utf8), nil)
+                        all[0](Data("first done".utf8)) { box.withLock { $0 }?.publish(frames: [Data("done".utf8)]) }
+                    }.start()
+                }
+            }
+        }
+        box.withLock { $0 = server }
+        let subscriber = try await Subscriber.start(
+            connectingTo: [try #require(server.publishEndpoint)],
+            topics: ["warm", "done"]
+        )
+        var messages = subscriber.messages.makeAsyncIterator()
+        let warming = Task {
+            while !Task.isCancelled {
+                server.publish(frames: [Data("warm".utf8)])
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        #expect(await messages.next() == [Data("warm".utf8)])
+        warming.cancel()
+        await warming.value
+        let first = try RawPeer(.req, connectTo: server.endpoint)
+        let second = try RawPeer(.req, connectTo: server.endpoint)
+        try await first.send([Data("first".utf8)])
+        try await eventually { guard held.withLock({ $0.count }) == 1 else { throw TestFailure("not yet held") } }
+        try await second.send([Data("second".utf8)])
+        #expect(try await second.receive()?.first == Data("second done".utf8))
+        #expect(try await first.receive()?.first == Data("first done".utf8))
+        // Nothing else wakes the server now: the event must already be on its way.
+        let ending = Task {
+            try await Task.sleep(for: .seconds(5))
+            await subscriber.shutdown()
+        }
+        var next = await messages.next()
+        while next == [Data("warm".utf8)] { next = await messages.next() }
+        #expect(next == [Data("done".utf8)])
+        ending.cancel()
+        await first.close()
+        await second.close()
+        await subscriber.shutdown()
+        await server.shutdown()
     }
 
     @Test func aSlowRequestDoesNotDelayAQuickOne() async throws {
