@@ -43,7 +43,12 @@ struct SessionBench: AsyncParsableCommand {
         var goal: Goal?
         var loads: [Load] = []
         var ratios: [Double] = []
+        /// Per run, each service's CPU time over the row's calls (warm-up included), µs a call.
+        var cpu: [[String: Double]] = []
     }
+
+    /// The services whose CPU each row reads from `/proc`.
+    static let services = ["session", "bridge", "host", "jack"]
 
     enum Goal {
         /// p50 at most this many times the floor's p50.
@@ -132,6 +137,8 @@ struct SessionBench: AsyncParsableCommand {
             }
         }
 
+        let pids = try await stack.pids()
+        print("services: " + pids.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         let started = ContinuousClock.now
         for run in 0..<runs {
             func measure(
@@ -143,6 +150,18 @@ struct SessionBench: AsyncParsableCommand {
                 async throws
             {
                 let n = rows[row].clients
+                let before = Self.services.map { pids[$0].map(cpuMicroseconds(pid:)) ?? 0 }
+                defer {
+                    let calls = Double((Swift.max(1, warmUp / n) + Swift.max(1, count / n)) * n)
+                    let after = Self.services.map { pids[$0].map(cpuMicroseconds(pid:)) ?? 0 }
+                    rows[row].cpu.append(
+                        Dictionary(
+                            uniqueKeysWithValues: Self.services.indices.map {
+                                (Self.services[$0], (after[$0] - before[$0]) / calls)
+                            }
+                        )
+                    )
+                }
                 rows[row].loads.append(
                     try await BlockingClients.run(
                         target,
@@ -212,6 +231,23 @@ struct SessionBench: AsyncParsableCommand {
             }
             print(line)
         }
+        print("")
+        print("CPU per call of each service, µs (utime+stime from /proc over the row's calls, warm-up included)")
+        print(
+            "row                                             clients "
+                + Self.services.map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined() + "  all"
+        )
+        for row in rows
+        where (row.floor != nil || row.name.hasPrefix("bridge")) && !row.cpu.isEmpty
+            && row.name.range(of: "pyzmq") == nil
+        {
+            let values = Self.services.map { service in middle(row.cpu.map { $0[service] ?? 0 }) }
+            print(
+                row.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "%7d ", row.clients)
+                    + values.map { String(format: "%8.1f ", $0) }.joined()
+                    + String(format: "%6.1f", values.reduce(0, +))
+            )
+        }
         print(
             "ratios: p50 / the floor's p50 for 1 client, calls/s / the floor's calls/s for \(n) clients; "
                 + "each run's ratio against the floor measured in that run, median over runs"
@@ -234,6 +270,16 @@ struct SessionBench: AsyncParsableCommand {
             }
         }
         throw ValidationError("unreachable")
+    }
+
+    /// A process's utime+stime, all its threads, in microseconds; 0 when it cannot be read.
+    func cpuMicroseconds(pid: Int) -> Double {
+        guard let stat = readTextFile(atPath: "/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else {
+            return 0
+        }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) * 1e6 / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func load() -> String {
