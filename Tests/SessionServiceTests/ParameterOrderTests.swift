@@ -190,7 +190,9 @@ import Testing
             case .success(let result) where reply.requestID == .string(id) && result["success"] == true:
                 outcome.succeeded += 1
             default:
-                if outcome.failures.count < 5 { outcome.failures.append("change \(index): \(frame.count) bytes") }
+                if outcome.failures.count < 5 {
+                    outcome.failures.append("change \(index): \(String(decoding: frame.prefix(300), as: UTF8.self))")
+                }
             }
         }
         return outcome
