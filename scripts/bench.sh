@@ -3,6 +3,8 @@
 # prints figures. Arguments go to marlise-bench: `scripts/bench.sh messaging`, `scripts/bench.sh supervisor`.
 # `scripts/bench.sh catalogue [LABEL:LV2_PATH[:warm] ...]`: the session's start against the plugins
 # installed (Benchmarks/catalogue_start.py); by default the installed set without, then with, its cache.
+# `scripts/bench.sh knobs [COUNT] [--perf | --strace]`: where a knob turn's time goes
+# (Benchmarks/knob_stack.sh: CPU and context switches per call of every thread of the stack).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -13,5 +15,11 @@ if [ "${1:-}" = catalogue ]; then
     folders="${LV2_PATH:-$HOME/.lv2:/usr/lib/x86_64-linux-gnu/lv2:/usr/lib/lv2:/usr/local/lib/lv2}"
     [ $# -gt 0 ] || set -- "installed, no cache:$folders" "installed, cached:$folders:warm"
     exec python3 Benchmarks/catalogue_start.py .build/release/marlise-session "$@"
+fi
+if [ "${1:-}" = knobs ]; then
+    shift
+    script="$PWD/Benchmarks/knob_stack.sh"
+    cd - >/dev/null  # perf's and strace's files land where the command was run
+    exec bash "$script" "$@"
 fi
 exec .build/release/marlise-bench "${@:-messaging}"

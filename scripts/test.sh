@@ -13,7 +13,7 @@ swift build --build-tests
 #    turns at JACK, since libjack talks to one server per process, and each suite's time limit
 #    counts its wait);
 # 3. the heavy whole-stack tests (chaos, hostile input, power cut), on their own.
-audio='AudioHostTests|AudioPathTests|RecordingTests|BridgeAudioTests|JackTests|SupervisorProcessTests|OperatorPageProcessTests'
+audio='AudioHostTests|AudioPathTests|ParameterOrderTests|RecordingTests|BridgeAudioTests|JackTests|SupervisorProcessTests|OperatorPageProcessTests'
 timeout --kill-after=10 600 swift test --skip "StackTests|$audio"
 timeout --kill-after=10 900 swift test --filter "$audio"
 timeout --kill-after=10 1200 swift test --filter StackTests
