@@ -179,7 +179,11 @@ let package = Package(
         .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
         .testTarget(name: "PosixTests", dependencies: ["Posix", "CLinux"], swiftSettings: strict),
         .testTarget(name: "ModHostWireTests", dependencies: ["ModHostWire"], swiftSettings: strict),
-        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "Locking", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "MessagingTests",
+            dependencies: ["Messaging", "Locking", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SupervisorTests",

@@ -236,8 +236,13 @@ public final class BridgeClient: Sendable {
     }
 
     /// The bridge publishes `[topic, JSON]` (ours) or one JSON frame with a `type` (the C++ one).
+    /// Only what the session acts on is subscribed to, so the bridge's PUB socket filters out the
+    /// rest (every knob turn's own `parameter_changed`, loads, meters nobody asked for) before it is
+    /// sent: they cost this process nothing. `{` takes the C++ bridge's single JSON frames, which
+    /// have no topic.
     private func watchEvents(_ endpoint: String) async {
-        guard let events = try? await Subscriber.start(connectingTo: [endpoint]) else { return }
+        let topics = HostFeedback.Kind.allCases.map(\.rawValue) + ["host_reconnected", "{"]
+        guard let events = try? await Subscriber.start(connectingTo: [endpoint], topics: topics) else { return }
         let closed = subscriber.withLock { state -> Bool in
             if !state.closed { state.events = events }
             return state.closed

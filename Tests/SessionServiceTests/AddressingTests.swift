@@ -113,11 +113,10 @@ import Testing
     @Test func theBoardFollowsWhatTheHostReports() async throws {
         let data = SessionHarness.makeDataDirectory()
         try SessionHarness.seedSession(data: data, plugins: [SessionHarness.ampInstance(gain: 0, hostNumber: 3)])
-        let configuration = try SessionHarness.configuration(data: data)
-        let bridgeEvents = try await Publisher.start(
-            endpoint: configuration.bridgeEventsEndpoint,
-            sourceService: "modhost_bridge"
-        )
+        var configuration = try SessionHarness.configuration(data: data)
+        // Bound on a port of the system's choosing: a free port picked earlier may be taken by then.
+        let bridgeEvents = try await Publisher.start(endpoint: "tcp://127.0.0.1:*", sourceService: "modhost_bridge")
+        configuration.bridgeEventsEndpoint = bridgeEvents.endpoint
         let server = try await SessionServer.start(
             configuration,
             catalogue: SessionHarness.catalogue,
