@@ -50,7 +50,7 @@ else
     # the Swift toolchain's runtime then aborts the process ("thread finished with ignores
     # enabled"). So the suites that use JACK (and the whole-stack ones, which all start jackd) are
     # left to the AddressSanitizer run; see docs/development.md.
-    jack='StackTests|JackTests|AudioHostTests|BridgeAudioTests|BridgeEndToEndTests|AudioPathTests'
+    jack='StackTests|JackTests|AudioHostTests|BridgeAudioTests|BridgeEndToEndTests|AudioPathTests|ParameterOrderTests|RecordingTests'
     jack="$jack|SupervisorProcessTests|realJackOnTheDummyDriver"
     export TSAN_OPTIONS="log_path=$reports/tsan"
     run --skip "$jack" || failed=1
