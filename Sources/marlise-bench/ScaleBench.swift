@@ -81,6 +81,7 @@ struct ScaleBench: AsyncParsableCommand {
         row("kill -9 session → healthy", "killSession", unit: "ms", goal: 1.3)
         row("kill -9 bridge → healthy", "killBridge", unit: "ms", goal: 1.3)
         row("anonymous memory, session + bridge (idle after start)", "anonPair", unit: "kB", goal: 2)
+        row("anonymous memory, session + bridge (idle after the warm start)", "anonPairWarm", unit: "kB", goal: 2)
         row("anonymous memory, session + bridge (after a list call to each)", "anonPairListed", unit: "kB", goal: 2)
         row(
             "anonymous memory, session + bridge (\(ScaleStack.bridgeIdleSeconds) s after them)",
@@ -90,7 +91,7 @@ struct ScaleBench: AsyncParsableCommand {
         )
         for key in [
             "anonSession", "anonBridge", "anonHost", "anonSessionListed", "anonBridgeListed", "anonHostListed",
-            "anonSessionReleased", "anonBridgeReleased",
+            "anonSessionReleased", "anonBridgeReleased", "anonSessionWarm", "anonBridgeWarm",
         ] {
             print(
                 String(
@@ -102,7 +103,9 @@ struct ScaleBench: AsyncParsableCommand {
                 )
             )
         }
-        for (name, prefix) in [("session", "session"), ("bridge", "bridge")] {
+        for (name, prefix) in [
+            ("session", "session"), ("bridge", "bridge"), ("bridge, \"shape\": \"list\"", "bridgeList"),
+        ] {
             let bytes = large.middle(prefix + "Bytes")
             let time = large.middle(prefix + "Time")
             let byteRatio = bytes / Double(oldBytes)
@@ -161,8 +164,9 @@ extension [String: Double] {
     var summary: String {
         let order = [
             "cold", "warm", "killSession", "killBridge", "anonSession", "anonBridge", "anonHost", "anonSessionListed",
-            "anonBridgeListed", "anonHostListed", "anonSessionReleased", "anonBridgeReleased", "sessionBytes",
-            "sessionTime", "bridgeBytes", "bridgeTime",
+            "anonBridgeListed", "anonHostListed", "anonSessionReleased", "anonBridgeReleased", "anonSessionWarm",
+            "anonBridgeWarm", "sessionBytes",
+            "sessionTime", "bridgeBytes", "bridgeTime", "bridgeListBytes", "bridgeListTime",
         ]
         return order.compactMap { key in self[key].map { "\(key) \(String(format: "%.0f", $0))" } }.joined(
             separator: ", "
@@ -250,17 +254,20 @@ final class ScaleStack {
             anonymous("")
             _ = try await timedCall(session, envelope: true)
             _ = try await timedCall(bridge, envelope: false)
-            await settle(pids: watched)
-            anonymous("Listed")
-            try await Task.sleep(for: .seconds(ScaleStack.bridgeIdleSeconds + 2))
-            await settle(pids: watched)
-            anonymous("Released")
             let sessionAnswer = try await timedCall(session, envelope: true)
             figures["sessionBytes"] = Double(sessionAnswer.bytes)
             figures["sessionTime"] = sessionAnswer.milliseconds
             let bridgeAnswer = try await timedCall(bridge, envelope: false)
             figures["bridgeBytes"] = Double(bridgeAnswer.bytes)
             figures["bridgeTime"] = bridgeAnswer.milliseconds
+            let bridgeList = try await timedCall(bridge, envelope: false, shape: "list")
+            figures["bridgeListBytes"] = Double(bridgeList.bytes)
+            figures["bridgeListTime"] = bridgeList.milliseconds
+            await settle(pids: watched)
+            anonymous("Listed")
+            try await Task.sleep(for: .seconds(ScaleStack.bridgeIdleSeconds + 2))
+            await settle(pids: watched)
+            anonymous("Released")
         } catch {
             await stop(supervisor)
             throw error
@@ -269,6 +276,13 @@ final class ScaleStack {
         (supervisor, startup) = try await start()
         do {
             figures["warm"] = startup
+            // Memory once the session has read its catalogue from the cache.
+            let pids = try await servicePIDs()
+            _ = try await timedCall(session, envelope: true)
+            await settle(pids: ["session", "bridge"].compactMap { pids[$0] })
+            figures["anonSessionWarm"] = Double(anonymousKiB(pid: pids["session"] ?? 0))
+            figures["anonBridgeWarm"] = Double(anonymousKiB(pid: pids["bridge"] ?? 0))
+            figures["anonPairWarm"] = (figures["anonSessionWarm"] ?? 0) + (figures["anonBridgeWarm"] ?? 0)
             figures["killSession"] = try await recovery(of: "session")
             figures["killBridge"] = try await recovery(of: "bridge")
         } catch {
@@ -321,13 +335,20 @@ final class ScaleStack {
     }
 
     /// One `get_available_plugins`: the reply's bytes and milliseconds.
-    private func timedCall(_ endpoint: String, envelope: Bool) async throws -> (bytes: Int, milliseconds: Double) {
+    private func timedCall(
+        _ endpoint: String,
+        envelope: Bool,
+        shape: String? = nil
+    ) async throws -> (bytes: Int, milliseconds: Double) {
         let client = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: .seconds(60)))
         defer { Task { await client.shutdown() } }
         let frame =
             envelope
             ? RequestEnvelope(method: "get_available_plugins", params: [:]).encoded()
-            : Data(#"{"action":"plugin","method":"get_available_plugins"}"#.utf8)
+            : Data(
+                #"{"action":"plugin","method":"get_available_plugins"\#(shape.map { #","shape":"\#($0)""# } ?? "")}"#
+                    .utf8
+            )
         let clock = ContinuousClock()
         let sent = clock.now
         let reply = try await client.request(frame)
