@@ -11,8 +11,6 @@ final class WorldLoad: @unchecked Sendable {
     private let condition = NSCondition()
     private var done = false
     private let loaded: LV2World
-    /// How long the last wait for the read took, for the log.
-    private(set) var waited: Duration = .zero
 
     /// `delay` holds the read back (tests: a command answered before the world is read).
     init?(delay: Duration = .zero) {
@@ -34,22 +32,11 @@ final class WorldLoad: @unchecked Sendable {
         thread.start()
     }
 
-    /// Whether the bundles have been read.
-    var isLoaded: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return done
-    }
-
     /// The world, once every bundle has been read (waits for the read in progress).
     var world: LV2World {
         condition.lock()
         defer { condition.unlock() }
-        if !done {
-            let start = ContinuousClock.now
-            while !done { condition.wait() }
-            waited = ContinuousClock.now - start
-        }
+        while !done { condition.wait() }
         return loaded
     }
 }
