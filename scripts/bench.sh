@@ -5,6 +5,7 @@
 # installed (Benchmarks/catalogue_start.py); by default the installed set without, then with, its cache.
 # `scripts/bench.sh knobs [COUNT] [--perf | --strace]`: where a knob turn's time goes
 # (Benchmarks/knob_stack.sh: CPU and context switches per call of every thread of the stack).
+# `scripts/bench.sh scale [--runs N]`: the whole stack with the stock bundles vs everything installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -21,5 +22,9 @@ if [ "${1:-}" = knobs ]; then
     script="$PWD/Benchmarks/knob_stack.sh"
     cd - >/dev/null  # perf's and strace's files land where the command was run
     exec bash "$script" "$@"
+fi
+if [ "${1:-}" = scale ]; then
+    shift
+    exec bash Benchmarks/scale.sh .build/release/marlise-bench "$@"
 fi
 exec .build/release/marlise-bench "${@:-messaging}"

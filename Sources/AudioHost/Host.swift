@@ -7,7 +7,10 @@ import ModHostWire
 /// The host's state and its answer to every command. Used by the server thread only.
 final class Host {
     let configuration: HostConfiguration
-    let world: LV2World
+    /// Read in the background from the start; ``world`` waits for it.
+    let worldLoad: WorldLoad
+    /// Every bundle on the search path, once read: only commands about plugins ask for it.
+    var world: LV2World { worldLoad.world }
     let features: HostFeatures
     /// The host's own JACK client (`mod-host`): format, CPU load, transport, audio monitors, and
     /// JACK's death.
@@ -44,13 +47,16 @@ final class Host {
     init(configuration: HostConfiguration, logger: Logger) throws(HostFailure) {
         self.configuration = configuration
         self.logger = logger
+        // The bundles are read while JACK's client opens and the sockets listen.
+        guard let worldLoad = WorldLoad(delay: configuration.worldLoadDelay) else {
+            throw HostFailure(.memoryAllocation, "lilv cannot make a world")
+        }
+        self.worldLoad = worldLoad
         do {
             client = try JackClient(name: configuration.clientName, server: configuration.jackServer)
         } catch {
             throw HostFailure(.jackClientCreation, "\(error)")
         }
-        guard let world = LV2World() else { throw HostFailure(.memoryAllocation, "lilv cannot make a world") }
-        self.world = world
         features = HostFeatures(sampleRate: Double(client.sampleRate), maximumBlockLength: 8192)
         shared = .allocate(capacity: 1)
         shared.initialize(to: SharedFlags())

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the embedded host listens and which JACK server it joins.
 public struct HostConfiguration: Sendable, Equatable {
     /// TCP port of the command socket (mod-host's `-p`).
@@ -10,6 +12,11 @@ public struct HostConfiguration: Sendable, Equatable {
     public var jackServer: String?
     /// The host's own JACK client name; mod-host's, so tools that look for it find us.
     public var clientName = "mod-host"
+    /// Holds back the reading of the LV2 bundles, which runs beside the serving thread: for tests
+    /// of a command answered before the world is read. `MARLISE_HOST_WORLD_DELAY_MS` by default.
+    public var worldLoadDelay: Duration = .milliseconds(
+        Int(ProcessInfo.processInfo.environment["MARLISE_HOST_WORLD_DELAY_MS"] ?? "") ?? 0
+    )
 
     public init() {}
 }

@@ -9,8 +9,12 @@ extension Bridge {
     func catalogueAction(_ fields: RequestFields) async throws(BridgeError) -> JSONValue {
         switch fields.method {
         case "get_available_plugins":
+            // The C++ bridge's full entries by default; `"shape": "list"` asks for list entries only
+            // (what the session's `get_available_plugins` answers): 1/27 of the bytes with 580 plugins.
+            let listOnly = try fields.optionalString("shape") == "list"
             let plugins = await catalogue.catalogue().plugins
-            return ["plugins": .object(Dictionary(uniqueKeysWithValues: plugins.map { ($0.uri, Self.describe($0)) }))]
+            let entries = plugins.map { ($0.uri, listOnly ? Self.listEntry($0) : Self.describe($0)) }
+            return ["plugins": .object(Dictionary(entries, uniquingKeysWith: { first, _ in first }))]
         case "search_plugins": return try await searchPlugins(fields)
         case "get_plugin_essentials":
             let info = try await plugin(uri: fields.string("plugin_uri"))
@@ -225,6 +229,23 @@ extension Bridge {
                 "midi_inputs": ports(.atom, .input, midi: true), "midi_outputs": ports(.atom, .output, midi: true),
             ],
             "presets": presets(info),
+        ]
+    }
+
+    /// A list entry: what a plugin list shows and filters on, ports counted rather than described;
+    /// the fields of the session's list entries.
+    static func listEntry(_ info: PluginInfo) -> JSONValue {
+        func count(_ kind: PortInfo.Kind) -> JSONValue {
+            [
+                "input": .int(info.ports.count { $0.kind == kind && $0.direction == .input }),
+                "output": .int(info.ports.count { $0.kind == kind && $0.direction == .output }),
+            ]
+        }
+        return [
+            "uri": .string(info.uri), "name": .string(info.name), "brand": .string(info.brand),
+            "label": .string(info.name), "version": .string(info.version),
+            "category": info.category.isEmpty ? [] : [.string(info.category)], "bundle": .string(info.bundleURI),
+            "ports": ["audio": count(.audio), "control": count(.control), "cv": count(.cv), "midi": count(.atom)],
         ]
     }
 

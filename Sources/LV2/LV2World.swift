@@ -20,7 +20,11 @@ public final class LV2World {
         self.init(searching: folders)
     }
 
-    private init?(searching folders: [String]?) {
+    /// A world of `LV2_PATH`'s bundles whose reading is left to ``loadAll()``: its owner can make it
+    /// at once and have another thread read the bundles, as long as nothing else uses it meanwhile.
+    public static func unloaded() -> LV2World? { LV2World(searching: nil, loading: false) }
+
+    private init?(searching folders: [String]?, loading: Bool = true) {
         guard let world = lilv_world_new() else { return nil }
         self.world = world
         if let folders {
@@ -28,10 +32,13 @@ public final class LV2World {
             lilv_world_set_option(world, LILV_OPTION_LV2_PATH, path)
             lilv_node_free(path)
         }
-        lilv_world_load_all(world)
+        if loading { lilv_world_load_all(world) }
         nodes = Nodes(world: world)
         modguiNodes = ModGUINodes(world: world)
     }
+
+    /// Reads every bundle on the search path (what the initialisers do, for ``unloaded()``).
+    public func loadAll() { lilv_world_load_all(world) }
 
     deinit {
         nodes.free()

@@ -246,7 +246,7 @@ func localName(_ uri: String) -> String {
 /// Gives freed heap pages back to the system. A lilv world holds every bundle's triples (about
 /// 100 MB with 600 plugins) and the scan runs in a malloc arena of its own: once they are freed,
 /// glibc keeps the pages mapped unless asked.
-func releaseFreedMemory() {
+public func releaseFreedMemory() {
     _ = malloc_trim(0)
 }
 

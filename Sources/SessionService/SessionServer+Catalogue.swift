@@ -6,8 +6,10 @@ import Messaging
 /// bound, with every method that reads it held until it is in place.
 extension SessionServer {
     /// Methods that never read the catalogue: answered at once, even during its first build.
+    /// `echo` is the supervisor's liveness probe: held behind a cold scan of many plugins, it went
+    /// unanswered and the supervisor killed the session before its scan (and cache) was done.
     static let servedDuringCatalogueBuild: Set<String> = [
-        "health_check", "get_metrics", "get_cpu_load", "get_max_cpu_load", "ping_hmi", "get_audio_levels",
+        "echo", "health_check", "get_metrics", "get_cpu_load", "get_max_cpu_load", "ping_hmi", "get_audio_levels",
         "init_jack", "close_jack", "get_jack_data", "get_jack_buffersize", "connect_jack_ports",
         "disconnect_jack_ports", "get_jack_connections", "get_jack_status", "get_jack_transport",
         "set_jack_transport", "get_jack_xruns", "get_jack_dsp_load", "get_jack_latency", "get_midi_devices",

@@ -9,6 +9,7 @@ struct MarliseBench: AsyncParsableCommand {
         abstract: "Benchmarks that print figures (medians over runs; these machines are noisy).",
         subcommands: [
             MessagingBench.self, SupervisorBench.self, SessionBench.self, StackBench.self, BridgeBench.self,
+            ScaleBench.self,
             SoakBench.self,
         ]
     )

@@ -19,6 +19,15 @@ import Glibc
         #expect(amp["name"] == "Simple amplifier")
         #expect(amp["ports"]?["control_inputs"]?.arrayValue?.first?["symbol"] == "gain")
         #expect(amp["ports"]?["audio_inputs"]?.arrayValue?.count == 1)
+        // List entries on request: ports counted, not described; every plugin, fewer bytes.
+        let listed = try await harness.call(#"{"action":"plugin","method":"get_available_plugins","shape":"list"}"#)
+        let ampEntry = try #require(listed["plugins"]?[BridgeRequestTests.amp])
+        #expect(ampEntry["name"] == "Simple amplifier")
+        #expect(ampEntry["ports"]?["audio"]?["input"] == 1)
+        #expect(ampEntry["ports"]?["control"]?["input"] == 1)
+        #expect(ampEntry["presets"] == nil)
+        #expect(listed["plugins"]?.objectValue?.count == all["plugins"]?.objectValue?.count)
+        #expect(listed.serialized().count * 3 < all.serialized().count)
 
         let search = try await harness.call(#"{"action":"plugin","method":"search_plugins","query":"limiter"}"#)
         let found = try #require(search["plugins"]?.arrayValue)

@@ -21,8 +21,12 @@ import Testing
         let health = RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint, timeout: .seconds(10)))
         let catalogue = RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint, timeout: .seconds(10)))
 
-        // The build is held: health answers regardless.
+        // The build is held: health answers regardless, and so does `echo`, the supervisor's
+        // liveness probe (held, it got a session killed in the middle of a long first scan).
         #expect(try await health.call("health_check")["success"] == true)
+        let probe = RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint, timeout: .seconds(2)))
+        #expect(try await probe.call("echo", params: ["probe": 1])["echo"]?["probe"] == 1)
+        await probe.shutdown()
         async let listed = catalogue.call("list_plugins")
         async let info = catalogue.call("get_plugin_info_by_uri", params: ["uri": .string(SessionHarness.amp)])
         try await Task.sleep(for: .milliseconds(200))
