@@ -90,13 +90,14 @@ import Glibc
     }
 
     @Test func theRigComesBackAfterTheBridgeAndThenTheHostAreKilled() async throws {
-        try await withAudioPath { session, side, bridge in try await exercise(session, side: side, bridge: bridge) }
+        try await Self.withAudioPath { session, side, bridge in try await exercise(session, side: side, bridge: bridge)
+        }
     }
 
     /// A board made on a MOD device (a bundle of mod-ui's layout) loads into the host with its
     /// instance number, value and wires; packed and uploaded again it loads the same.
     @Test func aModBundleLoadsIntoTheHostAndRoundTripsAsAnArchive() async throws {
-        try await withAudioPath { session, _, bridge in
+        try await Self.withAudioPath { session, _, bridge in
             let bundle = try ModBundleTests.writeModUIBundle(in: session.pedalboardsFolder)
             for round in ["dropped in", "uploaded"] {
                 let loaded = try await session.call("load_pedalboard_bundle", ["bundlepath": .string(bundle)])
@@ -127,7 +128,7 @@ import Glibc
     /// follows the CC, the board follows the host (what a save stores), a learned controller becomes a
     /// saved binding, and after the host is killed the binding works again in the new host.
     @Test func aMappedControllerPlaysTheAmpAndSurvivesTheHost() async throws {
-        try await withAudioPath { session, side, bridge in
+        try await Self.withAudioPath { session, side, bridge in
             try await eventually(within: .seconds(20)) {
                 let health = try await session.client.call("health_check")
                 guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
@@ -227,7 +228,7 @@ import Glibc
     /// Meters through the session: the host watches what feeds the board's outputs, and a known
     /// tone reads at its level, announced as `audio_levels` events too.
     @Test func metersReadTheLevelOfAKnownTone() async throws {
-        try await withAudioPath { session, side, bridge in
+        try await Self.withAudioPath { session, side, bridge in
             try await eventually(within: .seconds(20)) {
                 let health = try await session.client.call("health_check")
                 guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
@@ -268,7 +269,7 @@ import Glibc
     /// back on one socket. Every one is answered, the host ends on the last, and clients hear a few
     /// `parameter_changed`, never going back, the last of them the last value.
     @Test func aKnobSweepCoalescesAndTheLastValueWins() async throws {
-        try await withAudioPath { session, side, bridge in
+        try await Self.withAudioPath { session, side, bridge in
             try await eventually(within: .seconds(20)) {
                 let health = try await session.client.call("health_check")
                 guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
@@ -328,7 +329,7 @@ import Glibc
     /// saved with the board and are put back into a host started after kill -9; the clock source is
     /// the box's: MIDI clock is taken, Ableton Link refused by a host built without it.
     @Test func theTransportIsTheBoardsAndSurvivesTheHost() async throws {
-        try await withAudioPath { session, side, bridge in
+        try await Self.withAudioPath { session, side, bridge in
             try await eventually(within: .seconds(20)) {
                 let health = try await session.client.call("health_check")
                 guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
@@ -378,7 +379,7 @@ import Glibc
         let property = "http://lv2plug.in/plugins/eg-sampler#sample"
         // lv2-examples, which scripts/setup.sh installs.
         try #require(SessionHarness.catalogue.plugin(uri: sampler) != nil, "eg-sampler is not installed")
-        try await withAudioPath { session, side, bridge in
+        try await Self.withAudioPath { session, side, bridge in
             try await eventually(within: .seconds(20)) {
                 let health = try await session.client.call("health_check")
                 guard health["healthy"] == true else { throw TestFailure("not healthy: \(health.jsonText)") }
@@ -423,7 +424,7 @@ import Glibc
 
     /// Runs `body` against jackd, marlise-host, marlise-bridge and a session service on free
     /// ports, and stops them all whatever happens.
-    private func withAudioPath(
+    static func withAudioPath(
         _ body: (SessionHarness, AudioSide, RPCClient) async throws -> Void
     ) async throws {
         try await withJackServer { server in

@@ -19,39 +19,7 @@ import Testing
     static func value(_ index: Int) -> Double { -70 + Double(index) * 0.0625 }
 
     @Test func tenThousandChangesFromEightClientsArriveWholeAndInOrder() async throws {
-        try await withJackServer { jack in
-            let side = try AudioPathTests.AudioSide(jack: jack.name)
-            var session: SessionHarness?
-            do {
-                try await side.startHost()
-                try await side.startBridge()
-                var configuration = SessionConfiguration()
-                configuration.dataDirectory = SessionHarness.makeDataDirectory()
-                configuration.bridgeEndpoint = side.bridgePorts.rep
-                configuration.bridgeEventsEndpoint = side.bridgePorts.pub
-                configuration.bridgeHealthEndpoint = side.bridgePorts.health
-                configuration.bridgeTimeout = .seconds(10)
-                let server = try await SessionServer.start(
-                    configuration,
-                    catalogue: SessionHarness.catalogue,
-                    rpcEndpoint: "tcp://127.0.0.1:*",
-                    pubEndpoint: "tcp://127.0.0.1:*"
-                )
-                let harness = SessionHarness(
-                    server: server,
-                    client: RPCClient(RPCClientConfiguration(endpoint: server.rpc.endpoint, timeout: .seconds(10))),
-                    data: configuration.dataDirectory
-                )
-                session = harness
-                try await turnKnobs(harness)
-            } catch {
-                await session?.stop()
-                await side.stop()
-                throw error
-            }
-            await session?.stop()
-            await side.stop()
-        }
+        try await AudioPathTests.withAudioPath { session, _, _ in try await turnKnobs(session) }
     }
 
     private func turnKnobs(_ session: SessionHarness) async throws {
