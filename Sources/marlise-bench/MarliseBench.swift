@@ -125,20 +125,25 @@ struct MessagingBench: AsyncParsableCommand {
     }
 
     func pythonRoundTrips() -> Figures? {
+        guard let fields = Self.pythonFigures(python, [String(count)]), fields.count == 3 else { return nil }
+        return Figures(p50: fields[0], p99: fields[1], max: fields[2])
+    }
+
+    /// Runs the pyzmq loop with `arguments` and reads the numbers it prints; `nil` if it failed.
+    static func pythonFigures(_ script: String, _ arguments: [String]) -> [Double]? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", python, String(count)]
+        process.arguments = ["python3", script] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         guard (try? process.run()) != nil else { return nil }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let fields = String(decoding: data, as: UTF8.self).split(separator: " ").compactMap {
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).split(separator: " ").compactMap {
             Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        guard process.terminationStatus == 0, fields.count == 3 else { return nil }
-        return Figures(p50: fields[0], p99: fields[1], max: fields[2])
     }
 
     /// A blocking REP socket on its own thread answering every run's requests with a fixed reply;

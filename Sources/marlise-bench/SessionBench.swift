@@ -321,19 +321,8 @@ struct SessionBench: AsyncParsableCommand {
 
     /// The pyzmq loop: one client in this process's child (`clients` nil), or `clients` processes.
     func pythonLoop(clients: Int?) -> Load? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", python, String(count)] + (clients.map { [String($0)] } ?? [])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let fields = String(decoding: data, as: UTF8.self).split(separator: " ").compactMap {
-            Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        guard process.terminationStatus == 0, fields.count >= 3 else { return nil }
+        let arguments = [String(count)] + (clients.map { [String($0)] } ?? [])
+        guard let fields = MessagingBench.pythonFigures(python, arguments), fields.count >= 3 else { return nil }
         let figures = Figures(p50: fields[0], p99: fields[1], max: fields[2])
         return Load(figures: figures, callsPerSecond: fields.count > 3 ? fields[3] : 1e6 / fields[0], failed: 0)
     }
