@@ -38,6 +38,9 @@ public actor Session {
     /// the actor: health is answered on the RPC socket's thread, with no hop.
     let facts = Locked(HealthFacts())
     let startedAt = ContinuousClock.now
+    /// The RPC server's request counts and latencies, reported by `health_check` as `rpc` (the
+    /// server records into these: ``SessionServer`` names them in its configuration).
+    public nonisolated let rpcStatistics = RPCStatistics()
     let gate = SerialGate()
     let persistence: SessionPersistence
     /// The board's output to a WAV file and back (`start_recording` and friends).
