@@ -10,10 +10,20 @@ public struct ServiceSample: Sendable, Equatable {
     public var restarts: Int
     public var probeLatency: Double?
     /// The RPC counts its probe last read (the session's), for `/metrics`; nil for other services.
-    public var rpc: RPCTotals?
+    /// Boxed, so a sample without them (every service but the session, every sample the history
+    /// keeps but the newest) costs a pointer rather than the histogram's room.
+    public var rpc: RPCTotals? {
+        get { rpcBox?.totals }
+        set { rpcBox = newValue.map(RPCTotalsBox.init) }
+    }
+    private var rpcBox: RPCTotalsBox?
     /// Requests per second, and the median and 95th percentile of their durations in seconds,
-    /// between its probe's last two readings (see ``RPCWindow``); nil without them.
-    public var rpcWindow: RPCWindow?
+    /// between its probe's last two readings (see ``RPCWindow``); nil without them. Boxed too.
+    public var rpcWindow: RPCWindow? {
+        get { windowBox?.window }
+        set { windowBox = newValue.map(RPCWindowBox.init) }
+    }
+    private var windowBox: RPCWindowBox?
 
     public init(
         name: String,
@@ -31,8 +41,8 @@ public struct ServiceSample: Sendable, Equatable {
         self.residentBytes = residentBytes
         self.restarts = restarts
         self.probeLatency = probeLatency
-        self.rpc = rpc
-        self.rpcWindow = rpcWindow
+        rpcBox = rpc.map(RPCTotalsBox.init)
+        windowBox = rpcWindow.map(RPCWindowBox.init)
     }
 }
 
@@ -148,4 +158,18 @@ public struct RPCWindows: Sendable {
             sample.services[index].rpcWindow = windows[name]
         }
     }
+}
+
+/// RPC counts on the heap, shared by the copies of one sample.
+private final class RPCTotalsBox: Sendable, Equatable {
+    let totals: RPCTotals
+    init(_ totals: RPCTotals) { self.totals = totals }
+    static func == (lhs: RPCTotalsBox, rhs: RPCTotalsBox) -> Bool { lhs.totals == rhs.totals }
+}
+
+/// An RPC window on the heap, shared by the copies of one sample.
+private final class RPCWindowBox: Sendable, Equatable {
+    let window: RPCWindow
+    init(_ window: RPCWindow) { self.window = window }
+    static func == (lhs: RPCWindowBox, rhs: RPCWindowBox) -> Bool { lhs.window == rhs.window }
 }

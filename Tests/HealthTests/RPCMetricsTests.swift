@@ -128,3 +128,26 @@ import Testing
         #expect(restarted.services[0].rpcWindow == nil)
     }
 }
+
+/// The history keeps the RPC counts of its newest sample only: `/metrics` reads them there, the
+/// rings hold a day of samples without them.
+@Suite struct RPCHistoryMemoryTests {
+    @Test func onlyTheNewestSampleKeepsItsCounts() {
+        let history = HealthHistory()
+        let statistics = RPCStatistics()
+        for second in 0..<3 {
+            statistics.record(.milliseconds(1), failed: false)
+            history.record(
+                HistorySample(
+                    time: Double(second * 2),
+                    services: [ServiceSample(name: "session", state: .healthy, rpc: statistics.snapshot)]
+                )
+            )
+        }
+        #expect(history.latest?.services.first?.rpc?.requests == 3)
+        #expect(history.samples.count == 3)
+        #expect(history.samples.allSatisfy { $0.services.allSatisfy { $0.rpc == nil } })
+        print("ServiceSample: \(MemoryLayout<ServiceSample>.stride) bytes")
+        #expect(MemoryLayout<ServiceSample>.stride <= 104, "a sample without counts holds a pointer, not a histogram")
+    }
+}
