@@ -8,6 +8,8 @@ packages=(
     jackd2 lilv-utils swh-lv2 mda-lv2 lv2-examples              # the audio server and real LV2 plugins
     curl                                                        # to read /health by hand
 )
+# What a caller adds (scripts/test.sh: what only the tests need), set before sourcing this file.
+packages+=(${extra_packages[@]+"${extra_packages[@]}"})
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -12,6 +12,9 @@ public final class HealthHistory: Sendable {
     private struct State {
         var recent: HistoryRing<HistorySample>
         var coarse: HistoryRing<HistorySample>
+        /// The latest sample whole; the rings keep it without its RPC counts, which only `/metrics`
+        /// reads, and only the latest.
+        var newest: HistorySample?
         var lines: [String: HistoryRing<String>] = [:]
         /// Lines since each version, for the event stream: (version, service, line).
         var fresh: HistoryRing<(Int, String, String)>
@@ -35,7 +38,11 @@ public final class HealthHistory: Sendable {
     }
 
     public func record(_ sample: HistorySample) {
+        var kept = sample
+        for index in kept.services.indices { kept.services[index].rpc = nil }
         state.withLock { state in
+            state.newest = sample
+            let sample = kept
             if let last = state.coarse.last, sample.time - last.time < 60 {
             } else {
                 state.coarse.push(sample)
@@ -60,7 +67,7 @@ public final class HealthHistory: Sendable {
     }
 
     public var version: Int { state.withLock { $0.version } }
-    public var latest: HistorySample? { state.withLock { $0.recent.last } }
+    public var latest: HistorySample? { state.withLock { $0.newest ?? $0.recent.last } }
     public var samples: [HistorySample] { state.withLock { $0.recent.values } }
 
     /// All of it, for the page's first paint.

@@ -74,6 +74,7 @@ struct HealthAnswer {
         switch code {
         case 200: "OK"
         case 202: "Accepted"
+        case 204: "No Content"
         case 403: "Forbidden"
         case 400: "Bad Request"
         case 404: "Not Found"

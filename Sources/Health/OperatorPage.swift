@@ -1,7 +1,7 @@
 /// The operator's page: one self-contained document, HTML, CSS and script inline.
 ///
 /// The appliance has no internet and no build step, so nothing is fetched from elsewhere and the
-/// plots are our own few lines of canvas drawing rather than a vendored library: four line plots
+/// plots are our own few lines of canvas drawing rather than a vendored library: six line plots
 /// with marks need no more. Dark by default (a dark room, a stage), one column on a phone. It reads
 /// `/history` once, then follows `/events`; actions post to `/services/<name>/<action>` after a
 /// confirmation, with the `X-Marlise-Action` header ``ActionPolicy`` asks for.
@@ -40,6 +40,8 @@ enum OperatorPage {
         <figure><figcaption>Xruns per sample</figcaption><canvas id="xruns"></canvas></figure>
         <figure><figcaption>CPU per service (%) · restarts marked</figcaption><canvas id="cpu"></canvas></figure>
         <figure><figcaption>Resident memory per service (MiB)</figcaption><canvas id="rss"></canvas></figure>
+        <figure><figcaption>Session RPC requests per second</figcaption><canvas id="rpc"></canvas></figure>
+        <figure><figcaption>Session RPC latency, p50 and p95 (ms)</figcaption><canvas id="latency"></canvas></figure>
         </div>
         <h2>Last 24 hours, one sample a minute</h2>
         <div class="plots"><figure><figcaption>Resident memory (MiB) · restarts marked</figcaption><canvas id="day"></canvas></figure></div>
@@ -77,11 +79,13 @@ enum OperatorPage {
           if(lines.length>1){g.fillStyle=l.color;g.fillText(l.name,W-90*r,(12+12*k++)*r)}}
          c.dataset.points=n}
         function cpu(s,n,j,all){if(!j)return null;const a=all[j-1].s[n],b=s.s[n];if(!a||!b||a[1]==null||b[1]==null||b[1]<a[1])return null;return(b[1]-a[1])/(s.t-all[j-1].t)*100}
-        const rss=(s,n)=>s.s[n]&&s.s[n][2]!=null?s.s[n][2]/1048576:null;
+        const rss=(s,n)=>s.s[n]&&s.s[n][2]!=null?s.s[n][2]/1048576:null,at=(k,m)=>(s,n)=>s.s[n]&&s.s[n][k]!=null?s.s[n][k]*m:null;
+        function lat(){const q=[[6,"p50"],[7,"p95"]];return series(recent,at(6,1e3)).flatMap((l,i)=>q.map(([k,w],j)=>({name:l.name+" "+w,color:PAL[(i+3*j)%PAL.length],pts:series(recent,at(k,1e3))[i].pts}))).filter(l=>l.pts.length)}
         function draw(){const one=c=>[{name:"",color:PAL[0],pts:c}];
          plot("dsp",one(recent.filter(s=>s.dsp!=null).map(s=>[s.t,s.dsp*100])),[],900,100);
          plot("xruns",one(recent.slice(1).map((s,j)=>[s.t,s.xruns!=null&&recent[j].xruns!=null?Math.max(0,s.xruns-recent[j].xruns):null]).filter(p=>p[1]!=null)),[],900);
          plot("cpu",series(recent,cpu),restarts(recent),900);plot("rss",series(recent,rss),restarts(recent),900);
+         plot("rpc",series(recent,at(5,1)).filter(l=>l.pts.length),restarts(recent),900);plot("latency",lat(),restarts(recent),900);
          plot("day",series(coarse,rss),restarts(coarse),86400)}
         function logLines(logs){for(const n in logs){let pre=$("log-"+n);if(!pre){const d=el("details");d.open=true;d.append(el("summary",n));
           pre=el("pre");pre.id="log-"+n;d.append(pre);$("logs").append(d)}const end=pre.scrollTop+pre.clientHeight>=pre.scrollHeight-4;

@@ -39,6 +39,9 @@ enum OperatorRoutes {
                     "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
                 ),
             ]
+        case "/favicon.ico":
+            // Every browser asks; a 404 would be an error in the operator's console.
+            answer = HealthAnswer(204, text: "")
         case "/history":
             answer = HealthAnswer(200, json: history.json)
         case "/events":

@@ -74,13 +74,14 @@ public enum PrometheusText {
             "1 for the stack's current status.",
             HealthReport.Status.allCases.map { ("{status=\"\($0.rawValue)\"}", report.status == $0 ? 1 : 0) }
         )
-        if let latest { sampled(latest, family) }
+        if let latest { sampled(latest, family) { lines.append($0) } }
         return lines.joined(separator: "\n") + "\n"
     }
 
     private static func sampled(
         _ sample: HistorySample,
-        _ family: (String, String, String, [(String, Double)]) -> Void
+        _ family: (String, String, String, [(String, Double)]) -> Void,
+        _ append: (String) -> Void
     ) {
         family(
             "marlise_service_cpu_seconds_total",
@@ -94,6 +95,27 @@ public enum PrometheusText {
             "Resident memory of the service's current process.",
             sample.services.compactMap { service in service.residentBytes.map { (label(service.name), Double($0)) } }
         )
+        let rpc = sample.services.compactMap { service in service.rpc.map { (label(service.name), $0) } }
+        if !rpc.isEmpty {
+            family(
+                "marlise_session_rpc_requests_total",
+                "counter",
+                "Requests the service's RPC server answered, as its probe last read them.",
+                rpc.map { ($0.0, Double($0.1.requests)) }
+            )
+            family(
+                "marlise_session_rpc_errors_total",
+                "counter",
+                "Requests answered with an error, refusals included.",
+                rpc.map { ($0.0, Double($0.1.errors)) }
+            )
+            histogram(
+                "marlise_session_rpc_duration_seconds",
+                "Time from a request's arrival to its reply being posted.",
+                rpc,
+                append
+            )
+        }
         if let load = sample.dspLoad {
             family("marlise_jack_dsp_load_ratio", "gauge", "JACK's DSP load, 0 to 1.", [("", load)])
         }
@@ -104,6 +126,29 @@ public enum PrometheusText {
                 "Xruns JACK reported since the supervisor began watching it.",
                 [("", Double(xruns))]
             )
+        }
+    }
+
+    /// A histogram family: cumulative `_bucket{le=…}` lines ending at `+Inf`, then `_sum` and `_count`.
+    private static func histogram(
+        _ name: String,
+        _ help: String,
+        _ series: [(String, RPCTotals)],
+        _ append: (String) -> Void
+    ) {
+        append("# HELP \(name) \(help)")
+        append("# TYPE \(name) histogram")
+        for (labels, totals) in series {
+            // `{service="session"}` → `{service="session",le="…"}`.
+            let inner = labels.dropFirst().dropLast()
+            var cumulative = 0
+            for index in 0..<RPCTotals.bucketCount {
+                cumulative += totals.counts[index]
+                let bound = index < RPCTotals.bounds.count ? String(RPCTotals.bounds[index]) : "+Inf"
+                append("\(name)_bucket{\(inner),le=\"\(bound)\"} \(cumulative)")
+            }
+            append("\(name)_sum\(labels) \(format(totals.durationSum))")
+            append("\(name)_count\(labels) \(totals.requests)")
         }
     }
 

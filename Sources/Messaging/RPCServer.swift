@@ -12,6 +12,9 @@ public struct RPCServerConfiguration: Sendable {
     public var disconnectBytes: Int = 64 << 20
     /// Requests being handled at once; one more gets a `BUSY` reply.
     public var maxInFlight: Int = 1024
+    /// Where every request is counted, with the time from its arrival to its reply being posted
+    /// (a refused request counts as an error); pass one to read it elsewhere.
+    public var statistics = RPCStatistics()
 
     public init(endpoint: String) { self.endpoint = endpoint }
 }
@@ -24,10 +27,13 @@ public struct RPCServerConfiguration: Sendable {
 public final class RPCServer: Sendable {
     /// The bound endpoint, wildcard port resolved.
     public let endpoint: String
+    /// Requests, errors and latencies so far (the configuration's ``RPCServerConfiguration/statistics``).
+    public let statistics: RPCStatistics
     private let thread: SocketThread<RPCServerLoop.Command>
 
-    private init(endpoint: String, thread: SocketThread<RPCServerLoop.Command>) {
+    private init(endpoint: String, statistics: RPCStatistics, thread: SocketThread<RPCServerLoop.Command>) {
         self.endpoint = endpoint
+        self.statistics = statistics
         self.thread = thread
     }
 
@@ -44,7 +50,7 @@ public final class RPCServer: Sendable {
             },
             describe: { loop throws(ZMQError) in try loop.boundSocket.lastEndpoint() }
         )
-        return RPCServer(endpoint: endpoint, thread: thread)
+        return RPCServer(endpoint: endpoint, statistics: configuration.statistics, thread: thread)
     }
 
     /// Stops serving and closes the socket; replies still being computed are dropped.
@@ -107,16 +113,23 @@ final class RPCServerLoop: SocketLoop {
 
     /// Splits the routing envelope from the request and either refuses it at once or hands it to a task.
     private func accept(_ frames: [Data]) {
+        let arrived = ContinuousClock.now
         let (route, body) = RouterEnvelope.split(frames)
         guard body.count == 1, let frame = body.first else {
-            refuse(route, RPCError(.invalidRequest, "A request is one frame, not \(body.count)"), requestID: .null)
+            refuse(
+                route,
+                RPCError(.invalidRequest, "A request is one frame, not \(body.count)"),
+                requestID: .null,
+                arrived
+            )
             return
         }
         guard frame.count <= configuration.maxRequestBytes else {
             refuse(
                 route,
                 RPCError(.messageTooLarge, "Request of \(frame.count) bytes exceeds \(configuration.maxRequestBytes)"),
-                requestID: .null
+                requestID: .null,
+                arrived
             )
             return
         }
@@ -124,25 +137,31 @@ final class RPCServerLoop: SocketLoop {
         switch RequestEnvelope.decode(frame) {
         case .success(let decoded): request = decoded
         case .failure(let failure):
-            refuse(route, failure.error, requestID: failure.requestID)
+            refuse(route, failure.error, requestID: failure.requestID, arrived)
             return
         }
         guard let handler = router.handler(for: request.method) else {
             refuse(
                 route,
                 RPCError(.methodNotFound, "Method '\(request.method)' not found"),
-                requestID: request.requestID
+                requestID: request.requestID,
+                arrived
             )
             return
         }
         guard inFlight < configuration.maxInFlight else {
-            refuse(route, RPCError(.busy, "Too many requests in flight; try again"), requestID: request.requestID)
+            refuse(
+                route,
+                RPCError(.busy, "Too many requests in flight; try again"),
+                requestID: request.requestID,
+                arrived
+            )
             return
         }
         inFlight += 1
         // The handler starts right here, on the socket's thread, and leaves it at its first suspension:
         // one that never waits is answered with no thread hop at all; one that awaits frees the loop.
-        Task.immediate { [mailbox, logger] in
+        Task.immediate { [mailbox, logger, statistics = configuration.statistics] in
             let outcome: Result<JSONValue, RPCError>
             do {
                 outcome = .success(try await handler(request))
@@ -160,13 +179,18 @@ final class RPCServerLoop: SocketLoop {
                 outcome = .failure(RPCError(.internalError, "\(error)", underlying: error))
             }
             let reply = ReplyEnvelope(requestID: request.requestID, outcome: outcome)
-            mailbox.post(.reply(route: route, body: reply.encoded()))
+            let body = reply.encoded()
+            // Counted before the reply leaves, so a client that has its answer finds it counted.
+            statistics.record(ContinuousClock.now - arrived, failed: !outcome.succeeded)
+            mailbox.post(.reply(route: route, body: body))
         }
     }
 
-    private func refuse(_ route: [Data], _ error: RPCError, requestID: JSONValue) {
+    private func refuse(_ route: [Data], _ error: RPCError, requestID: JSONValue, _ arrived: ContinuousClock.Instant) {
         logger.debug("refused request", metadata: ["code": "\(error.code)", "error": "\(error.message)"])
-        send(route: route, body: ReplyEnvelope(requestID: requestID, outcome: .failure(error)).encoded())
+        let body = ReplyEnvelope(requestID: requestID, outcome: .failure(error)).encoded()
+        configuration.statistics.record(ContinuousClock.now - arrived, failed: true)
+        send(route: route, body: body)
     }
 
     /// A ROUTER drops what it cannot route (the peer left) instead of blocking, which is what we want.
@@ -176,5 +200,12 @@ final class RPCServerLoop: SocketLoop {
         } catch {
             logger.warning("reply not sent", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+extension Result {
+    fileprivate var succeeded: Bool {
+        if case .success = self { return true }
+        return false
     }
 }

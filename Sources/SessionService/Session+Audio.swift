@@ -26,6 +26,7 @@ extension Session {
                 "storage_problems": .array(facts.problems.map { .string($0) }),
                 "active_plugins": .int(facts.activePlugins), "last_resync": facts.lastResync,
             ],
+            "rpc": rpcStatistics.snapshot.json,
         ]
     }
 

@@ -38,6 +38,9 @@ public actor Session {
     /// the actor: health is answered on the RPC socket's thread, with no hop.
     let facts = Locked(HealthFacts())
     let startedAt = ContinuousClock.now
+    /// The RPC server's request counts and latencies, reported by `health_check` as `rpc` (the
+    /// server records into these: ``SessionServer`` names them in its configuration).
+    public nonisolated let rpcStatistics = RPCStatistics()
     let gate = SerialGate()
     /// Knob turns in flight and waiting, one lane per parameter (``setParameter(_:symbol:value:)``).
     var lanes = ParameterLanes<LaneCaller>()

@@ -69,8 +69,10 @@ public final class SessionServer: Sendable {
         let build = catalogue == nil ? CatalogueBuild() : CatalogueBuild.finished
         let rpc: RPCServer
         do {
+            var rpcConfiguration = RPCServerConfiguration(endpoint: rpcEndpoint ?? ports.rpcEndpoint)
+            rpcConfiguration.statistics = session.rpcStatistics
             rpc = try await RPCServer.start(
-                RPCServerConfiguration(endpoint: rpcEndpoint ?? ports.rpcEndpoint),
+                rpcConfiguration,
                 router: Self.gated(Self.router(session), by: build),
                 logger: logger
             )

@@ -22,17 +22,22 @@ struct HistorySampler: Service {
     /// client the supervisor keeps: a client of the sampler's own would cost the whole box a wake-up
     /// per cycle); nil while JACK is not being watched.
     var jack: (@Sendable () -> (dspLoad: Double, xruns: Int)?)? = nil
+    /// Each service's RPC counts as its liveness probe last read them (the session's), lent by the
+    /// supervisor: the probe's call already made, none of the sampler's own.
+    var rpc: (@Sendable () -> [String: TimedRPCTotals])? = nil
 
     func run() async {
         var tails = logs.map { LogTail(path: $0.path) }
         let ticks = sysconf(Int32(_SC_CLK_TCK))
         let page = sysconf(Int32(_SC_PAGESIZE))
+        var windows = RPCWindows()
         repeat {
             for index in tails.indices {
                 for line in tails[index].read() { history.log(logs[index].service, line) }
             }
             var sample = Self.sample(board.report, ticksPerSecond: ticks, pageSize: page)
             if let figures = jack?() { (sample.dspLoad, sample.xruns) = (figures.dspLoad, figures.xruns) }
+            if let rpc { windows.apply(rpc(), to: &sample) }
             history.record(sample)
         } while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: history.interval) })) != nil
     }

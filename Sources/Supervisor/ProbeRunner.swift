@@ -15,12 +15,14 @@ enum ProbeRunner {
     /// reported failed even if that thread is still waiting.
     /// `client` is reused for an RPC probe when given (a liveness loop keeps one; each new client
     /// costs a thread and a socket); `jack`, when given, checks a JACK probe with the client it
-    /// keeps open instead of opening one.
+    /// keeps open instead of opening one; `reply` is given an RPC probe's answer (the session's
+    /// `health_check` carries its request counts), so what it reports costs no call of its own.
     static func check(
         _ probe: Probe,
         timeout: Duration,
         client: RPCClient? = nil,
-        jack: JackWatch? = nil
+        jack: JackWatch? = nil,
+        reply: (@Sendable (JSONValue) -> Void)? = nil
     ) async -> Result<Void, ProbeFailure> {
         switch probe {
         case .spawned, .notify:
@@ -46,18 +48,23 @@ enum ProbeRunner {
         case .rpc(let endpoint, let method):
             guard let client else {
                 let owned = RPCClient(RPCClientConfiguration(endpoint: endpoint, timeout: timeout))
-                let result = await call(owned, endpoint: endpoint, method: method)
+                let result = await call(owned, endpoint: endpoint, method: method, reply: reply)
                 await owned.shutdown()
                 return result
             }
-            return await call(client, endpoint: endpoint, method: method)
+            return await call(client, endpoint: endpoint, method: method, reply: reply)
         }
     }
 
-    private static func call(_ client: RPCClient, endpoint: String, method: String) async -> Result<Void, ProbeFailure>
-    {
+    private static func call(
+        _ client: RPCClient,
+        endpoint: String,
+        method: String,
+        reply: (@Sendable (JSONValue) -> Void)?
+    ) async -> Result<Void, ProbeFailure> {
         do {
-            _ = try await client.call(method)
+            let answer = try await client.call(method)
+            reply?(answer)
             return .success(())
         } catch  where error.code == .timeout || error.code == .transportError || error.code == .shutdown {
             return .failure(ProbeFailure(message: "\(endpoint): \(error.message)", underlying: error))

@@ -42,6 +42,10 @@ public actor Supervisor {
     /// The `jack` probe's kept client, lent to the operator's page for JACK's DSP load and xruns
     /// (a client of the page's own would cost the box a wake-up every cycle).
     nonisolated let watchedJack = Locked<JackWatch?>(nil)
+    /// The RPC counts a service's liveness probe last read from its reply (the session's
+    /// `health_check` carries them as `rpc`), with when they were read (seconds since 1970), for
+    /// the operator's page and `/metrics`: no call of their own.
+    nonisolated let rpcTotals = Locked<[String: TimedRPCTotals]>([:])
     var phase: HealthReport.Status? = .starting
     /// The stack is going down: operators' starts are refused.
     var stopping = false
@@ -281,6 +285,7 @@ public actor Supervisor {
         if let watch = unit.jackWatch { watchedJack.withLock { if $0 === watch { $0 = nil } } }
         unit.jackWatch?.close()
         units[name]?.jackWatch = nil
+        rpcTotals.withLock { $0[name] = nil }
         units[name]?.lastExit = LastExit(
             code: { if case .exited(let code) = status { code } else { nil } }(),
             signal: { if case .signalled(let number) = status { signalName(number) } else { nil } }(),
@@ -347,7 +352,12 @@ public actor Supervisor {
                 break
             }
             let began = ContinuousClock.now
-            let result = await ProbeRunner.check(probe, timeout: spec.probe.timeout, client: client, jack: jack)
+            let result = await ProbeRunner.check(probe, timeout: spec.probe.timeout, client: client, jack: jack) {
+                [rpcTotals] answer in
+                guard let rpc = answer["rpc"], let totals = RPCTotals(json: rpc) else { return }
+                let read = TimedRPCTotals(time: Date().timeIntervalSince1970, totals: totals)
+                rpcTotals.withLock { $0[name] = read }
+            }
             guard isCurrent(name, generation, .ready) else { break }
             record(probe: result, for: name, began: began)
             switch result {

@@ -113,7 +113,9 @@ extension SupervisorConfiguration {
 
         // The session depends on JACK only: when the bridge restarts it keeps running and reconnects.
         var session = ServiceSpec(name: "session", executable: own("marlise-session"), readiness: .notify)
-        session.liveness = .rpc(endpoint: "tcp://127.0.0.1:5718", method: "echo")
+        // `health_check` never waits (it reads what the session keeps at hand) and carries the RPC
+        // server's counts, which the operator's page plots from this probe alone.
+        session.liveness = .rpc(endpoint: "tcp://127.0.0.1:5718", method: "health_check")
         session.dependencies = ["jack"]
         session.audioPath = false
         // It says when the pedalboard is back in a restarted host: healthy means the board plays.

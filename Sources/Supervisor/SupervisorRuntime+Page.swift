@@ -24,6 +24,7 @@ extension SupervisorRuntime {
         let logs = configuration.selectedServices.map { (service: $0.name, path: "\(folder)/\($0.logName).log") }
         var sampler = HistorySampler(board: board, history: history, logs: logs)
         sampler.jack = { supervisor.watchedJack.withLock { $0 }?.figures() }
+        sampler.rpc = { supervisor.rpcTotals.withLock { $0 } }
         return sampler
     }
 }

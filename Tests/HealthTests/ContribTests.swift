@@ -21,14 +21,22 @@ import Testing
             time: 1,
             dspLoad: 0.1,
             xruns: 0,
-            services: [ServiceSample(name: "jack", state: .healthy, cpuSeconds: 1, residentBytes: 1)]
+            services: [
+                ServiceSample(name: "jack", state: .healthy, cpuSeconds: 1, residentBytes: 1),
+                ServiceSample(name: "session", state: .healthy, rpc: RPCTotals()),
+            ]
         )
         var jack = ServiceHealth(name: "jack", state: .healthy)
         jack.uptime = 1
         jack.probe = ProbeReport(ok: true, latency: .milliseconds(1), at: Date(), error: nil)
+        // A histogram's series are its name with `_bucket`, `_sum` and `_count`.
         let exported = Set(
             PrometheusText.render(HealthReport(uptime: 1, services: [jack]), latest: sample)
-                .split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) }
+                .split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+                .flatMap { line -> [String] in
+                    let parts = line.split(separator: " ").map(String.init)
+                    return parts[3] == "histogram" ? ["_bucket", "_sum", "_count"].map { parts[2] + $0 } : [parts[2]]
+                }
         )
         for path in [Self.rules, Self.dashboard] {
             let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -43,8 +43,9 @@ import Testing
         #expect(process.terminationStatus == 0)
         #expect(failures.isEmpty, "\(failures)")
         #expect(text.contains("rows jack:healthy,session:unhealthy\n"), "\(text)")
-        // DSP 4 samples, xruns 3 differences, CPU 3 + 2 (the restart drops one), memory 4 + 4.
-        #expect(text.contains("points 4,3,5,8\n"), "\(text)")
+        // DSP 4 samples, xruns 3 differences, CPU 3 + 2 (the restart drops one), memory 4 + 4, the
+        // session's RPC rate 3 (none in the first sample), its p50 and p95 3 each.
+        #expect(text.contains("points 4,3,5,8,3,6\n"), "\(text)")
         #expect(text.contains("after 5 live 1 -,err\n"), "\(text)")
     }
 
@@ -61,13 +62,13 @@ import Testing
         let handlers={};
         global.EventSource=function(u){this.addEventListener=(n,f)=>handlers[n]=f};
         const now=Date.now()/1e3;
-        const hist={interval_s:2,recent:[0,1,2,3].map(i=>({t:now-8+2*i,dsp:0.1*i,xruns:i,s:{jack:["healthy",1+i*0.02,5e6,0,0.001],session:["healthy",i==2?0.1:0.5+i*0.01,3e6,i>=2?1:0,null]}})),coarse:[],logs:{jack:["2026 stdout hi","2026 stderr bad"]}};
+        const hist={interval_s:2,recent:[0,1,2,3].map(i=>({t:now-8+2*i,dsp:0.1*i,xruns:i,s:{jack:["healthy",1+i*0.02,5e6,0,0.001],session:["healthy",i==2?0.1:0.5+i*0.01,3e6,i>=2?1:0,null].concat(i?[2.5,0.0004,0.0012]:[])}})),coarse:[],logs:{jack:["2026 stdout hi","2026 stderr bad"]}};
         const health={status:"healthy",services:[{name:"jack",state:"healthy",pid:1,uptime_s:100,restarts:0,last_exit:null,probe:{latency_ms:1.2},message:null},{name:"session",state:"unhealthy",pid:null,uptime_s:null,restarts:1,last_exit:{code:null,signal:"SIGKILL",at:new Date().toISOString()},probe:null,message:"<b>x</b>"}]};
         global.fetch=u=>Promise.resolve({ok:true,json:()=>Promise.resolve(u=="/history"?hist:health)});
         require(process.argv[2]);
         setTimeout(()=>{
          console.log("rows "+els.rows.children.map(r=>r.dataset.service+":"+r.dataset.state).join(","));
-         console.log("points "+["dsp","xruns","cpu","rss"].map(id=>els[id].dataset.points).join(","));
+         console.log("points "+["dsp","xruns","cpu","rss","rpc","latency"].map(id=>els[id].dataset.points).join(","));
          handlers.sample({data:JSON.stringify({health,sample:{t:now+2,dsp:0.5,xruns:5,s:{jack:["healthy",1.2,5e6,0,null]}},logs:{session:["2026 stdout new"]}})});
          console.log("after "+els.dsp.dataset.points+" "+els.live.textContent.slice(0,4)+" "+els["log-session"].children.length+" "+els["log-jack"].children.map(c=>c.className||"-").join(","));
         },50);

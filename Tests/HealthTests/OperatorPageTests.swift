@@ -39,6 +39,7 @@ import Testing
         print("operator page weight: \(body.utf8.count) bytes")
         #expect(body.utf8.count < 20_000)
         #expect(try await httpRequest("GET", "/history", port: port).0 == 200)
+        #expect(try await httpRequest("GET", "/favicon.ico", port: port) == (204, ""), "no 404 in the console")
         await server.stop()
         task.cancel()
     }

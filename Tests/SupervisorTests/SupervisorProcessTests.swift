@@ -21,7 +21,9 @@ import Glibc
         let sessionRPC: String
         let jackServer: String
 
-        init() throws {
+        /// `restartDelay`: seconds a killed service waits before its restart (long enough, say, for a
+        /// browser to show it down).
+        init(restartDelay: Double = 0.05) throws {
             folder =
                 FileManager.default.temporaryDirectory
                 .appendingPathComponent("stack-\(getpid())-\(UUID().uuidString.prefix(6))").path
@@ -45,9 +47,9 @@ import Glibc
                 args = ["--no-realtime", "-n", "\(jackServer)", "-d", "dummy", "-r", "48000", "-p", "256"]
                 [service.session]
                 args = ["--rpc", "\(sessionRPC)", "--pub", "tcp://127.0.0.1:*"]
-                alive = "rpc:\(sessionRPC)#echo"
+                alive = "rpc:\(sessionRPC)#health_check"
                 probe_interval = 0.2
-                restart_delay = 0.05
+                restart_delay = \(restartDelay)
                 """
             try text.write(toFile: config, atomically: true, encoding: .utf8)
         }
