@@ -200,34 +200,23 @@ final class ScaleStack {
         healthRPC = "tcp://127.0.0.1:\(ports[0])"
         session = "tcp://127.0.0.1:\(ports[1])"
         bridge = "tcp://127.0.0.1:\(ports[2])"
-        let bridgeEvents = "tcp://127.0.0.1:\(ports[3])"
-        let bridgeHealth = "tcp://127.0.0.1:\(ports[4])"
-        let server = "marlise-scale-\(getpid())-\(tag)"
-        let text = """
-            [jack]
-            server = "\(server)"
-            [host]
-            port = \(ports[5])
-            feedback_port = \(ports[6])
-            [log]
-            dir = "\(folder)/logs"
-            [health]
-            http = "127.0.0.1:\(ports[7])"
-            rpc = "\(healthRPC)"
-            events = "tcp://127.0.0.1:\(ports[8])"
-            [service.bridge]
-            env = ["MOD_HOST_PORT=\(ports[5])", "MOD_HOST_FEEDBACK_PORT=\(ports[6])", "MODHOST_BRIDGE_REP=\(bridge)", \
-            "MODHOST_BRIDGE_PUB=\(bridgeEvents)", "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)", \
-            "MARLISE_BRIDGE_CATALOGUE_CACHE=\(folder)/bridge-cache/plugin-catalogue.json", \
-            "MARLISE_BRIDGE_CATALOGUE_IDLE_SECONDS=\(ScaleStack.bridgeIdleSeconds)"]
-            alive = "rpc:\(bridgeHealth)#health"
-            [service.session]
-            args = ["--rpc", "\(session)", "--pub", "tcp://127.0.0.1:*"]
-            env = ["MODHOST_BRIDGE_ENDPOINT=\(bridge)", "MODHOST_BRIDGE_PUB=\(bridgeEvents)", \
-            "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)", "SESSION_MANAGER_DATA_DIR=\(folder)/data"]
-            alive = "rpc:\(session)#echo"
-            """
-        try text.write(toFile: "\(folder)/marlise.toml", atomically: true, encoding: .utf8)
+        try StackConfig(
+            folder: folder,
+            jackServer: "marlise-scale-\(getpid())-\(tag)",
+            hostPort: ports[5],
+            hostFeedbackPort: ports[6],
+            httpPort: ports[7],
+            healthRPC: healthRPC,
+            healthEvents: "tcp://127.0.0.1:\(ports[8])",
+            session: session,
+            bridge: bridge,
+            bridgeEvents: "tcp://127.0.0.1:\(ports[3])",
+            bridgeHealth: "tcp://127.0.0.1:\(ports[4])",
+            bridgeEnvironment: [
+                "MARLISE_BRIDGE_CATALOGUE_CACHE=\(folder)/bridge-cache/plugin-catalogue.json",
+                "MARLISE_BRIDGE_CATALOGUE_IDLE_SECONDS=\(ScaleStack.bridgeIdleSeconds)",
+            ]
+        ).write()
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: folder) }

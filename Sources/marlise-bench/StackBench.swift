@@ -128,32 +128,19 @@ final class FullStack {
         let ports = (0..<8).map { _ in Int.random(in: 20000...40000) }
         session = "tcp://127.0.0.1:\(ports[0])"
         bridge = "tcp://127.0.0.1:\(ports[1])"
-        let bridgeEvents = "tcp://127.0.0.1:\(ports[2])"
-        let bridgeHealth = "tcp://127.0.0.1:\(ports[3])"
-        let server = "marlise-bench"
-        let text = """
-            [jack]
-            server = "\(server)"
-            [host]
-            port = \(ports[5])
-            feedback_port = \(ports[6])
-            [log]
-            dir = "\(folder)/logs"
-            [health]
-            http = "127.0.0.1:\(ports[7])"
-            rpc = "\(health)"
-            events = "\(inner.events)"
-            [service.bridge]
-            env = ["MOD_HOST_PORT=\(ports[5])", "MOD_HOST_FEEDBACK_PORT=\(ports[6])", "MODHOST_BRIDGE_REP=\(bridge)", \
-            "MODHOST_BRIDGE_PUB=\(bridgeEvents)", "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)"]
-            alive = "rpc:\(bridgeHealth)#health"
-            [service.session]
-            args = ["--rpc", "\(session)", "--pub", "tcp://127.0.0.1:*"]
-            env = ["MODHOST_BRIDGE_ENDPOINT=\(bridge)", "MODHOST_BRIDGE_PUB=\(bridgeEvents)", \
-            "MODHOST_BRIDGE_HEALTH=\(bridgeHealth)", "SESSION_MANAGER_DATA_DIR=\(folder)/data"]
-            alive = "rpc:\(session)#echo"
-            """
-        try text.write(toFile: "\(folder)/marlise.toml", atomically: true, encoding: .utf8)
+        try StackConfig(
+            folder: folder,
+            jackServer: "marlise-bench",
+            hostPort: ports[5],
+            hostFeedbackPort: ports[6],
+            httpPort: ports[7],
+            healthRPC: health,
+            healthEvents: inner.events,
+            session: session,
+            bridge: bridge,
+            bridgeEvents: "tcp://127.0.0.1:\(ports[2])",
+            bridgeHealth: "tcp://127.0.0.1:\(ports[3])"
+        ).write()
     }
 
     func start() async throws -> (ChildProcess, Double) { try await inner.start() }
