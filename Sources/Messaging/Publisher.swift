@@ -17,10 +17,15 @@ public final class Publisher: Sendable {
         self.thread = thread
     }
 
-    /// Binds a PUB socket at `endpoint`.
-    public static func start(endpoint: String, sourceService: String) async throws(ZMQError) -> Publisher {
+    /// Binds a PUB socket at `endpoint`, served by `thread` (one of its own when nil).
+    public static func start(
+        endpoint: String,
+        sourceService: String,
+        on thread: LoopThread? = nil
+    ) async throws(ZMQError) -> Publisher {
         let (thread, bound) = try await SocketThread<PublisherLoop.Command>.start(
             name: "publisher \(endpoint)",
+            on: thread,
             makeLoop: { _ throws(ZMQError) in try PublisherLoop(endpoint: endpoint) },
             describe: { loop throws(ZMQError) in try loop.boundSocket.lastEndpoint() }
         )

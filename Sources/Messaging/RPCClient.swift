@@ -30,9 +30,11 @@ public final class RPCClient: Sendable {
     private let thread: SocketThread<RPCClientLoop.Command>
     private let nextID = Counter()
 
-    public init(_ configuration: RPCClientConfiguration) {
+    /// Its socket is served by `thread` (one of its own when nil): a caller on that thread sends and is
+    /// answered without changing threads.
+    public init(_ configuration: RPCClientConfiguration, on thread: LoopThread? = nil) {
         self.configuration = configuration
-        thread = SocketThread.launch(name: "rpc-client \(configuration.endpoint)") { mailbox in
+        self.thread = SocketThread.launch(name: "rpc-client \(configuration.endpoint)", on: thread) { mailbox in
             RPCClientLoop(configuration: configuration)
         }
     }

@@ -38,19 +38,31 @@ public final class RPCServer: Sendable {
     }
 
     /// Binds and starts serving; throws if the endpoint cannot be bound.
+    ///
+    /// With `thread`, the socket is served there and so are the handlers, whole: a handler that calls
+    /// an actor or a client hosted on the same thread is answered without a thread hop. Without, the
+    /// socket has a thread of its own and handlers go on in Swift's pool after their first suspension.
     public static func start(
         _ configuration: RPCServerConfiguration,
         router: RPCRouter,
-        logger: Logger = Logger(label: "marlise.rpc-server")
+        logger: Logger = Logger(label: "marlise.rpc-server"),
+        on thread: LoopThread? = nil
     ) async throws(ZMQError) -> RPCServer {
-        let (thread, endpoint) = try await SocketThread<RPCServerLoop.Command>.start(
+        let (socketThread, endpoint) = try await SocketThread<RPCServerLoop.Command>.start(
             name: "rpc-server \(configuration.endpoint)",
+            on: thread,
             makeLoop: { mailbox throws(ZMQError) in
-                try RPCServerLoop(configuration: configuration, router: router, mailbox: mailbox, logger: logger)
+                try RPCServerLoop(
+                    configuration: configuration,
+                    router: router,
+                    mailbox: mailbox,
+                    logger: logger,
+                    handlersOn: thread
+                )
             },
             describe: { loop throws(ZMQError) in try loop.boundSocket.lastEndpoint() }
         )
-        return RPCServer(endpoint: endpoint, statistics: configuration.statistics, thread: thread)
+        return RPCServer(endpoint: endpoint, statistics: configuration.statistics, thread: socketThread)
     }
 
     /// Stops serving and closes the socket; replies still being computed are dropped.
@@ -75,13 +87,16 @@ final class RPCServerLoop: SocketLoop {
     private let router: RPCRouter
     private let mailbox: Mailbox<Command>
     private let logger: Logger
+    /// Where handlers run after their first suspension; Swift's pool when nil.
+    private let handlerThread: LoopThread?
     private var inFlight = 0
 
     init(
         configuration: RPCServerConfiguration,
         router: RPCRouter,
         mailbox: Mailbox<Command>,
-        logger: Logger
+        logger: Logger,
+        handlersOn handlerThread: LoopThread? = nil
     ) throws(ZMQError) {
         boundSocket = try ZMQSocket(.router)
         try boundSocket.set(.maxMessageSize(Int64(configuration.disconnectBytes)))
@@ -90,6 +105,7 @@ final class RPCServerLoop: SocketLoop {
         self.router = router
         self.mailbox = mailbox
         self.logger = logger
+        self.handlerThread = handlerThread
     }
 
     func socketReadable() throws(ZMQError) {
@@ -159,9 +175,10 @@ final class RPCServerLoop: SocketLoop {
             return
         }
         inFlight += 1
-        // The handler starts right here, on the socket's thread, and leaves it at its first suspension:
-        // one that never waits is answered with no thread hop at all; one that awaits frees the loop.
-        Task.immediate { [mailbox, logger, statistics = configuration.statistics] in
+        // The handler starts right here, on the socket's thread: one that never waits is answered with
+        // no thread hop at all; one that awaits frees the loop, and goes on in the pool, or back on
+        // this thread when it is a shared ``LoopThread``.
+        Task.immediate(executorPreference: handlerThread) { [mailbox, logger, statistics = configuration.statistics] in
             let outcome: Result<JSONValue, RPCError>
             do {
                 outcome = .success(try await handler(request))

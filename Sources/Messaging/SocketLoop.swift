@@ -32,95 +32,103 @@ extension SocketLoop {
     func abandon(_ commands: [Command]) {}
 }
 
-/// Starts socket-owning threads and tells their owners when they have stopped.
+/// A socket loop's handle: its mailbox, and a way to wait until it has stopped.
+///
+/// The loop runs on a ``LoopThread``: one of its own by default, or one shared with other loops
+/// (and an actor) so that work passing between them never changes threads.
 final class SocketThread<Command: Sendable>: Sendable {
     let mailbox = Mailbox<Command>()
     private let finished = OneShot<Void>()
+    /// The thread, kept alive while the loop may still run on it.
+    private let thread: LoopThread
 
-    /// Runs `makeLoop` on a new thread and then serves that loop until it stops.
+    private init(thread: LoopThread) { self.thread = thread }
+
+    /// Builds the loop with `makeLoop` on `thread` (a new one named `name` when nil) and serves it
+    /// there until it stops.
     ///
     /// Waits (without blocking the caller's thread) until `makeLoop` has run, and rethrows its error,
     /// so a bind failure surfaces at start. Returns what `describe` says of the loop (its endpoint).
     static func start<Loop: SocketLoop, Info: Sendable>(
         name: String,
+        on thread: LoopThread? = nil,
         makeLoop: @Sendable @escaping (Mailbox<Command>) throws(ZMQError) -> Loop,
         describe: @Sendable @escaping (Loop) throws(ZMQError) -> Info
     ) async throws(ZMQError) -> (SocketThread, Info) where Loop.Command == Command {
-        let owner = SocketThread()
+        let owner = SocketThread(thread: thread ?? LoopThread(name: name, stopsWhenEmpty: true))
         let started = OneShot<Result<Info, ZMQError>>()
-        owner.spawn(name: name) {
+        owner.thread.host { [finished = owner.finished] in
             do throws(ZMQError) {
                 let loop = try makeLoop(owner.mailbox)
                 started.fulfil(.success(try describe(loop)))
-                owner.run(loop)
+                return HostedLoop(loop, mailbox: owner.mailbox, finished: finished)
             } catch {
                 started.fulfil(.failure(error))
+                owner.mailbox.close()
+                finished.fulfil(())
+                return nil
             }
         }
         let outcome: Result<Info, ZMQError>
         do {
             outcome = try await started.value
         } catch {
-            // Cancelled while the thread was starting: it stops as soon as it sees the closed mailbox.
+            // Cancelled while the loop was starting: it stops as soon as it sees the closed mailbox.
             owner.mailbox.close()
             throw ZMQError(operation: "start \(name)", errno: ECANCELED, message: "cancelled while starting")
         }
         return (owner, try outcome.get())
     }
 
-    /// Runs `makeLoop` on a new thread and serves that loop until it stops, without waiting.
+    /// Builds the loop on `thread` (a new one named `name` when nil) and serves it, without waiting.
     static func launch<Loop: SocketLoop>(
         name: String,
+        on thread: LoopThread? = nil,
         makeLoop: @Sendable @escaping (Mailbox<Command>) -> Loop
     ) -> SocketThread where Loop.Command == Command {
-        let owner = SocketThread()
-        owner.spawn(name: name) { owner.run(makeLoop(owner.mailbox)) }
+        let owner = SocketThread(thread: thread ?? LoopThread(name: name, stopsWhenEmpty: true))
+        owner.thread.host { [finished = owner.finished] in
+            HostedLoop(makeLoop(owner.mailbox), mailbox: owner.mailbox, finished: finished)
+        }
         return owner
     }
 
-    private func spawn(name: String, _ body: @Sendable @escaping () -> Void) {
-        let thread = Thread { [finished] in
-            body()
-            finished.fulfil(())
-        }
-        thread.name = name
-        thread.start()
-    }
-
-    private func run<Loop: SocketLoop>(_ loop: Loop) where Loop.Command == Command {
-        defer {
-            loop.close()
-            loop.abandon(mailbox.close())
-        }
-        mailbox.becomeOwner()
-        while true {
-            var poller = Poller()
-            let mailboxIndex = poller.add(fileDescriptor: mailbox.fileDescriptor)
-            let socketIndex = loop.socket.map { poller.add($0) }
-            do {
-                try poller.wait(timeout: loop.nextTimeout)
-                if let socketIndex, poller.isReadable(socketIndex) { try loop.socketReadable() }
-                // Drain even when the eventfd was quiet: a handler that finished on this thread posted
-                // its reply without signalling, and it is sent now rather than after another poll.
-                // Until none is left: handling may post more from this thread, unsignalled (a
-                // deferred reply's event), and those must not wait for the next wake-up.
-                var commands = mailbox.drain(clearing: poller.isReadable(mailboxIndex))
-                while !commands.isEmpty {
-                    if !loop.handle(commands) { return }
-                    commands = mailbox.drain(clearing: false)
-                }
-                if mailbox.isClosed { return }
-            } catch {
-                // A failing poll or receive on an owned socket means the context is gone: stop.
-                return
-            }
-            loop.deadlinePassed()
-        }
-    }
-
-    /// Waits until the thread has stopped and closed its socket.
-    /// A cancelled wait returns at once; the thread still stops by itself.
+    /// Waits until the loop has stopped and closed its socket.
+    /// A cancelled wait returns at once; the loop still stops by itself.
     func join() async { try? await finished.value }
 
     var isFinished: Bool { finished.current != nil }
+}
+
+extension HostedLoop {
+    /// A ``SocketLoop`` with its mailbox, as its ``LoopThread`` serves it.
+    ///
+    /// Closures made here, where `Loop` is known, rather than a generic class seen through a
+    /// protocol: the thread calls these after every piece of work, and unspecialised generic code
+    /// would look up its metadata at run time on every call.
+    fileprivate convenience init<Loop: SocketLoop>(
+        _ loop: Loop,
+        mailbox: Mailbox<Loop.Command>,
+        finished: OneShot<Void>
+    ) {
+        mailbox.becomeOwner()
+        self.init(
+            wakeupDescriptor: mailbox.fileDescriptor,
+            socket: { loop.socket },
+            nextTimeout: { loop.nextTimeout },
+            socketReadable: { () throws(ZMQError) in try loop.socketReadable() },
+            drain: { clearing in
+                // Drained even when the eventfd was quiet: this thread's own posts do not signal it.
+                let commands = mailbox.drain(clearing: clearing)
+                if !commands.isEmpty, !loop.handle(commands) { return (true, false) }
+                return (!commands.isEmpty, !mailbox.isClosed)
+            },
+            deadlinePassed: { loop.deadlinePassed() },
+            finish: {
+                loop.close()
+                loop.abandon(mailbox.close())
+                finished.fulfil(())
+            }
+        )
+    }
 }

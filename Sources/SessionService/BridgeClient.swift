@@ -58,13 +58,15 @@ public final class BridgeClient: Sendable {
     /// The subscriber on the bridge's events, kept so ``shutdown()`` can end ``run()``'s watch.
     private let subscriber = Locked<(events: Subscriber?, closed: Bool)>((nil, false))
 
-    public init(_ settings: Settings) {
+    /// Calls go out on `thread` (their own when nil): the session's, so a knob turn's call to the
+    /// bridge and its reply never change threads.
+    public init(_ settings: Settings, on thread: LoopThread? = nil) {
         self.settings = settings
         // One try per request: ``send(_:idempotent:)`` retries itself, so it can stop retrying the
         // moment the probe finds the bridge gone.
         var calls = RPCClientConfiguration(endpoint: settings.endpoint, timeout: settings.timeout)
         calls.sourceService = "session_manager"
-        self.calls = RPCClient(calls)
+        self.calls = RPCClient(calls, on: thread)
         probe = RPCClient(RPCClientConfiguration(endpoint: settings.healthEndpoint, timeout: settings.probeTimeout))
         (resyncRequests, resyncContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         // Bounded: a session that falls behind a flood of meter readings drops the oldest.

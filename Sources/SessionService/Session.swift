@@ -42,6 +42,10 @@ public actor Session {
     /// server records into these: ``SessionServer`` names them in its configuration).
     public nonisolated let rpcStatistics = RPCStatistics()
     let gate = SerialGate()
+    /// The thread this actor runs on: the session's RPC socket, its calls to the bridge and its events
+    /// are served there too, so a knob turn goes from request to reply without a thread hop.
+    let loop: LoopThread
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
     /// Knob turns in flight and waiting, one lane per parameter (``setParameter(_:symbol:value:)``).
     var lanes = ParameterLanes<LaneCaller>()
     /// `parameter_changed` at most every 50 ms per parameter (≤ 20 a second), the latest always.
@@ -60,8 +64,10 @@ public actor Session {
         catalogue: PluginCatalogue,
         autoCreateDefault: Bool,
         saveDelay: Duration = .milliseconds(100),
-        recording: RecordingSettings = RecordingSettings()
+        recording: RecordingSettings = RecordingSettings(),
+        loop: LoopThread = LoopThread(name: "session")
     ) throws(RPCError) {
+        self.loop = loop
         self.store = store
         self.bridge = bridge
         self.events = events

@@ -43,11 +43,15 @@ public final class SessionServer: Sendable {
     ) async throws -> SessionServer {
         let store = try SessionStore(dataDirectory: configuration.dataDirectory)
         let ports = configuration.ports
+        // One thread for the RPC socket, the handlers, the actor, the calls to the bridge and the
+        // events: a knob turn's work never changes threads (libzmq's own I/O thread aside).
+        let loop = LoopThread(name: "session")
         let events = try await Publisher.start(
             endpoint: pubEndpoint ?? ports.pubEndpoint,
-            sourceService: "session_manager"
+            sourceService: "session_manager",
+            on: loop
         )
-        let bridge = BridgeClient(configuration.bridge)
+        let bridge = BridgeClient(configuration.bridge, on: loop)
         let session: Session
         do {
             await bridge.probeOnce()
@@ -57,7 +61,8 @@ public final class SessionServer: Sendable {
                 events: events,
                 catalogue: catalogue ?? PluginCatalogue(plugins: []),
                 autoCreateDefault: configuration.autoCreateDefault,
-                recording: configuration.recording
+                recording: configuration.recording,
+                loop: loop
             )
         } catch {
             await bridge.shutdown()
@@ -74,7 +79,8 @@ public final class SessionServer: Sendable {
             rpc = try await RPCServer.start(
                 rpcConfiguration,
                 router: Self.gated(Self.router(session), by: build),
-                logger: logger
+                logger: logger,
+                on: loop
             )
         } catch {
             await bridge.shutdown()

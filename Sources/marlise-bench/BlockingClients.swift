@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Messaging
 
@@ -146,6 +147,53 @@ enum BlockingClients {
         let bound = try await endpoint.value
         guard !bound.isEmpty else { throw ValidationErrorText("the echo server could not bind") }
         return bound
+    }
+}
+
+/// `marlise-bench echo-server`: the floor's echo server in a process of its own, as every hop the
+/// session benchmark measures crosses processes (with its own libzmq I/O thread on each side, where
+/// an echo server in the clients' process shares theirs). Prints its endpoint, then echoes `total`
+/// messages, or stops when a minute passes without one.
+struct EchoServer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "echo-server", shouldDisplay: false)
+
+    @Option var total: Int
+
+    func run() throws {
+        let socket = try ZMQSocket(.router)
+        try socket.set(.receiveTimeout(.seconds(60)))
+        try socket.bind("tcp://127.0.0.1:*")
+        FileHandle.standardOutput.write(Data((try socket.lastEndpoint() + "\n").utf8))
+        for _ in 0..<total {
+            guard let frames = try socket.receive() else { break }
+            _ = try socket.send(frames)
+        }
+        socket.close()
+    }
+}
+
+extension BlockingClients {
+    /// Starts `marlise-bench echo-server` (this executable) for `total` messages; returns the process
+    /// and its endpoint. The caller waits for the process once its clients are done.
+    static func echoProcess(total: Int) throws -> (Process, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["echo-server", "--total", String(total)]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while line.last != UInt8(ascii: "\n") {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            guard !byte.isEmpty else { break }
+            line += byte
+        }
+        let endpoint = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard endpoint.hasPrefix("tcp://") else {
+            process.terminate()
+            throw ValidationErrorText("the echo server process did not start")
+        }
+        return (process, endpoint)
     }
 }
 

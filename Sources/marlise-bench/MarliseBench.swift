@@ -10,7 +10,7 @@ struct MarliseBench: AsyncParsableCommand {
         subcommands: [
             MessagingBench.self, SupervisorBench.self, SessionBench.self, StackBench.self, BridgeBench.self,
             ScaleBench.self,
-            SoakBench.self,
+            SoakBench.self, EchoServer.self,
         ]
     )
 }

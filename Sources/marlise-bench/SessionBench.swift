@@ -43,6 +43,8 @@ struct SessionBench: AsyncParsableCommand {
         var goal: Goal?
         var loads: [Load] = []
         var ratios: [Double] = []
+        /// The same against the floor whose echo server is a process of its own.
+        var crossRatios: [Double] = []
         /// Per run, each service's CPU time over the row's calls (warm-up included), µs a call.
         var cpu: [[String: Double]] = []
     }
@@ -96,7 +98,11 @@ struct SessionBench: AsyncParsableCommand {
                 goal: .throughput(1.0 / 3, p50: 1000)
             ),
             Row(name: "bridge set_parameter (client → bridge → host)", clients: 1, floor: 0),
+            Row(name: "raw libzmq REQ → echo process (floor)", clients: 1),
+            Row(name: "raw libzmq REQ → echo process (floor), threads", clients: n),
         ]
+        /// The cross-process floor row of a row's in-process floor.
+        let crossFloor = [0: 10, 1: 11]
         print(
             """
             session: \(runs) runs; per row and run \(warmUp) untimed calls, then \(count) timed calls \
@@ -185,14 +191,28 @@ struct SessionBench: AsyncParsableCommand {
             try await measure(7, endpoint, setParameter { instances[$0 % instances.count] })
             try await measure(8, endpoint, setParameter { _ in instances[0] })
             try await measure(9, stack.bridge, bridgeFrames)
+            for (row, total) in [(10, calls), (11, (count / n + Swift.max(1, warmUp / n)) * n)] {
+                let (process, echo) = try BlockingClients.echoProcess(total: total)
+                defer { process.waitUntilExit() }
+                do {
+                    try await measure(row, echo, check: false) { _ in [health] }
+                } catch {
+                    process.terminate()
+                    throw error
+                }
+            }
             for index in rows.indices {
                 guard let floor = rows[index].floor, rows[index].loads.count == run + 1,
                     let base = rows[floor].loads.last, let this = rows[index].loads.last
                 else { continue }
-                rows[index].ratios.append(
+                func ratio(_ base: Load) -> Double {
                     rows[index].clients == 1
                         ? this.figures.p50 / base.figures.p50 : this.callsPerSecond / base.callsPerSecond
-                )
+                }
+                rows[index].ratios.append(ratio(base))
+                if let cross = crossFloor[floor], let crossBase = rows[cross].loads.last {
+                    rows[index].crossRatios.append(ratio(crossBase))
+                }
             }
             print("run \(run + 1) of \(runs) done, load \(Self.load())")
         }
@@ -201,7 +221,7 @@ struct SessionBench: AsyncParsableCommand {
         print("")
         print(
             "row                                             clients      p50      p99      max    calls/s  failed"
-                + "  ratio to floor (runs' range)   goal"
+                + "  ratio to floor (runs' range)   goal; then the same against the floor across processes"
         )
         for row in rows where !row.loads.isEmpty {
             let median = Figures.median(row.loads.map(\.figures))
@@ -220,13 +240,17 @@ struct SessionBench: AsyncParsableCommand {
                     row.ratios.min() ?? 0,
                     row.ratios.max() ?? 0
                 )
-                if let goal = row.goal {
-                    let met: Bool
+                func met(_ ratio: Double) -> String {
+                    guard let goal = row.goal else { return "" }
                     switch goal {
-                    case .latency(let most): met = ratio <= most
-                    case .throughput(let least, let p50): met = ratio >= least && median.p50 <= p50
+                    case .latency(let most): return ratio <= most ? " ✓" : " ✗"
+                    case .throughput(let least, let p50): return ratio >= least && median.p50 <= p50 ? " ✓" : " ✗"
                     }
-                    line = line.padding(toLength: 140, withPad: " ", startingAt: 0) + " \(goal.text) \(met ? "✓" : "✗")"
+                }
+                line = line.padding(toLength: 140, withPad: " ", startingAt: 0) + (row.goal?.text ?? "") + met(ratio)
+                if !row.crossRatios.isEmpty {
+                    let cross = middle(row.crossRatios)
+                    line += String(format: "; across processes %@ %.2f×", what, cross) + met(cross)
                 }
             }
             print(line)
