@@ -8,9 +8,9 @@ import ModHostWire
 /// modhost-bridge (same endpoints, environment and JSON shapes) without its defects.
 ///
 /// Three sockets: the request endpoint (`MODHOST_BRIDGE_REP`) and the event endpoint
-/// (`MODHOST_BRIDGE_PUB`), owned by one thread, and the health endpoint (`MODHOST_BRIDGE_HEALTH`),
-/// owned by another so that health answers even while a request waits on mod-host. One persistent
-/// connection pair to mod-host, kept up by ``ModHostLink``.
+/// (`MODHOST_BRIDGE_PUB`), owned by one thread that also reads mod-host's replies, and the health
+/// endpoint (`MODHOST_BRIDGE_HEALTH`), owned by another so that health answers whatever the request
+/// thread is doing. One persistent connection pair to mod-host, kept up by ``ModHostLink``.
 public final class Bridge: Sendable {
     public let configuration: BridgeConfiguration
     let link: ModHostLink
@@ -26,6 +26,9 @@ public final class Bridge: Sendable {
     private let servers = Locked<[FrameServer]>([])
     private let tasks = Locked<[Task<Void, Never>]>([])
     private let bound = Locked<[String]>([])
+    /// The request and event sockets' thread, which also reads mod-host's replies: a request that
+    /// waits on mod-host is answered from the thread that reads the reply, with no hop.
+    let requestThread = LoopThread(name: "bridge requests")
 
     private init(configuration: BridgeConfiguration, events: BridgeEvents, logger: Logger) {
         self.configuration = configuration
@@ -37,7 +40,8 @@ public final class Bridge: Sendable {
                 commandPort: configuration.modHostPort,
                 feedbackPort: configuration.modHostFeedbackPort,
                 timeout: configuration.commandTimeout,
-                connectsOnDemand: false
+                connectsOnDemand: false,
+                replyThread: requestThread
             ),
             backoffCap: configuration.reconnectCap
         )
@@ -60,7 +64,8 @@ public final class Bridge: Sendable {
             let requests = try await FrameServer.start(
                 endpoint: configuration.replyEndpoint,
                 publishEndpoint: configuration.publishEndpoint,
-                logger: logger
+                logger: logger,
+                on: bridge.requestThread
             ) { request in bridge.reply(to: request) }
             bridge.servers.withLock { $0.append(requests) }
             bridge.events.attach(requests)

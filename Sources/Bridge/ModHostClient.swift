@@ -2,7 +2,7 @@ import CLinux
 import Dispatch
 import Foundation
 import Locking
-import Messaging
+public import Messaging
 public import ModHostWire
 import Posix
 
@@ -68,24 +68,27 @@ public final class ModHostClient: Sendable {
     /// When `false`, a command sent while disconnected fails at once instead of connecting: the
     /// bridge connects from its own reconnect loop, so callers never wait on a down host.
     public let connectsOnDemand: Bool
+    /// Where each connection's replies are read (a thread of the connection's own when nil): the
+    /// bridge's request thread, so a reply is answered without a thread hop.
+    private let replyThread: LoopThread?
     /// Every feedback message (`output_set …`, `param_set …`, `transport …`), `data_finish` excluded.
     public let feedback: AsyncStream<String>
     /// Connection changes, in order.
     public let events: AsyncStream<Event>
     private let feedbackInput: AsyncStream<String>.Continuation
     private let eventInput: AsyncStream<Event>.Continuation
-    private let state = Locked(Connection())
+    fileprivate let state = Locked(Connection())
     /// Serialises connecting and disconnecting.
     private let queue = DispatchQueue(label: "marlise.mod-host.connection", qos: .userInitiated)
 
-    private struct Pending {
+    fileprivate struct Pending {
         let wire: [UInt8]
         let text: String
         let done: Completion
         var deadline: ContinuousClock.Instant = .now
     }
 
-    private struct Connection {
+    fileprivate struct Connection {
         var command: Int32 = -1
         var feedback: Int32 = -1
         /// Counts connections; events carry it.
@@ -96,6 +99,8 @@ public final class ModHostClient: Sendable {
         var written: [Pending] = []
         var writtenBytes = 0
         var waiting: [Pending] = []
+        /// The current connection's reply reader, kept while it runs.
+        var reader: SocketThread<ReplyReader.Command>?
     }
 
     public init(
@@ -103,8 +108,10 @@ public final class ModHostClient: Sendable {
         commandPort: Int = 5555,
         feedbackPort: Int = 5556,
         timeout: Duration = .seconds(5),
-        connectsOnDemand: Bool = true
+        connectsOnDemand: Bool = true,
+        replyThread: LoopThread? = nil
     ) {
+        self.replyThread = replyThread
         self.host = host
         self.commandPort = commandPort
         self.feedbackPort = feedbackPort
@@ -196,7 +203,7 @@ public final class ModHostClient: Sendable {
     // MARK: - The command pipeline
 
     /// Writes waiting commands while the pipeline has room, in order; a failed write drops the pair.
-    private func writeWaiting() {
+    fileprivate func writeWaiting() {
         let failed: Bool = state.withLock { connection in
             while let next = connection.waiting.first,
                 connection.written.isEmpty || connection.writtenBytes + next.wire.count <= Self.pipelineBytes
@@ -215,57 +222,6 @@ public final class ModHostClient: Sendable {
             return false
         }
         if failed { dropConnection(reason: "mod-host closed the connection") }
-    }
-
-    /// Reads replies and hands each to the oldest unanswered command, until the connection ends.
-    private func readReplies(_ fd: Int32, generation: Int) {
-        var framer = NULFramer()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var reason = "mod-host closed the connection"
-        var timedOut = false
-        reading: while true {
-            // A command written while this thread waits is noticed within the poll's cap.
-            let deadline = state.withLock { $0.generation == generation ? $0.written.first?.deadline : nil }
-            let wait = deadline.map { min(max(.zero, $0 - .now), .milliseconds(250)) } ?? .milliseconds(250)
-            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = retryingOnInterrupt { poll(&entry, 1, Int32(wait.milliseconds(rounding: .up))) }
-            if ready == 0 {
-                if let deadline, deadline <= .now {
-                    let text = state.withLock { $0.written.first?.text } ?? "a command"
-                    reason = "no reply to '\(text)' within \(timeout.readable)"
-                    timedOut = true
-                    break
-                }
-                if state.withLock({ $0.generation != generation || $0.command < 0 }) { break }
-                continue
-            }
-            let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
-            if count <= 0 { break }
-            let replies: [[UInt8]]
-            do {
-                replies = try framer.messages(after: buffer[..<count])
-            } catch {
-                reason = "reply: \(error)"
-                break
-            }
-            for reply in replies {
-                let answered = state.withLock { connection -> Pending? in
-                    guard connection.generation == generation, !connection.written.isEmpty else { return nil }
-                    let first = connection.written.removeFirst()
-                    connection.writtenBytes -= first.wire.count
-                    return first
-                }
-                // A reply nobody asked for means the pipeline lost its place: start over.
-                guard let answered else {
-                    reason = "mod-host answered a command not sent"
-                    break reading
-                }
-                answered.done(.success(ModHostReply(reply)))
-            }
-            writeWaiting()
-        }
-        dropConnection(reason: reason, generation: generation, timedOut: timedOut)
-        Glibc.close(fd)
     }
 
     /// Opens the command connection, then the feedback one; starts the feedback reader.
@@ -289,9 +245,10 @@ public final class ModHostClient: Sendable {
             connection.generation += 1
             return connection.generation
         }
-        let replies = Thread { [self] in readReplies(command, generation: generation) }
-        replies.name = "mod-host replies"
-        replies.start()
+        let reader = SocketThread<ReplyReader.Command>.launch(name: "mod-host replies", on: replyThread) {
+            [self] mailbox in ReplyReader(client: self, fd: command, generation: generation, mailbox: mailbox)
+        }
+        state.withLock { $0.reader = reader }
         let thread = Thread { [self] in readFeedback(feedback, generation: generation) }
         thread.name = "mod-host feedback"
         thread.start()
@@ -301,7 +258,7 @@ public final class ModHostClient: Sendable {
     /// Closes both sockets, command first, and fails every command still waiting: with `timeout`
     /// the oldest when it is the one that timed out, the rest as `unavailable`. Only the connection
     /// `generation` is dropped, when given (a reader thread's late word on an old one is not).
-    private func dropConnection(reason: String, generation only: Int? = nil, timedOut: Bool = false) {
+    fileprivate func dropConnection(reason: String, generation only: Int? = nil, timedOut: Bool = false) {
         let dropped = state.withLock { connection -> (generation: Int, failing: [Pending])? in
             guard connection.command >= 0, only.map({ $0 == connection.generation }) ?? true else { return nil }
             // Shut down, not closed: the reply reader owns the descriptor and closes it once woken;
@@ -421,5 +378,101 @@ public final class ModHostClient: Sendable {
             return nil
         }
         return fd
+    }
+}
+
+/// Reads mod-host's replies on a command connection and hands each to the oldest unanswered
+/// command, until the connection ends: a loop on the client's reply thread, which is the bridge's
+/// request thread, so the reply to a request goes out with no thread hop.
+private final class ReplyReader: SocketLoop {
+    enum Command: Sendable { case stop }
+
+    let client: ModHostClient
+    let fd: Int32
+    let generation: Int
+    let mailbox: Mailbox<Command>
+    private var framer = NULFramer()
+    private var buffer = [UInt8](repeating: 0, count: 4096)
+    private var reason = "mod-host closed the connection"
+    private var timedOut = false
+    private var stopping = false
+
+    init(client: ModHostClient, fd: Int32, generation: Int, mailbox: Mailbox<Command>) {
+        self.client = client
+        self.fd = fd
+        self.generation = generation
+        self.mailbox = mailbox
+    }
+
+    var socket: ZMQSocket? { nil }
+    var descriptor: Int32? { stopping ? nil : fd }
+
+    /// Until the oldest unanswered command's deadline; at most 250 ms, so a connection dropped
+    /// elsewhere is noticed even when nothing is in flight.
+    var nextTimeout: Duration? {
+        let deadline = client.state.withLock { $0.generation == generation ? $0.written.first?.deadline : nil }
+        return deadline.map { min(max(.zero, $0 - .now), .milliseconds(250)) } ?? .milliseconds(250)
+    }
+
+    func socketReadable() throws(ZMQError) {
+        guard !stopping else { return }
+        let count = retryingOnInterrupt {
+            buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        }
+        if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+        guard count > 0 else { return stop() }
+        let replies: [[UInt8]]
+        do {
+            replies = try framer.messages(after: buffer[..<count])
+        } catch {
+            reason = "reply: \(error)"
+            return stop()
+        }
+        for reply in replies {
+            let answered = client.state.withLock { connection -> ModHostClient.Pending? in
+                guard connection.generation == generation, !connection.written.isEmpty else { return nil }
+                let first = connection.written.removeFirst()
+                connection.writtenBytes -= first.wire.count
+                return first
+            }
+            // A reply nobody asked for means the pipeline lost its place: start over.
+            guard let answered else {
+                reason = "mod-host answered a command not sent"
+                return stop()
+            }
+            answered.done(.success(ModHostReply(reply)))
+        }
+        client.writeWaiting()
+    }
+
+    func deadlinePassed() {
+        guard !stopping else { return }
+        let (deadline, text, current) = client.state.withLock {
+            ($0.written.first?.deadline, $0.written.first?.text, $0.generation == generation && $0.command >= 0)
+        }
+        if !current { return stop() }
+        if let deadline, deadline <= .now {
+            reason = "no reply to '\(text ?? "a command")' within \(client.timeout.readable)"
+            timedOut = true
+            stop()
+        }
+    }
+
+    /// Only ``stop()`` posts: the loop ends.
+    func handle(_ commands: [Command]) -> Bool { false }
+
+    /// The connection is over: it is dropped (if it is still the current one) and its descriptor,
+    /// which this reader owns, closed.
+    func close() {
+        client.dropConnection(reason: reason, generation: generation, timedOut: timedOut)
+        client.state.withLock { connection in
+            if connection.generation == generation { connection.reader = nil }
+        }
+        Glibc.close(fd)
+    }
+
+    private func stop() {
+        stopping = true
+        mailbox.post(.stop)
     }
 }

@@ -59,16 +59,20 @@ public final class FrameServer: Sendable {
     ///     to the handler as `.busy`.
     ///   - publishEndpoint: where to bind a PUB socket owned by the same thread, for ``publish(frames:)``:
     ///     an event published while a request is handled then costs no thread wake-up at all.
+    ///   - thread: where the sockets are served (a thread of their own when nil): shared with what
+    ///     answers deferred replies, a reply is sent without a thread hop.
     public static func start(
         endpoint: String,
         publishEndpoint: String? = nil,
         maxRequestBytes: Int = 16 << 20,
         maxInFlight: Int = 1024,
         logger: Logger = Logger(label: "marlise.frame-server"),
+        on thread: LoopThread? = nil,
         handler: @escaping Handler
     ) async throws(ZMQError) -> FrameServer {
         let (thread, bound) = try await SocketThread<FrameServerLoop.Command>.start(
             name: "frame-server \(endpoint)",
+            on: thread,
             makeLoop: { mailbox throws(ZMQError) in
                 try FrameServerLoop(
                     endpoint: endpoint,

@@ -61,6 +61,7 @@ public final class LoopThread: SerialExecutor, TaskExecutor, Sendable {
 final class HostedLoop {
     let wakeupDescriptor: Int32
     let socket: () -> ZMQSocket?
+    let descriptor: () -> Int32?
     let nextTimeout: () -> Duration?
     let socketReadable: () throws(ZMQError) -> Void
     /// Handles what was posted; `clearing` after its eventfd was seen readable. Returns whether
@@ -73,6 +74,7 @@ final class HostedLoop {
     init(
         wakeupDescriptor: Int32,
         socket: @escaping () -> ZMQSocket?,
+        descriptor: @escaping () -> Int32?,
         nextTimeout: @escaping () -> Duration?,
         socketReadable: @escaping () throws(ZMQError) -> Void,
         drain: @escaping (_ clearing: Bool) -> (handled: Bool, running: Bool),
@@ -81,6 +83,7 @@ final class HostedLoop {
     ) {
         self.wakeupDescriptor = wakeupDescriptor
         self.socket = socket
+        self.descriptor = descriptor
         self.nextTimeout = nextTimeout
         self.socketReadable = socketReadable
         self.drain = drain
@@ -120,9 +123,10 @@ final class LoopCore: @unchecked Sendable {
             var indexes: [(wakeup: Int, socket: Int?)] = []
             indexes.reserveCapacity(loops.count)
             for loop in loops {
-                indexes.append(
-                    (poller.add(fileDescriptor: loop.wakeupDescriptor), loop.socket().map { poller.add($0) })
-                )
+                let wakeup = poller.add(fileDescriptor: loop.wakeupDescriptor)
+                let input =
+                    loop.socket().map { poller.add($0) } ?? loop.descriptor().map { poller.add(fileDescriptor: $0) }
+                indexes.append((wakeup, input))
             }
             let timeout = loops.lazy.compactMap { $0.nextTimeout() }.min()
             do {

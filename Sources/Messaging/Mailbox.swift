@@ -10,7 +10,7 @@ import Glibc
 /// Posting signals an eventfd that the owner's ``Poller`` watches beside its sockets, so the owner
 /// sleeps in `zmq_poll` until there is work, with no polling interval. The owner's own posts (a
 /// handler that finished on the socket's thread) skip the eventfd: the owner drains before it sleeps.
-final class Mailbox<Message: Sendable>: Sendable {
+package final class Mailbox<Message: Sendable>: Sendable {
     private struct State {
         var messages: [Message] = []
         var owner: pthread_t?
@@ -38,7 +38,7 @@ final class Mailbox<Message: Sendable>: Sendable {
 
     /// Queues `message`; `false` when the owner has stopped and it was not queued.
     @discardableResult
-    func post(_ message: Message) -> Bool {
+    package func post(_ message: Message) -> Bool {
         let (accepted, fromOwner) = state.withLock { state in
             // Read under the lock: `close()` sets it under the lock too, so no message is queued
             // after the owner took what was left.
@@ -54,7 +54,7 @@ final class Mailbox<Message: Sendable>: Sendable {
     /// Refuses further posts, wakes the owner (which stops once it sees ``isClosed``) and returns
     /// what was posted but never drained.
     @discardableResult
-    func close() -> [Message] {
+    package func close() -> [Message] {
         let left = state.withLock { state in
             closed.store(true, ordering: .releasing)
             pending.store(0, ordering: .relaxed)
@@ -66,13 +66,13 @@ final class Mailbox<Message: Sendable>: Sendable {
     }
 
     /// Whether ``close()`` was called: the owner should stop.
-    var isClosed: Bool { closed.load(ordering: .acquiring) }
+    package var isClosed: Bool { closed.load(ordering: .acquiring) }
 
     /// Takes everything posted so far. `clearing` resets the eventfd, after a poll reported it readable.
     ///
     /// A post from another thread that is not seen here has signalled the eventfd, so the owner's
     /// next poll returns at once; the owner's own posts are always seen.
-    func drain(clearing: Bool) -> [Message] {
+    package func drain(clearing: Bool) -> [Message] {
         if clearing { wakeup.clear() }
         guard pending.load(ordering: .acquiring) > 0 else { return [] }
         return state.withLock { state in

@@ -6,15 +6,17 @@ import Synchronization
 ///
 /// The loop object is created on its thread and never leaves it, so the socket it holds is touched
 /// by exactly one thread for its whole life.
-protocol SocketLoop: AnyObject, SendableMetatype {
+package protocol SocketLoop: AnyObject, SendableMetatype {
     associatedtype Command: Sendable
 
     /// The socket to watch for input; may change between iterations (a reopened REQ socket), or be
     /// absent while there is none.
     var socket: ZMQSocket? { get }
+    /// A plain file descriptor to watch for input instead (a TCP connection), if any.
+    var descriptor: Int32? { get }
     /// How long to sleep at most before ``deadlinePassed()``; `nil` sleeps until input or a command.
     var nextTimeout: Duration? { get }
-    /// Receive everything now waiting on ``socket``.
+    /// Receive everything now waiting on ``socket`` (or ``descriptor``).
     func socketReadable() throws(ZMQError)
     /// Handle posted commands; return `false` to stop the loop.
     func handle(_ commands: [Command]) -> Bool
@@ -27,17 +29,18 @@ protocol SocketLoop: AnyObject, SendableMetatype {
 }
 
 extension SocketLoop {
-    var nextTimeout: Duration? { nil }
-    func deadlinePassed() {}
-    func abandon(_ commands: [Command]) {}
+    package var descriptor: Int32? { nil }
+    package var nextTimeout: Duration? { nil }
+    package func deadlinePassed() {}
+    package func abandon(_ commands: [Command]) {}
 }
 
 /// A socket loop's handle: its mailbox, and a way to wait until it has stopped.
 ///
 /// The loop runs on a ``LoopThread``: one of its own by default, or one shared with other loops
 /// (and an actor) so that work passing between them never changes threads.
-final class SocketThread<Command: Sendable>: Sendable {
-    let mailbox = Mailbox<Command>()
+package final class SocketThread<Command: Sendable>: Sendable {
+    package let mailbox = Mailbox<Command>()
     private let finished = OneShot<Void>()
     /// The thread, kept alive while the loop may still run on it.
     private let thread: LoopThread
@@ -49,7 +52,7 @@ final class SocketThread<Command: Sendable>: Sendable {
     ///
     /// Waits (without blocking the caller's thread) until `makeLoop` has run, and rethrows its error,
     /// so a bind failure surfaces at start. Returns what `describe` says of the loop (its endpoint).
-    static func start<Loop: SocketLoop, Info: Sendable>(
+    package static func start<Loop: SocketLoop, Info: Sendable>(
         name: String,
         on thread: LoopThread? = nil,
         makeLoop: @Sendable @escaping (Mailbox<Command>) throws(ZMQError) -> Loop,
@@ -81,7 +84,7 @@ final class SocketThread<Command: Sendable>: Sendable {
     }
 
     /// Builds the loop on `thread` (a new one named `name` when nil) and serves it, without waiting.
-    static func launch<Loop: SocketLoop>(
+    package static func launch<Loop: SocketLoop>(
         name: String,
         on thread: LoopThread? = nil,
         makeLoop: @Sendable @escaping (Mailbox<Command>) -> Loop
@@ -95,9 +98,9 @@ final class SocketThread<Command: Sendable>: Sendable {
 
     /// Waits until the loop has stopped and closed its socket.
     /// A cancelled wait returns at once; the loop still stops by itself.
-    func join() async { try? await finished.value }
+    package func join() async { try? await finished.value }
 
-    var isFinished: Bool { finished.current != nil }
+    package var isFinished: Bool { finished.current != nil }
 }
 
 extension HostedLoop {
@@ -115,6 +118,7 @@ extension HostedLoop {
         self.init(
             wakeupDescriptor: mailbox.fileDescriptor,
             socket: { loop.socket },
+            descriptor: { loop.descriptor },
             nextTimeout: { loop.nextTimeout },
             socketReadable: { () throws(ZMQError) in try loop.socketReadable() },
             drain: { clearing in

@@ -147,12 +147,42 @@ final class BridgeHarness: Sendable {
         return try JSONValue.parsed(try await health.receive()?.first)
     }
 
-    /// Waits until health reads `status`.
+    /// Waits until health reads `status`; once healthy against the scripted host, also until the
+    /// subscriber is known to the bridge's PUB socket (``waitUntilSubscribed()``).
     func waitFor(status: String) async throws {
         try await eventually {
             let health = try await healthStatus()
             guard health["status"]?.stringValue == status else { throw TestFailure("health is \(health.jsonText)") }
         }
+        if status == "healthy", peer.withLock({ $0 }) != nil { try await waitUntilSubscribed() }
+    }
+
+    /// A PUB socket drops what it publishes before a subscriber's subscription has reached it (ZeroMQ's
+    /// "slow joiner"), and a bridge answers fast enough that an event right after start-up can be
+    /// lost: until a probe's event arrives, feedback with a bpm of its own is pushed again every
+    /// 100 ms. The probes' events are then taken out of the log.
+    private func waitUntilSubscribed() async throws {
+        func marker(_ attempt: Int) -> Data { Data("\(900 + attempt).25".utf8) }
+        func isProbe(_ frames: [Data], upTo attempt: Int) -> Bool {
+            (1...attempt).contains { probe in frames.contains { $0.range(of: marker(probe)) != nil } }
+        }
+        for attempt in 1...100 {
+            scripted.pushFeedback(["transport 0 4.000000 \(900 + attempt).25", "data_finish"])
+            let seen = await received.arrived.first(by: .now + .milliseconds(100)) {
+                received.withLock { log in log.contains { isProbe($0, upTo: attempt) } ? true : nil }
+            }
+            guard seen != nil else { continue }
+            // Every earlier probe's event came first, if at all (one connection, in order); a later
+            // one's is waited for, so none arrives after the log is cleaned.
+            _ = await received.arrived.first(by: .now + .seconds(2)) {
+                received.withLock { log in
+                    log.contains { $0.contains { $0.range(of: marker(attempt)) != nil } } ? true : nil
+                }
+            }
+            received.withLock { log in log.removeAll { isProbe($0, upTo: attempt) } }
+            return
+        }
+        throw TestFailure("the subscriber never received the bridge's events")
     }
 
     /// The first published event of `type` not yet returned.
