@@ -14,7 +14,8 @@ import Testing
         let folders = LV2Path.folders + [fixture.folder]
         let written = PluginCatalogue.loadStored(folders: folders, cache: fixture.cache)
         let read = PluginCatalogue.loadStored(folders: folders, cache: fixture.cache)
-        let scanned = PluginCatalogue.load(folders: folders)
+        // Compared with the same scan: lilv's order of a port's properties varies between scans.
+        let scanned = written.catalogue
         #expect(scanned.plugins.count > 100)
         #expect(read.catalogue.plugins == scanned.plugins)
         for stored in [written, read] {
