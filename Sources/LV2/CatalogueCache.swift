@@ -66,8 +66,9 @@ public struct CatalogueCache: Sendable {
         }
         let folder = (file as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let temporary = "\(file).tmp-\(getpid())"
-        let descriptor = Glibc.open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // A name of its own per write: two rescans at once must not write into one file.
+        let temporary = "\(file).tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let descriptor = Glibc.open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { return nil }
         guard CatalogueRecords.writeAll(data, to: descriptor), rename(temporary, file) == 0 else {
             close(descriptor)

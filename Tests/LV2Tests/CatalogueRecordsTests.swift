@@ -1,5 +1,6 @@
 import Foundation
 import LV2
+import Synchronization
 import Testing
 
 /// One plugin's description read back from the cache file: as scanned, from the scan that wrote
@@ -58,5 +59,27 @@ import Testing
         try handle.write(contentsOf: Data(changed.utf8))
         try handle.close()
         #expect(throws: CatalogueRecords.Unreadable.self) { try records.plugin(uri: CatalogueCacheTests.uri) }
+    }
+
+    @Test func writersAtOnceEachKeepTheirOwnRecords() throws {
+        let fixture = try Fixture(name: "First")
+        defer { fixture.remove() }
+        let scanned = PluginCatalogue.load(folders: [fixture.folder])
+        let written = Mutex([Int: CatalogueRecords]())
+        // Rescans at once (two clients' `rescan_plugins`): each write is whole, in a file of its own.
+        DispatchQueue.concurrentPerform(iterations: 8) { round in
+            var catalogue = scanned
+            catalogue.plugins[0].name = "Round \(round)"
+            let records = fixture.cache.store(catalogue, fingerprint: "f")
+            written.withLock { $0[round] = records }
+        }
+        for round in 0..<8 {
+            let records = try #require(written.withLock { $0[round] })
+            #expect(try records.plugin(uri: CatalogueCacheTests.uri)?.name == "Round \(round)")
+        }
+        let name = fixture.cache.load(fingerprint: "f")?.plugins.first?.name ?? ""
+        #expect(name.hasPrefix("Round "), "one whole write won")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(fixture.root)/cache")
+        #expect(leftovers == ["catalogue.json"])
     }
 }
