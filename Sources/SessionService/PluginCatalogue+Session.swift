@@ -34,7 +34,8 @@ final class IndexedCatalogue: Sendable {
         var clock = 0
     }
 
-    /// More than a pedalboard's distinct plugins, usually; a miss costs one record's read (~1 ms).
+    /// More than a pedalboard's distinct plugins, usually. A miss reads and decodes one record: with
+    /// the stock plugins, not measurable beside the 1.3 ms of a `get_plugin_info_by_uri` call.
     static let recentCapacity = 32
 
     private let details: Details
