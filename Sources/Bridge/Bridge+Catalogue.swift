@@ -11,10 +11,18 @@ extension Bridge {
         case "get_available_plugins":
             // The C++ bridge's full entries by default; `"shape": "list"` asks for list entries only
             // (what the session's `get_available_plugins` answers): 1/27 of the bytes with 580 plugins.
-            let listOnly = try fields.optionalString("shape") == "list"
-            let plugins = await catalogue.catalogue().plugins
-            let entries = plugins.map { ($0.uri, listOnly ? Self.listEntry($0) : Self.describe($0)) }
-            return ["plugins": .object(Dictionary(entries, uniquingKeysWith: { first, _ in first }))]
+            // The list answer is kept with the catalogue it came from.
+            func answer(_ entry: (PluginInfo) -> JSONValue, _ plugins: [PluginInfo]) -> JSONValue {
+                [
+                    "plugins": .object(
+                        Dictionary(plugins.map { ($0.uri, entry($0)) }, uniquingKeysWith: { first, _ in first })
+                    )
+                ]
+            }
+            if try fields.optionalString("shape") == "list" {
+                return await catalogue.listAnswer { answer(Self.listEntry, $0.plugins) }
+            }
+            return answer(Self.describe, await catalogue.catalogue().plugins)
         case "search_plugins": return try await searchPlugins(fields)
         case "get_plugin_essentials":
             let info = try await plugin(uri: fields.string("plugin_uri"))

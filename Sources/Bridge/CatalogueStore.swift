@@ -16,6 +16,8 @@ public final class CatalogueStore: Sendable {
         var opening: AsyncStream<Void>.Continuation?
         var lastUse = ContinuousClock.now
         var releasing = false
+        /// The list answer built from `read`'s catalogue, let go with it.
+        var listAnswer: (read: Task<PluginCatalogue, Never>, answer: JSONValue)?
     }
 
     private let state = Locked(State())
@@ -57,6 +59,7 @@ public final class CatalogueStore: Sendable {
             defer {
                 state.read = task
                 state.opening = rescanning ? nil : opening
+                state.listAnswer = nil
             }
             return state.opening
         }
@@ -73,7 +76,23 @@ public final class CatalogueStore: Sendable {
     public var isHeld: Bool { state.withLock { $0.read != nil && $0.opening == nil } }
 
     /// The latest read's catalogue (waits for a read in progress; starts one if none is held).
-    public func catalogue() async -> PluginCatalogue {
+    public func catalogue() async -> PluginCatalogue { await held().catalogue }
+
+    /// `build`'s answer from the latest read's catalogue, built once per read: a list of 580
+    /// plugins takes tens of milliseconds to build and is asked for whole, again and again.
+    func listAnswer(building build: (PluginCatalogue) -> JSONValue) async -> JSONValue {
+        let (read, catalogue) = await held()
+        guard let read else { return build(catalogue) }
+        if let kept = state.withLock({ $0.listAnswer?.read == read ? $0.listAnswer?.answer : nil }) { return kept }
+        let answer = build(catalogue)
+        state.withLock { state in
+            if state.read == read { state.listAnswer = (read, answer) }
+        }
+        return answer
+    }
+
+    /// The latest read and its catalogue (waits for a read in progress; starts one if none is held).
+    private func held() async -> (read: Task<PluginCatalogue, Never>?, catalogue: PluginCatalogue) {
         let (task, opening) = state.withLock { state in
             if state.read == nil { state.read = makeRead(rescanning: false, after: nil) }
             state.lastUse = .now
@@ -84,7 +103,7 @@ public final class CatalogueStore: Sendable {
         let catalogue = await task?.value ?? PluginCatalogue(plugins: [])
         state.withLock { $0.lastUse = .now }
         scheduleRelease()
-        return catalogue
+        return (task, catalogue)
     }
 
     private func makeRead(rescanning: Bool, after gate: AsyncStream<Void>?) -> Task<PluginCatalogue, Never> {
@@ -117,6 +136,7 @@ public final class CatalogueStore: Sendable {
                         return false
                     }
                     state.read = nil
+                    state.listAnswer = nil
                     return true
                 }
                 if released { await onThread(named: "lv2 release") { releaseFreedMemory() } }

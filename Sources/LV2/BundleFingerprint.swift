@@ -5,7 +5,7 @@ import Foundation
 /// removed or edited bundle changes it; it costs a `stat` per file, not a parse.
 public enum BundleFingerprint {
     /// Bumped whenever the cache's format or the scan's output changes.
-    static let format = "marlise-catalogue-2"
+    static let format = "marlise-catalogue-3"
 
     public static func of(folders: [String]) -> String {
         var hash = FNV1a()
@@ -62,4 +62,15 @@ struct FNV1a {
     }
 
     var hex: String { String(value, radix: 16) }
+
+    static func digest(_ bytes: Data) -> UInt64 {
+        bytes.withUnsafeBytes { buffer in
+            var value: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in buffer {
+                value ^= UInt64(byte)
+                value = value &* 0x100_0000_01b3
+            }
+            return value
+        }
+    }
 }

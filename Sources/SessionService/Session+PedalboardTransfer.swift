@@ -17,7 +17,11 @@ extension Session {
             let board = try Pedalboard(json: document, fallbackID: id)
             let symbol = ModBundle.symbol(for: board.name)
             name = symbol + ModBundle.suffix
-            files = ModBundle.files(for: board, symbol: symbol, catalogue: catalogue.catalogue)
+            files = ModBundle.files(
+                for: board,
+                symbol: symbol,
+                catalogue: catalogue.catalogue(uris: board.plugins.map(\.uri))
+            )
         }
         let archive = try BundleArchive.pack(name: name, files: files)
         return [

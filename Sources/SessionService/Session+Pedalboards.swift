@@ -19,7 +19,8 @@ extension Session {
 
     /// Writes a board to the store; a bundle's port lists come from the installed plugins.
     func storeBoard(_ document: JSONValue, as id: String) throws(RPCError) {
-        try store.pedalboards.save(id: id, document: document, catalogue: catalogue.catalogue)
+        let uris = (document["plugins"]?.arrayValue ?? []).compactMap { $0["uri"]?.stringValue }
+        try store.pedalboards.save(id: id, document: document, catalogue: catalogue.catalogue(uris: uris))
     }
 
     /// The stored document and its store id.
@@ -177,7 +178,7 @@ extension Session {
     /// The URIs of `document`'s plugins that are not installed.
     func missingPlugins(_ document: JSONValue) -> [String] {
         let uris = (document["plugins"]?.arrayValue ?? []).compactMap { $0["uri"]?.stringValue }
-        return Array(Set(uris.filter { catalogue.plugin(uri: $0) == nil })).sorted()
+        return Array(Set(uris.filter { !catalogue.contains(uri: $0) })).sorted()
     }
 
     /// Loads a stored pedalboard into the host. The file is read and checked in full first (schema,
@@ -197,7 +198,7 @@ extension Session {
             board = next.pedalboard ?? board
             let systemWiring =
                 board.connections.contains { $0.touches(Connection.system) }
-                ? [] : SystemWiring.wires(for: board, catalogue: catalogue.catalogue)
+                ? [] : SystemWiring.wires(for: board, catalogue: catalogue.catalogue(uris: board.plugins.map(\.uri)))
             next.pedalboard?.connections += systemWiring
             state = next
             bridgeIDs = [:]

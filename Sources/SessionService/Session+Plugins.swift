@@ -39,9 +39,9 @@ extension Session {
     }
 
     /// Reads the installed plugins again (after a package was installed).
-    public func rescan(_ catalogue: PluginCatalogue) -> JSONValue {
+    public func rescan(_ catalogue: StoredCatalogue) -> JSONValue {
         self.catalogue = IndexedCatalogue(catalogue)
-        return ["count": .int(catalogue.plugins.count)]
+        return ["count": .int(catalogue.catalogue.plugins.count)]
     }
 
     /// Loads `uri` into the host and onto the current pedalboard.

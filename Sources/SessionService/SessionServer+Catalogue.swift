@@ -46,15 +46,25 @@ extension SessionServer {
         return gated
     }
 
+    /// Reads the catalogue with `read` and puts it in the session, then gives back the heap its
+    /// descriptions held: the session keeps only the list answers and, with a cache file, reads a
+    /// description from it when asked.
+    @discardableResult
+    static func install(in session: Session, _ read: @escaping @Sendable () -> StoredCatalogue) async -> JSONValue {
+        // A temporary: the descriptions are freed at the end of this statement.
+        let answer = await session.rescan(await onThread(named: "lv2 scan", read))
+        await onThread(named: "lv2 release") { releaseFreedMemory() }
+        return answer
+    }
+
     /// Reads the catalogue on a thread of its own (`source`: the cache, or lilv when the bundles
     /// changed), puts it in the session, then lets the held calls go on.
     static func buildCatalogue(
         _ session: Session,
-        from source: @escaping @Sendable () -> PluginCatalogue,
+        from source: @escaping @Sendable () -> StoredCatalogue,
         build: CatalogueBuild
     ) async {
-        let catalogue = (try? await onThread(source)) ?? PluginCatalogue(plugins: [])
-        _ = await session.rescan(catalogue)
+        await install(in: session, source)
         build.finish()
     }
 }

@@ -21,8 +21,7 @@ extension SessionServer {
         }
         router.method("rescan_plugins") { _ in
             let cache = Self.catalogueCache(dataDirectory: session.store.dataDirectory)
-            let catalogue = await onThread(named: "lv2 scan") { PluginCatalogue.load(cache: cache, rescanning: true) }
-            return await session.rescan(catalogue)
+            return await install(in: session) { PluginCatalogue.loadStored(cache: cache, rescanning: true) }
         }
         router.method("get_plugin_image") { request in
             try await session.pluginImage(

@@ -100,7 +100,10 @@ public final class SessionServer: Sendable {
                 group.addTask { await session.run(reportBoard: reportBoard) }
                 if !build.isDone {
                     let cache = Self.catalogueCache(dataDirectory: configuration.dataDirectory)
-                    let source = catalogueSource ?? { PluginCatalogue.load(cache: cache) }
+                    let source: @Sendable () -> StoredCatalogue = {
+                        if let catalogueSource { return StoredCatalogue(catalogue: catalogueSource()) }
+                        return PluginCatalogue.loadStored(cache: cache)
+                    }
                     group.addTask { await Self.buildCatalogue(session, from: source, build: build) }
                 }
             }

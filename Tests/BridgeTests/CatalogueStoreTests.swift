@@ -1,7 +1,9 @@
-import Bridge
 import Foundation
 import LV2
+import Messaging
 import Testing
+
+@testable import Bridge
 
 /// The bridge's catalogue: read when first needed, not at start, and let go when idle.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct CatalogueStoreTests {
@@ -37,5 +39,34 @@ import Testing
         // A rescan is never deferred.
         let rescanned = await store.rescan().value
         #expect(rescanned.plugins.count == first.plugins.count)
+    }
+
+    @Test func theListAnswerIsBuiltOncePerReadAndLetGoWithIt() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "catalogue-store-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = CatalogueStore(cache: CatalogueCache(file: folder + "/catalogue.json"), idleRelease: .seconds(1))
+        var builds = 0
+        func answer() async -> JSONValue {
+            await store.listAnswer { catalogue in
+                builds += 1
+                return .int(catalogue.plugins.count)
+            }
+        }
+        let first = await answer()
+        #expect(first == .int(await store.catalogue().plugins.count))
+        #expect(await answer() == first)
+        #expect(builds == 1, "kept with the catalogue")
+
+        _ = await store.rescan().value
+        #expect(await answer() == first)
+        #expect(builds == 2, "a new read, a new answer")
+
+        let deadline = ContinuousClock.now + .seconds(20)
+        while store.isHeld, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!store.isHeld)
+        #expect(await answer() == first)
+        #expect(builds == 3, "let go with the catalogue, built again from the next read")
     }
 }
