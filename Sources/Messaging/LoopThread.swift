@@ -105,6 +105,9 @@ final class LoopCore: @unchecked Sendable {
     private let stopsWhenEmpty: Bool
     private var loops: [HostedLoop] = []
     private var stopping = false
+    /// The last turn stopped at ``roundsBetweenPolls`` with work maybe still queued.
+    private var leftOver = false
+    static let roundsBetweenPolls = 64
 
     init(stopsWhenEmpty: Bool) { self.stopsWhenEmpty = stopsWhenEmpty }
 
@@ -128,7 +131,8 @@ final class LoopCore: @unchecked Sendable {
                     loop.socket().map { poller.add($0) } ?? loop.descriptor().map { poller.add(fileDescriptor: $0) }
                 indexes.append((wakeup, input))
             }
-            let timeout = loops.lazy.compactMap { $0.nextTimeout() }.min()
+            // Work left by a capped round below is not signalled: look at the sockets and go on.
+            let timeout = leftOver ? .zero : loops.lazy.compactMap { $0.nextTimeout() }.min()
             do {
                 try poller.wait(timeout: timeout)
             } catch {
@@ -154,8 +158,12 @@ final class LoopCore: @unchecked Sendable {
             var clearWork = poller.isReadable(workIndex)
             var clearing = signalled
             var busy = true
-            while busy {
+            var rounds = 0
+            // Capped, so work that keeps making work (a task that yields, say) cannot keep the
+            // sockets from being read.
+            while busy && rounds < Self.roundsBetweenPolls {
                 busy = false
+                rounds += 1
                 for item in work.drain(clearing: clearWork) {
                     busy = true
                     perform(item, closing: false)
@@ -170,6 +178,7 @@ final class LoopCore: @unchecked Sendable {
                 remove(stopped)
                 if stopping { return }
             }
+            leftOver = busy
             for loop in loops { loop.deadlinePassed() }
             if stopsWhenEmpty && loops.isEmpty { return }
         }

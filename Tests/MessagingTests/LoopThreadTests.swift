@@ -115,4 +115,31 @@ import Testing
         #expect(await counter.count == 3_200)
         await server.shutdown()
     }
+
+    /// A task on the thread that never stops making work (it yields in a loop) does not keep the
+    /// thread's sockets from being read.
+    @Test func workThatKeepsMakingWorkDoesNotStarveTheSockets() async throws {
+        let loop = LoopThread(name: "test busy")
+        let server = try await RPCServer.start(
+            RPCServerConfiguration(endpoint: "tcp://127.0.0.1:*"),
+            router: RPCClientTests.echoRouter(),
+            on: loop
+        )
+        let spinning = Atomic<Bool>(true)
+        let spinner = Task(executorPreference: loop) {
+            while spinning.load(ordering: .relaxed) { await Task.yield() }
+        }
+        let client = RPCClient(RPCClientConfiguration(endpoint: server.endpoint, timeout: .seconds(5)))
+        let result: Result<JSONValue, RPCError>
+        do throws(RPCError) {
+            result = .success(try await client.call("echo", params: ["x": 1]))
+        } catch {
+            result = .failure(error)
+        }
+        spinning.store(false, ordering: .relaxed)
+        await spinner.value
+        #expect(try result.get()["params"] == ["x": 1])
+        await client.shutdown()
+        await server.shutdown()
+    }
 }
