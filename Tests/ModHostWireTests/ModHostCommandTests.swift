@@ -1,6 +1,7 @@
 import Foundation
-import ModHostWire
 import Testing
+
+@testable import ModHostWire
 
 @Suite struct ModHostCommandTests {
     @Test func commandsAreWrittenAsModHostReadsThem() throws {
@@ -62,5 +63,26 @@ import Testing
         #expect(throws: ModHostCommandError.self) { try ModHostCommand(raw: "cpu_load\0quit") }
         #expect(throws: ModHostCommandError.self) { try ModHostCommand(raw: "cpu_load\nquit") }
         #expect(try ModHostCommand(raw: "cpu_load").wire == Data("cpu_load\0".utf8))
+    }
+}
+
+/// Numbers are written as `%.6f` without trailing zeros, whole numbers without a point.
+@Suite struct ModHostNumberFormatTests {
+    static let cases: [(Double, String)] = [
+        (0, "0"), (-3, "-3"), (0.5, "0.5"), (-0.5, "-0.5"), (1.0 / 3.0, "0.333333"), (2.0 / 3.0, "0.666667"),
+        (-16.25, "-16.25"), (1e-7, "0."), (123456.7890125, "123456.789012"), (1e16 + 0.5, "10000000000000000."),
+    ]
+
+    @Test func asPrintfWritesThem() {
+        for (value, expected) in Self.cases { #expect(ModHostCommand.format(value) == expected, "\(value)") }
+    }
+
+    /// The largest magnitudes are written whole, never cut short.
+    @Test func hugeValuesAreWrittenWhole() {
+        for value in [-1e300 / 3, Double.greatestFiniteMagnitude / 7] {
+            let text = ModHostCommand.format(value)
+            let read = Double(text.hasSuffix(".") ? text + "0" : text)
+            #expect(read.map { abs($0 - value) <= abs(value) * 1e-15 } == true, "\(text.prefix(40))…")
+        }
     }
 }
