@@ -2,7 +2,7 @@
 # Where a knob turn's time goes: starts jackd (dummy), marlise-host, marlise-bridge and
 # marlise-session (release builds) on ports and a JACK server name of their own, runs
 # Benchmarks/knob_turns.py against the session, and stops what it started, by PID.
-# usage: bash Benchmarks/knob_stack.sh [COUNT] [--perf | --strace]
+# usage: [BIN=<folder of release binaries>] bash Benchmarks/knob_stack.sh [COUNT] [--perf | --strace]
 #   --perf: `perf record -g` of the session and the bridge during the timed calls (perf.*.data in
 #   the current folder); --strace: `strace -f -c` of both, their system calls counted (strace.*.txt).
 set -euo pipefail
