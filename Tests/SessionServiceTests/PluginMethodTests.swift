@@ -130,26 +130,7 @@ import Testing
         )
 
         // Range-checked against the plugin's own ports before anything is sent.
-        try await session.fails(
-            "set_parameter",
-            ["instance_id": "amp", "parameter": "gain", "value": 70.5],
-            .invalidParameters
-        )
-        try await session.fails(
-            "set_parameter",
-            ["instance_id": "amp", "port": "gain", "value": -71],
-            .invalidParameters
-        )
-        try await session.fails(
-            "set_parameter",
-            ["instance_id": "amp", "parameter": "nosuch", "value": 1],
-            .invalidParameters
-        )
-        try await session.fails(
-            "set_parameter",
-            ["instance_id": "amp", "parameter": "output", "value": 1],
-            .invalidParameters
-        )
+        try await session.refusesAmpTurnsOutOfItsPorts()
         try await session.fails(
             "set_parameter",
             ["instance_id": "amp", "parameter": "gain", "value": "x"],

@@ -83,6 +83,27 @@ struct SessionHarness {
 
     /// Calls `method` expecting a result-level failure with `code`; returns the result.
     @discardableResult
+    /// Knob turns of the swh amp `instance` that its ports refuse, before anything reaches the bridge:
+    /// out of range either way, a symbol it does not have, and an output.
+    func refusesAmpTurnsOutOfItsPorts(
+        _ instance: JSONValue = "amp",
+        sourceLocation: SourceLocation = #_sourceLocation
+    )
+        async throws
+    {
+        for (key, symbol, value): (String, JSONValue, JSONValue) in [
+            ("parameter", "gain", 70.5), ("port", "gain", -71), ("parameter", "nosuch", 1), ("parameter", "output", 1),
+        ] {
+            try await fails(
+                "set_parameter",
+                ["instance_id": instance, key: symbol, "value": value],
+                .invalidParameters,
+                sourceLocation: sourceLocation
+            )
+        }
+    }
+
+    @discardableResult
     func fails(
         _ method: String,
         _ params: [String: JSONValue] = [:],
