@@ -196,7 +196,7 @@ let package = Package(
             dependencies: ["AudioHost", "Jack", "LV2", "Messaging", "TestSupport"],
             swiftSettings: strict
         ),
-        .testTarget(name: "LV2Tests", dependencies: ["LV2", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "LV2Tests", dependencies: ["LV2", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "BridgeTests",
             dependencies: ["Bridge", "Locking", "ModHostWire", "TestSupport"],

@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Synchronization
 import TestSupport
 import Testing
@@ -53,7 +54,7 @@ import Testing
         let loop = LoopThread(name: "test front")
         let onward = RPCClient(RPCClientConfiguration(endpoint: backend.endpoint, timeout: .seconds(5)), on: loop)
         let counter = Counter(loop: loop)
-        let threads = Mutex<Set<UInt>>([])
+        let threads = Locked<Set<UInt>>([])
         @Sendable func note() { threads.withLock { _ = $0.insert(UInt(pthread_self())) } }
         var router = RPCRouter()
         router.register("forward") { request in
