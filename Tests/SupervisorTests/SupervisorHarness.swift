@@ -92,8 +92,10 @@ final class SupervisorHarness: Sendable {
         return await run.value
     }
 
+    /// How the supervisor's run ended. A test cancelled while waiting (its time limit) cancels the
+    /// run, which stops the stack, so the wait always ends.
     var outcome: Supervisor.Outcome {
-        get async { await run.value }
+        get async { await withTaskCancellationHandler { await run.value } onCancel: { run.cancel() } }
     }
 
     func log(_ name: String) -> String {
