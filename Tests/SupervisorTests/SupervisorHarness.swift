@@ -95,7 +95,13 @@ final class SupervisorHarness: Sendable {
     /// How the supervisor's run ended. A test cancelled while waiting (its time limit) cancels the
     /// run, which stops the stack, so the wait always ends.
     var outcome: Supervisor.Outcome {
-        get async { await withTaskCancellationHandler { await run.value } onCancel: { run.cancel() } }
+        get async {
+            await withTaskCancellationHandler {
+                await run.value
+            } onCancel: {
+                run.cancel()
+            }
+        }
     }
 
     func log(_ name: String) -> String {
