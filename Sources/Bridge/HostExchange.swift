@@ -4,7 +4,7 @@ import ModHostWire
 /// A request that one mod-host command answers (`set_parameter`, `get_parameter`, raw and structured
 /// commands): the command, and what its reply becomes. The request socket's thread writes the
 /// command and goes on serving; the reply, when mod-host sends it, is turned into the answer on the
-/// connection's reader thread. So requests from many callers keep the host's connection busy
+/// thread that reads the connection's replies (the request socket's own, in the bridge). So requests from many callers keep the host's connection busy
 /// instead of waiting for each other, and each is still answered only after the host applied it.
 struct HostExchange: Sendable {
     typealias Answer = @Sendable (ModHostReply) throws(BridgeError) -> (JSONValue, PendingEvent?)

@@ -35,15 +35,16 @@ public struct ModHostError: Error, Sendable, Equatable, CustomStringConvertible 
 /// command-first (closing only the feedback side wedges mod-host at 100 % CPU, docs/protocols/mod-host.md, item 1).
 ///
 /// Commands are pipelined: each is written whole and NUL-terminated in one write as soon as it is
-/// sent, without waiting for the replies to those before it, and a reader thread of the connection
-/// hands each reply to the oldest command still waiting (mod-host answers in order, one reply per
+/// sent, without waiting for the replies to those before it, and the connection's reply reader (a
+/// loop on ``replyThread``, the bridge's request thread) hands each reply to the oldest command still waiting (mod-host answers in order, one reply per
 /// command). What is written but unanswered stays under ``pipelineBytes`` (mod-host reads into a
 /// 1,024-byte buffer); commands beyond it wait their turn here. Feedback messages are delivered in
 /// ``feedback``; after every `data_finish` the client sends `output_data_ready`, so mod-host keeps
 /// sending.
 ///
-/// - Important: The sockets are blocking and used by the connection's two reader threads and by
-///   senders for one short write each, never waited on from the cooperative pool.
+/// - Important: The sockets are blocking: the command socket is read only when its poll says so (by the
+///   reply reader), the feedback socket by a thread of its own, and senders write each once, briefly;
+///   neither is waited on from the cooperative pool.
 public final class ModHostClient: Sendable {
     /// A change of the connection, tagged with the connection's generation so that a late event of
     /// an old connection is not mistaken for one of the current.
@@ -122,7 +123,7 @@ public final class ModHostClient: Sendable {
     }
 
     deinit {
-        // The reader threads hold the client while they run: none is left, nor is any command.
+        // The readers hold the client while they run: none is left, nor is any command.
         state.withLock { connection in
             if connection.command >= 0 { Glibc.close(connection.command) }
             if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
@@ -188,7 +189,7 @@ public final class ModHostClient: Sendable {
     public func close() {
         state.withLock { connection in
             connection.closed = true
-            // Shut down, not closed: the reader threads own the descriptors and close them once woken
+            // Shut down, not closed: the readers own the descriptors and close them once woken
             // (a closed number can be reused at once by any other socket).
             if connection.command >= 0 { shutdown(connection.command, Int32(SHUT_RDWR)) }
             if connection.feedback >= 0 { shutdown(connection.feedback, Int32(SHUT_RDWR)) }
@@ -257,7 +258,7 @@ public final class ModHostClient: Sendable {
 
     /// Closes both sockets, command first, and fails every command still waiting: with `timeout`
     /// the oldest when it is the one that timed out, the rest as `unavailable`. Only the connection
-    /// `generation` is dropped, when given (a reader thread's late word on an old one is not).
+    /// `generation` is dropped, when given (a reader's late word on an old one is not).
     fileprivate func dropConnection(reason: String, generation only: Int? = nil, timedOut: Bool = false) {
         let dropped = state.withLock { connection -> (generation: Int, failing: [Pending])? in
             guard connection.command >= 0, only.map({ $0 == connection.generation }) ?? true else { return nil }

@@ -31,8 +31,8 @@ public final class ModHostLink: Sendable {
         }
     }
 
-    /// As ``send(_:)``, answering `done` from the connection's reader thread (or at once, when not
-    /// connected) instead of suspending: what lets the request socket's thread go on serving.
+    /// As ``send(_:)``, answering `done` from where the connection's replies are read (or at once,
+    /// when not connected) instead of suspending: what lets the request socket's thread go on serving.
     public func submit(_ command: ModHostCommand, done: @escaping @Sendable (Result<ModHostReply, BridgeError>) -> Void)
     {
         do throws(BridgeError) {

@@ -1,5 +1,4 @@
 import Foundation
-import Locking
 
 /// One thread that serves socket loops and runs Swift jobs: a single `zmq_poll` over every hosted
 /// loop's socket and mailbox.
@@ -44,14 +43,9 @@ public final class LoopThread: SerialExecutor, TaskExecutor, Sendable {
         precondition(core.work.isOwnedByCurrentThread, "not on the LoopThread that owns this state")
     }
 
-    /// Runs `body` on the thread, between the hosted loops' turns.
-    func perform(_ body: @escaping @Sendable () -> Void) {
-        if !core.work.post(.perform(body)) { body() }
-    }
-
     /// Hosts the loop `makeLoop` builds on the thread; the loop is served until its mailbox is
     /// closed or it stops itself.
-    func host(_ makeLoop: @escaping @Sendable () -> (HostedLoop)?) {
+    func host(_ makeLoop: @escaping @Sendable () -> HostedLoop?) {
         core.work.post(.host(makeLoop))
     }
 }
@@ -96,8 +90,7 @@ final class HostedLoop {
 final class LoopCore: @unchecked Sendable {
     enum Work: Sendable {
         case job(UnownedJob, UnownedSerialExecutor, UnownedTaskExecutor)
-        case perform(@Sendable () -> Void)
-        case host(@Sendable () -> (HostedLoop)?)
+        case host(@Sendable () -> HostedLoop?)
         case stop
     }
 
@@ -188,8 +181,6 @@ final class LoopCore: @unchecked Sendable {
         switch item {
         case .job(let job, let serial, let task):
             job.runSynchronously(isolatedTo: serial, taskExecutor: task)
-        case .perform(let body):
-            body()
         case .host(let makeLoop):
             guard let loop = makeLoop() else { return }
             if closing || stopping {
