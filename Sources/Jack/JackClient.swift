@@ -40,8 +40,7 @@ public final class JackClient: @unchecked Sendable {
             client,
             { _, reason, context in
                 guard let context else { return }
-                let events = Unmanaged<ClientEvents>.fromOpaque(context).takeUnretainedValue()
-                events.shutDown(reason: reason.map { String(cString: $0) } ?? "")
+                Unmanaged<ClientEvents>.fromOpaque(context).takeUnretainedValue().shutDown(reason: reason)
             },
             context
         )
@@ -69,6 +68,8 @@ public final class JackClient: @unchecked Sendable {
         }
         guard let client = closing else { return }
         if !events.takeUnretainedValue().isShutDown { jack_client_close(client) }
+        // libjack's threads are gone: no callback comes any more.
+        events.takeUnretainedValue().finish()
     }
 
     private func with<T>(_ fallback: T, _ body: (OpaquePointer) -> T) -> T {
@@ -357,26 +358,78 @@ public struct JackTransport: Sendable, Equatable {
 }
 
 /// What libjack's threads report to the client's owner.
-private final class ClientEvents: Sendable {
+///
+/// libjack may cancel its threads asynchronously (JACK2 sets `PTHREAD_CANCEL_ASYNCHRONOUS` and
+/// kills them in `jack_client_close`), so its callbacks neither lock nor allocate here: a thread
+/// cancelled inside a lock leaves it held by a thread that no longer exists, and the next taker
+/// crashes (seen: a mailbox's lock, taken by the shutdown handler's event, while the bridge closed
+/// the lost client). The shutdown callback copies the reason into a buffer made beforehand, sets a
+/// flag and writes a byte to a pipe; a thread of ours reads it and calls the handler.
+private final class ClientEvents: @unchecked Sendable {  // `reason`: written once before `down`, read after
     let xruns = Atomic<Int>(0)
-    private let state = Locked<(shutDown: Bool, handler: (@Sendable (String) -> Void)?)>((false, nil))
+    private let down = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private static let reasonBytes = 256
+    private let reason = UnsafeMutablePointer<CChar>.allocate(capacity: ClientEvents.reasonBytes)
+    /// A pipe: the callback writes a byte, the watcher reads it.
+    private let wakeup: (read: Int32, write: Int32)
+    private let state = Locked<(delivered: Bool, handler: (@Sendable (String) -> Void)?)>((false, nil))
 
-    var isShutDown: Bool { state.withLock { $0.shutDown } }
-
-    func setShutdownHandler(_ handler: @escaping @Sendable (String) -> Void) {
-        let alreadyDown = state.withLock { state in
-            state.handler = handler
-            return state.shutDown
-        }
-        if alreadyDown { handler("the JACK server had already gone") }
+    init() {
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) != 0 { preconditionFailure("pipe: errno \(errno)") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        wakeup = (fds[0], fds[1])
+        reason.initialize(repeating: 0, count: Self.reasonBytes)
+        let watcher = Thread { [self] in watch() }
+        watcher.name = "jack shutdown"
+        watcher.start()
     }
 
-    func shutDown(reason: String) {
+    deinit {
+        Glibc.close(wakeup.read)
+        Glibc.close(wakeup.write)
+        reason.deallocate()
+    }
+
+    var isShutDown: Bool { down.load(ordering: .acquiring) }
+
+    func setShutdownHandler(_ handler: @escaping @Sendable (String) -> Void) {
+        let delivered = state.withLock { state in
+            state.handler = handler
+            return state.delivered
+        }
+        if delivered { handler("the JACK server had already gone") }
+    }
+
+    /// On a libjack thread: a copy into memory made beforehand, an atomic store, a `write`.
+    func shutDown(reason text: UnsafePointer<CChar>?) {
+        if let text { strncpy(reason, text, Self.reasonBytes - 1) }
+        down.store(true, ordering: .releasing)
+        signal()
+    }
+
+    /// The client is closed: no callback comes any more, and the watcher ends.
+    func finish() {
+        if !finished.exchange(true, ordering: .acquiringAndReleasing) { signal() }
+    }
+
+    private func signal() {
+        var byte: UInt8 = 1
+        _ = write(wakeup.write, &byte, 1)
+    }
+
+    /// On a thread of ours: waits for the shutdown or the close, and tells the handler of the first.
+    private func watch() {
+        var byte: UInt8 = 0
+        while read(wakeup.read, &byte, 1) < 0 && errno == EINTR {}
+        guard down.load(ordering: .acquiring) else { return }
+        let text = String(cString: reason)
         let handler = state.withLock { state in
-            state.shutDown = true
+            state.delivered = true
             return state.handler
         }
-        handler?(reason.isEmpty ? "the JACK server went away" : reason)
+        handler?(text.isEmpty ? "the JACK server went away" : text)
     }
 }
 

@@ -12,15 +12,11 @@ import Glibc
 /// after taking the lock and `__tsan_release` before giving it back. Outside ThreadSanitizer those
 /// two hooks are absent and the box is a `Mutex` and one branch.
 public final class Locked<Value: ~Copyable>: Sendable {
-    @usableFromInline let mutex: Mutex<Value>
+    private let mutex: Mutex<Value>
 
     public init(_ value: consuming sending Value) { mutex = Mutex(value) }
 
     /// Runs `body` with the value, holding the lock.
-    ///
-    /// Inlinable, so callers in other modules get it specialised: unspecialised, every call looked
-    /// up its generic metadata at run time (about 5 % of the session's CPU on a knob turn).
-    @inlinable
     public func withLock<Result: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {
@@ -34,12 +30,12 @@ public final class Locked<Value: ~Copyable>: Sendable {
 }
 
 /// ThreadSanitizer's annotation entry points when the process runs under it, found once.
-@usableFromInline let threadSanitizer = ThreadSanitizerHooks()
+private let threadSanitizer = ThreadSanitizerHooks()
 
-@usableFromInline struct ThreadSanitizerHooks: Sendable {
-    @usableFromInline typealias Hook = @convention(c) (UnsafeRawPointer?) -> Void
-    @usableFromInline let acquire: Hook?
-    @usableFromInline let release: Hook?
+private struct ThreadSanitizerHooks: Sendable {
+    typealias Hook = @convention(c) (UnsafeRawPointer?) -> Void
+    let acquire: Hook?
+    let release: Hook?
 
     init() {
         // The runtime is linked into the executable when built with `-sanitize=thread`; `nil` is

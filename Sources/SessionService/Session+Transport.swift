@@ -71,8 +71,13 @@ extension Session {
                 failures.append(["transport_sync": .string(mode), "error": .string(error.message)])
             }
         }
-        for (command, key) in [("set_bpm", "bpm"), ("set_bpb", "bpb")] {
-            guard let value = state.pedalboard?.metadata[key]?.doubleValue else { continue }
+        // Both read before either is sent: the host reports its transport after `set_bpm` (with its
+        // metre still the default), and following that report while awaiting would make the board's
+        // own metre the host's default before `set_bpb` is sent.
+        let saved = [("set_bpm", "bpm"), ("set_bpb", "bpb")].compactMap { command, key in
+            state.pedalboard?.metadata[key]?.doubleValue.map { (command, key, $0) }
+        }
+        for (command, key, value) in saved {
             do {
                 try await bridge.command(command, [.double(value)])
             } catch {
