@@ -133,14 +133,9 @@ enum BlockingClients {
     static func echoServer(total: Int) async throws -> String {
         let endpoint = OneShot<String>()
         let thread = Thread {
-            guard let socket = try? ZMQSocket(.router), (try? socket.set(.receiveTimeout(.seconds(60)))) != nil,
-                (try? socket.bind("tcp://127.0.0.1:*")) != nil, let bound = try? socket.lastEndpoint()
-            else { return endpoint.fulfil("") }
+            guard let (socket, bound) = try? echoSocket() else { return endpoint.fulfil("") }
             endpoint.fulfil(bound)
-            for _ in 0..<total {
-                guard let frames = try? socket.receive(), (try? socket.send(frames)) != nil else { break }
-            }
-            socket.close()
+            try? echo(socket, total: total)
         }
         thread.name = "bench echo"
         thread.start()
@@ -160,19 +155,30 @@ struct EchoServer: ParsableCommand {
     @Option var total: Int
 
     func run() throws {
-        let socket = try ZMQSocket(.router)
-        try socket.set(.receiveTimeout(.seconds(60)))
-        try socket.bind("tcp://127.0.0.1:*")
-        FileHandle.standardOutput.write(Data((try socket.lastEndpoint() + "\n").utf8))
-        for _ in 0..<total {
-            guard let frames = try socket.receive() else { break }
-            _ = try socket.send(frames)
-        }
-        socket.close()
+        let (socket, endpoint) = try BlockingClients.echoSocket()
+        FileHandle.standardOutput.write(Data((endpoint + "\n").utf8))
+        try BlockingClients.echo(socket, total: total)
     }
 }
 
 extension BlockingClients {
+    /// The echo server's socket: a ROUTER on a free port, every receive bounded by a minute.
+    static func echoSocket() throws -> (ZMQSocket, String) {
+        let socket = try ZMQSocket(.router)
+        try socket.set(.receiveTimeout(.seconds(60)))
+        try socket.bind("tcp://127.0.0.1:*")
+        return (socket, try socket.lastEndpoint())
+    }
+
+    /// Sends every message back as it came, `total` times or until a receive times out; then closes.
+    static func echo(_ socket: ZMQSocket, total: Int) throws {
+        defer { socket.close() }
+        for _ in 0..<total {
+            guard let frames = try socket.receive() else { return }
+            _ = try socket.send(frames)
+        }
+    }
+
     /// Starts `marlise-bench echo-server` (this executable) for `total` messages; returns the process
     /// and its endpoint. The caller waits for the process once its clients are done.
     static func echoProcess(total: Int) throws -> (Process, String) {
